@@ -1,0 +1,2 @@
+//! The RocketMQ producer (Java: `DefaultMQProducer`, `DefaultMQProducerImpl`, `MQClientInstance`).
+#![deny(missing_docs)]

@@ -1,0 +1,205 @@
+//! The ROCKETMQ binary header (Java: `RocketMQSerializable`).
+//!
+//! ```text
+//! int16 code | int8 language | int16 version | int32 opaque | int32 flag
+//! int32 remarkLen, remark | int32 extLen, { int16 keyLen, key, int32 valLen, value }*
+//! ```
+//!
+//! A zero length is `null` (so empty strings cannot be carried), and no length may exceed the
+//! header. Ext entries are written in the map's order, which for the send headers is the fixed
+//! `FastCodesHeader` order.
+
+use bytes::{Bytes, BytesMut};
+use bytestring::ByteString;
+
+use super::CodecError;
+use crate::{ExtFields, LanguageCode, RemotingCommand, SerializeType};
+
+/// Appends the binary header of `cmd`.
+///
+/// The size is computed first so the header is written into place with plain slice copies: a
+/// `BytesMut::put_*` per field costs a non-inlined call and a capacity check each.
+pub(super) fn encode_header(cmd: &RemotingCommand, dst: &mut BytesMut) -> Result<(), CodecError> {
+    let code = to_i16("code", cmd.code())?;
+    let version = to_i16("version", cmd.version())?;
+    let remark = cmd.remark().unwrap_or_default().as_bytes();
+    let remark_len = to_i32("remark length", remark.len())?;
+    let mut ext_len = 0usize;
+    for (key, value) in cmd.ext_fields().into_iter().flat_map(ExtFields::present) {
+        if key.len() > i16::MAX as usize {
+            return Err(CodecError::ValueOutOfRange {
+                field: "ext key length",
+                value: key.len() as i64,
+                width: "int16",
+            });
+        }
+        to_i32("ext value length", value.len())?;
+        ext_len += 2 + key.len() + 4 + value.len();
+    }
+    let ext_len_word = to_i32("ext length", ext_len)?;
+
+    let start = dst.len();
+    dst.resize(start + FIXED_LEN + remark.len() + ext_len, 0);
+    let mut w = SliceWriter {
+        buf: &mut dst[start..],
+        pos: 0,
+    };
+    w.put(&code.to_be_bytes());
+    w.put(&[cmd.language().code()]);
+    w.put(&version.to_be_bytes());
+    w.put(&cmd.opaque().to_be_bytes());
+    w.put(&cmd.flag().to_be_bytes());
+    w.put(&remark_len.to_be_bytes());
+    w.put(remark);
+    w.put(&ext_len_word.to_be_bytes());
+    for (key, value) in cmd.ext_fields().into_iter().flat_map(ExtFields::present) {
+        // Both lengths were range-checked above.
+        w.put(&(key.len() as i16).to_be_bytes());
+        w.put(key.as_bytes());
+        w.put(&(value.len() as i32).to_be_bytes());
+        w.put(value.as_bytes());
+    }
+    Ok(())
+}
+
+/// The header's fixed part: code, language, version, opaque, flag, remark and ext lengths.
+const FIXED_LEN: usize = 2 + 1 + 2 + 4 + 4 + 4 + 4;
+
+/// Writes into a buffer already sized to fit.
+struct SliceWriter<'a> {
+    buf: &'a mut [u8],
+    pos: usize,
+}
+
+impl SliceWriter<'_> {
+    #[inline]
+    fn put(&mut self, src: &[u8]) {
+        self.buf[self.pos..self.pos + src.len()].copy_from_slice(src);
+        self.pos += src.len();
+    }
+}
+
+fn to_i16(field: &'static str, value: i32) -> Result<i16, CodecError> {
+    i16::try_from(value).map_err(|_| CodecError::ValueOutOfRange {
+        field,
+        value: i64::from(value),
+        width: "int16",
+    })
+}
+
+fn to_i32(field: &'static str, value: usize) -> Result<i32, CodecError> {
+    i32::try_from(value).map_err(|_| CodecError::ValueOutOfRange {
+        field,
+        value: value as i64,
+        width: "int32",
+    })
+}
+
+/// A bounds-checked reader over the header bytes.
+struct Reader<'a> {
+    buf: &'a Bytes,
+    pos: usize,
+}
+
+impl Reader<'_> {
+    fn remaining(&self) -> usize {
+        self.buf.len() - self.pos
+    }
+
+    fn need(&self, field: &'static str, needed: usize) -> Result<(), CodecError> {
+        if self.remaining() < needed {
+            return Err(CodecError::Truncated {
+                field,
+                needed,
+                remaining: self.remaining(),
+            });
+        }
+        Ok(())
+    }
+
+    fn fixed<const N: usize>(&mut self, field: &'static str) -> Result<[u8; N], CodecError> {
+        self.need(field, N)?;
+        let mut out = [0u8; N];
+        out.copy_from_slice(&self.buf[self.pos..self.pos + N]);
+        self.pos += N;
+        Ok(out)
+    }
+
+    fn i16(&mut self, field: &'static str) -> Result<i16, CodecError> {
+        self.fixed::<2>(field).map(i16::from_be_bytes)
+    }
+
+    fn i32(&mut self, field: &'static str) -> Result<i32, CodecError> {
+        self.fixed::<4>(field).map(i32::from_be_bytes)
+    }
+
+    /// A length-prefixed string; zero length is `null`, as Java's `readStr`.
+    fn string(&mut self, field: &'static str, len: i32) -> Result<Option<ByteString>, CodecError> {
+        let len =
+            usize::try_from(len).map_err(|_| CodecError::NegativeLength { field, length: len })?;
+        if len == 0 {
+            return Ok(None);
+        }
+        self.need(field, len)?;
+        let bytes = self.buf.slice(self.pos..self.pos + len);
+        self.pos += len;
+        ByteString::try_from(bytes)
+            .map(Some)
+            .map_err(|_| CodecError::InvalidUtf8 { field })
+    }
+}
+
+/// Decodes a binary header; strings are shared with `header`'s buffer.
+pub(super) fn decode_header(header: &Bytes) -> Result<RemotingCommand, CodecError> {
+    let mut r = Reader {
+        buf: header,
+        pos: 0,
+    };
+    let code = i32::from(r.i16("code")?);
+    let [language] = r.fixed::<1>("language")?;
+    let version = i32::from(r.i16("version")?);
+    let opaque = r.i32("opaque")?;
+    let flag = r.i32("flag")?;
+    let remark_len = r.i32("remark length")?;
+    let remark = r.string("remark", remark_len)?;
+    let ext_len = r.i32("ext length")?;
+    let ext_fields = if ext_len == 0 {
+        None
+    } else {
+        let ext_len = usize::try_from(ext_len).map_err(|_| CodecError::NegativeLength {
+            field: "ext length",
+            length: ext_len,
+        })?;
+        r.need("ext fields", ext_len)?;
+        let ext_buf = header.slice(r.pos..r.pos + ext_len);
+        Some(decode_ext(&ext_buf)?)
+    };
+    Ok(RemotingCommand::from_parts(
+        code,
+        LanguageCode::from_code(language).unwrap_or(LanguageCode::Other),
+        version,
+        opaque,
+        flag,
+        remark,
+        ext_fields,
+        SerializeType::RocketMq,
+    ))
+}
+
+fn decode_ext(buf: &Bytes) -> Result<ExtFields, CodecError> {
+    let mut r = Reader { buf, pos: 0 };
+    // Every entry takes at least 6 bytes, which bounds the allocation by the input.
+    let mut ext = ExtFields::with_capacity((buf.len() / 6).min(64));
+    while r.remaining() > 0 {
+        let key_len = i32::from(r.i16("ext key length")?);
+        let key = r.string("ext key", key_len)?;
+        let value_len = r.i32("ext value length")?;
+        let value = r.string("ext value", value_len)?;
+        // Java would map a zero-length (null) key; nothing meaningful can be looked up by it.
+        if let Some(key) = key {
+            ext.push_decoded(key, value);
+        }
+    }
+    ext.finish_decode();
+    Ok(ext)
+}

@@ -1,0 +1,257 @@
+//! Send headers (Java: `SendMessageRequestHeader`, `SendMessageRequestHeaderV2`,
+//! `SendMessageResponseHeader`).
+
+use super::{CommandHeader, HeaderError, optional, put, put_opt, required};
+use crate::ExtFields;
+use crate::code::request;
+
+/// Header of a send request (Java: `SendMessageRequestHeader`).
+///
+/// On the wire it takes one of two shapes: long names for `SEND_MESSAGE` (10) and
+/// `SEND_REPLY_MESSAGE` (324), written by this type's [`CommandHeader`] impl; single letters for
+/// `SEND_MESSAGE_V2` (310), `SEND_BATCH_MESSAGE` (320) and `SEND_REPLY_MESSAGE_V2` (325), written
+/// by [`SendMessageRequestHeaderV2`] in the fixed `FastCodesHeader` order `a..n`.
+///
+/// ```
+/// use rmq_remoting::{ExtFields, header::{CommandHeader, SendMessageRequestHeader, SendMessageRequestHeaderV2}};
+///
+/// let header = SendMessageRequestHeader {
+///     producer_group: "pg".into(),
+///     topic: "TopicTest".into(),
+///     queue_id: 1,
+///     born_timestamp: 1_700_000_000_000,
+///     ..SendMessageRequestHeader::default()
+/// };
+/// let mut ext = ExtFields::new();
+/// SendMessageRequestHeaderV2(header.clone()).write_to(&mut ext);
+/// assert_eq!(ext.get("b"), Some("TopicTest"));
+/// assert_eq!(SendMessageRequestHeaderV2::read_from(&ext).unwrap().0, header);
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SendMessageRequestHeader {
+    /// `producerGroup` / `a`: the producer group, namespace included.
+    pub producer_group: String,
+    /// `topic` / `b`: the topic, namespace included.
+    pub topic: String,
+    /// `defaultTopic` / `c`: the topic new topics are created from (`TBW102`).
+    pub default_topic: String,
+    /// `defaultTopicQueueNums` / `d`: queues of an auto-created topic (4).
+    pub default_topic_queue_nums: i32,
+    /// `queueId` / `e`: the target queue; negative lets the broker pick.
+    pub queue_id: i32,
+    /// `sysFlag` / `f`: compression and transaction bits.
+    pub sys_flag: i32,
+    /// `bornTimestamp` / `g`: client time in epoch milliseconds.
+    pub born_timestamp: i64,
+    /// `flag` / `h`: the message's user flag.
+    pub flag: i32,
+    /// `properties` / `i`: the encoded property string.
+    pub properties: Option<String>,
+    /// `reconsumeTimes` / `j`.
+    pub reconsume_times: Option<i32>,
+    /// `unitMode` / `k`.
+    pub unit_mode: Option<bool>,
+    /// `maxReconsumeTimes` / `l`: only for `%RETRY%` topics.
+    pub max_reconsume_times: Option<i32>,
+    /// `batch` / `m`.
+    pub batch: Option<bool>,
+    /// `bname` / `n`: the target broker's name.
+    pub broker_name: Option<String>,
+}
+
+impl Default for SendMessageRequestHeader {
+    /// Java's producer defaults: `defaultTopic` `TBW102` with 4 queues, everything else zero.
+    fn default() -> Self {
+        Self {
+            producer_group: String::new(),
+            topic: String::new(),
+            default_topic: "TBW102".to_owned(),
+            default_topic_queue_nums: 4,
+            queue_id: 0,
+            sys_flag: 0,
+            born_timestamp: 0,
+            flag: 0,
+            properties: None,
+            reconsume_times: None,
+            unit_mode: None,
+            max_reconsume_times: None,
+            batch: None,
+            broker_name: None,
+        }
+    }
+}
+
+/// Wire names of each field: (V1 long name, V2 letter).
+const NAMES: [(&str, &str); 14] = [
+    ("producerGroup", "a"),
+    ("topic", "b"),
+    ("defaultTopic", "c"),
+    ("defaultTopicQueueNums", "d"),
+    ("queueId", "e"),
+    ("sysFlag", "f"),
+    ("bornTimestamp", "g"),
+    ("flag", "h"),
+    ("properties", "i"),
+    ("reconsumeTimes", "j"),
+    ("unitMode", "k"),
+    ("maxReconsumeTimes", "l"),
+    ("batch", "m"),
+    ("bname", "n"),
+];
+
+impl SendMessageRequestHeader {
+    fn write_with(&self, ext: &mut ExtFields, letters: bool) {
+        let name = |i: usize| if letters { NAMES[i].1 } else { NAMES[i].0 };
+        put(ext, name(0), self.producer_group.clone());
+        put(ext, name(1), self.topic.clone());
+        put(ext, name(2), self.default_topic.clone());
+        put(ext, name(3), self.default_topic_queue_nums.to_string());
+        put(ext, name(4), self.queue_id.to_string());
+        put(ext, name(5), self.sys_flag.to_string());
+        put(ext, name(6), self.born_timestamp.to_string());
+        put(ext, name(7), self.flag.to_string());
+        if let Some(properties) = &self.properties {
+            put(ext, name(8), properties.clone());
+        }
+        put_opt(ext, name(9), self.reconsume_times.as_ref());
+        put_opt(ext, name(10), self.unit_mode.as_ref());
+        put_opt(ext, name(11), self.max_reconsume_times.as_ref());
+        put_opt(ext, name(12), self.batch.as_ref());
+        put_opt(ext, name(13), self.broker_name.as_ref());
+    }
+
+    fn read_with(
+        ext: &ExtFields,
+        letters: bool,
+        header: &'static str,
+    ) -> Result<Self, HeaderError> {
+        let name = |i: usize| if letters { NAMES[i].1 } else { NAMES[i].0 };
+        Ok(Self {
+            producer_group: required(ext, header, name(0))?,
+            topic: required(ext, header, name(1))?,
+            default_topic: required(ext, header, name(2))?,
+            default_topic_queue_nums: required(ext, header, name(3))?,
+            queue_id: required(ext, header, name(4))?,
+            sys_flag: required(ext, header, name(5))?,
+            born_timestamp: required(ext, header, name(6))?,
+            flag: required(ext, header, name(7))?,
+            properties: optional(ext, header, name(8))?,
+            reconsume_times: optional(ext, header, name(9))?,
+            unit_mode: optional(ext, header, name(10))?,
+            max_reconsume_times: optional(ext, header, name(11))?,
+            batch: optional(ext, header, name(12))?,
+            broker_name: optional(ext, header, name(13))?,
+        })
+    }
+
+    /// Reads the header in the shape the request `code` uses, as a broker does
+    /// (Java: `SendMessageRequestHeader.parseRequestHeader`): letters for 310, 320 and 325,
+    /// long names otherwise.
+    ///
+    /// ```
+    /// use rmq_remoting::{ExtFields, code::request, header::{CommandHeader, SendMessageRequestHeader}};
+    /// let mut ext = ExtFields::new();
+    /// SendMessageRequestHeader { topic: "T".into(), ..Default::default() }.write_to(&mut ext);
+    /// let header = SendMessageRequestHeader::read_for_code(request::SEND_MESSAGE, &ext).unwrap();
+    /// assert_eq!(header.topic, "T");
+    /// ```
+    pub fn read_for_code(code: i32, ext: &ExtFields) -> Result<Self, HeaderError> {
+        match code {
+            request::SEND_MESSAGE_V2
+            | request::SEND_BATCH_MESSAGE
+            | request::SEND_REPLY_MESSAGE_V2 => {
+                SendMessageRequestHeaderV2::read_from(ext).map(|h| h.0)
+            }
+            _ => Self::read_from(ext),
+        }
+    }
+}
+
+impl CommandHeader for SendMessageRequestHeader {
+    fn write_to(&self, ext: &mut ExtFields) {
+        self.write_with(ext, false);
+    }
+
+    fn read_from(ext: &ExtFields) -> Result<Self, HeaderError> {
+        Self::read_with(ext, false, "SendMessageRequestHeader")
+    }
+}
+
+/// The single-letter shape of [`SendMessageRequestHeader`] (Java: `SendMessageRequestHeaderV2`,
+/// a `FastCodesHeader`): fields `a..n` in that fixed order.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SendMessageRequestHeaderV2(pub SendMessageRequestHeader);
+
+impl CommandHeader for SendMessageRequestHeaderV2 {
+    fn write_to(&self, ext: &mut ExtFields) {
+        self.0.write_with(ext, true);
+    }
+
+    fn read_from(ext: &ExtFields) -> Result<Self, HeaderError> {
+        SendMessageRequestHeader::read_with(ext, true, "SendMessageRequestHeaderV2").map(Self)
+    }
+}
+
+/// Header of a send response (Java: `SendMessageResponseHeader`, plus the plain ext fields
+/// `TRACE_ON` and `MSG_REGION` a broker adds).
+///
+/// Written in the broker's binary order: `msgId, queueId, queueOffset, transactionId,
+/// batchUniqId, recallHandle, TRACE_ON, MSG_REGION` (vectors.md V16).
+///
+/// ```
+/// use rmq_remoting::{ExtFields, header::{CommandHeader, SendMessageResponseHeader}};
+/// let ext: ExtFields = [("msgId", "C0A8002F00002A9F0000000012345678"), ("queueId", "1"),
+///     ("queueOffset", "42")].into_iter().collect();
+/// let header = SendMessageResponseHeader::read_from(&ext).unwrap();
+/// assert_eq!((header.queue_id, header.queue_offset, header.trace_on), (1, 42, true));
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SendMessageResponseHeader {
+    /// The offset message id the broker assigned (for a batch, comma-joined).
+    pub msg_id: String,
+    /// The queue actually written.
+    pub queue_id: i32,
+    /// The logical offset in the queue (for a batch, the first message's).
+    pub queue_offset: i64,
+    /// Never set by the open-source broker.
+    pub transaction_id: Option<String>,
+    /// 5.x: the batch's own id when stored as an inner batch.
+    pub batch_uniq_id: Option<String>,
+    /// 5.x: handle for `RECALL_MESSAGE` of a timer message.
+    pub recall_handle: Option<String>,
+    /// `MSG_REGION`: the broker's region (`DefaultRegion` when absent or empty).
+    pub region_id: Option<String>,
+    /// `TRACE_ON`: anything but `"false"` (and absence) is on, as Java reads it.
+    pub trace_on: bool,
+}
+
+impl CommandHeader for SendMessageResponseHeader {
+    fn write_to(&self, ext: &mut ExtFields) {
+        put(ext, "msgId", self.msg_id.clone());
+        put(ext, "queueId", self.queue_id.to_string());
+        put(ext, "queueOffset", self.queue_offset.to_string());
+        put_opt(ext, "transactionId", self.transaction_id.as_ref());
+        put_opt(ext, "batchUniqId", self.batch_uniq_id.as_ref());
+        put_opt(ext, "recallHandle", self.recall_handle.as_ref());
+        put(
+            ext,
+            "TRACE_ON",
+            if self.trace_on { "true" } else { "false" },
+        );
+        put_opt(ext, "MSG_REGION", self.region_id.as_ref());
+    }
+
+    fn read_from(ext: &ExtFields) -> Result<Self, HeaderError> {
+        const H: &str = "SendMessageResponseHeader";
+        Ok(Self {
+            msg_id: required(ext, H, "msgId")?,
+            queue_id: required(ext, H, "queueId")?,
+            queue_offset: required(ext, H, "queueOffset")?,
+            transaction_id: optional(ext, H, "transactionId")?,
+            batch_uniq_id: optional(ext, H, "batchUniqId")?,
+            recall_handle: optional(ext, H, "recallHandle")?,
+            region_id: optional::<String>(ext, H, "MSG_REGION")?.filter(|r| !r.is_empty()),
+            trace_on: ext.get("TRACE_ON") != Some("false"),
+        })
+    }
+}

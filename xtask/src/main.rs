@@ -1,0 +1,142 @@
+//! Project automation: `cargo xtask <command>`.
+//!
+//! - `ci`: every check CI runs (format, clippy, tests, doctests, docs).
+//! - `demo`: the main job, end to end.
+//! - `bench`: the criterion benchmarks.
+//! - `fuzz [SECONDS]`: the frame-decoder fuzz target for a bounded time (installs cargo-fuzz).
+
+mod demo;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Instant;
+
+use anyhow::{Context, Result, bail};
+
+const USAGE: &str = "usage: cargo xtask <ci | demo | bench | fuzz [SECONDS]>";
+
+fn main() -> Result<()> {
+    let mut args = std::env::args().skip(1);
+    let command = args.next().unwrap_or_default();
+    let rest: Vec<String> = args.collect();
+    match command.as_str() {
+        "ci" => ci(),
+        "demo" => demo::run(),
+        "bench" => bench(&rest),
+        "fuzz" => fuzz(&rest),
+        "-h" | "--help" | "help" => {
+            println!("{USAGE}");
+            Ok(())
+        }
+        other => bail!("unknown command {other:?}\n{USAGE}"),
+    }
+}
+
+/// The workspace root (the parent of this crate's manifest directory).
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("."))
+}
+
+/// Runs a command from the workspace root, echoing it, and fails if it fails.
+fn run(program: &str, args: &[&str], envs: &[(&str, &str)]) -> Result<()> {
+    println!("$ {program} {}", args.join(" "));
+    let started = Instant::now();
+    let status = Command::new(program)
+        .args(args)
+        .envs(envs.iter().copied())
+        .current_dir(root())
+        .status()
+        .with_context(|| format!("could not start {program}"))?;
+    if !status.success() {
+        bail!("`{program} {}` failed with {status}", args.join(" "));
+    }
+    println!("  ok in {:.1}s", started.elapsed().as_secs_f64());
+    Ok(())
+}
+
+fn has_cargo_subcommand(name: &str) -> bool {
+    Command::new("cargo")
+        .args([name, "--version"])
+        .output()
+        .is_ok_and(|out| out.status.success())
+}
+
+fn ci() -> Result<()> {
+    let started = Instant::now();
+    run("cargo", &["fmt", "--all", "--", "--check"], &[])?;
+    run(
+        "cargo",
+        &[
+            "clippy",
+            "--workspace",
+            "--all-targets",
+            "--",
+            "-D",
+            "warnings",
+        ],
+        &[],
+    )?;
+    if has_cargo_subcommand("nextest") {
+        run(
+            "cargo",
+            &["nextest", "run", "--workspace", "--no-fail-fast"],
+            &[],
+        )?;
+    } else {
+        println!("cargo-nextest not found; running the tests with cargo test");
+        run(
+            "cargo",
+            &["test", "--workspace", "--lib", "--bins", "--tests"],
+            &[],
+        )?;
+    }
+    run("cargo", &["test", "--workspace", "--doc"], &[])?;
+    run(
+        "cargo",
+        &["doc", "--workspace", "--no-deps"],
+        &[("RUSTDOCFLAGS", "-D warnings")],
+    )?;
+    println!(
+        "ci: all checks passed in {:.0}s",
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+fn bench(args: &[String]) -> Result<()> {
+    let mut cmd = vec!["bench", "-p", "rmq-remoting", "--bench", "codec"];
+    if !args.is_empty() {
+        cmd.push("--");
+        cmd.extend(args.iter().map(String::as_str));
+    }
+    run("cargo", &cmd, &[])
+}
+
+fn fuzz(args: &[String]) -> Result<()> {
+    let seconds: u64 = match args.first() {
+        Some(s) => s
+            .parse()
+            .with_context(|| format!("SECONDS must be a number, not {s:?}"))?,
+        None => 60,
+    };
+    if !has_cargo_subcommand("fuzz") {
+        run("cargo", &["install", "cargo-fuzz", "--locked"], &[])?;
+    }
+    let max_time = format!("-max_total_time={seconds}");
+    run(
+        "cargo",
+        &[
+            "+nightly",
+            "fuzz",
+            "run",
+            "frame_decoder",
+            "--",
+            &max_time,
+            "-rss_limit_mb=2048",
+        ],
+        &[],
+    )
+}
