@@ -1,6 +1,7 @@
 //! The RocketMQ remoting protocol: [`RemotingCommand`], its frame codec with both header
 //! serializations (JSON and ROCKETMQ), request and response codes, typed headers and JSON
-//! bodies.
+//! bodies; and the transport: [`RemotingClient`] (Java: `NettyRemotingClient`) and
+//! [`RemotingServer`] (Java: `NettyRemotingServer`).
 //!
 //! This crate speaks the wire format byte for byte as the Java peers do (Java:
 //! `RemotingCommand`, `RocketMQSerializable`, `RemotingSerializable`, `NettyEncoder`,
@@ -25,15 +26,27 @@
 #![cfg_attr(not(test), warn(clippy::unwrap_used))]
 
 pub mod body;
+mod client;
 pub mod code;
 pub mod codec;
 mod command;
+mod connection;
+mod error;
 mod ext_fields;
 pub mod header;
+mod hook;
 mod language;
+mod processor;
+mod server;
 pub mod version;
 
+pub use client::{ConfigError, RemotingClient, RemotingClientBuilder, ResponseFuture};
 pub use codec::{CodecError, FrameCodec};
 pub use command::{FLAG_ONEWAY, FLAG_RESPONSE, RemotingCommand, SerializeType};
+pub use connection::Channel;
+pub use error::{ErrorKind, RemotingError};
 pub use ext_fields::ExtFields;
+pub use hook::RpcHook;
 pub use language::{LanguageCode, UnknownLanguage};
+pub use processor::{ProcessFuture, RequestProcessor};
+pub use server::{RemotingServer, RemotingServerBuilder, ServerHandle};

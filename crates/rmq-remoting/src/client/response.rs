@@ -1,0 +1,98 @@
+//! The pending response of an async request (Java: `ResponseFuture`).
+
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use tokio::sync::{OwnedSemaphorePermit, oneshot};
+use tokio::time::{Instant, Sleep};
+
+use crate::connection::Reply;
+use crate::{Channel, ErrorKind, RemotingCommand, RemotingError, RpcHook};
+
+/// The response to a request sent with
+/// [`RemotingClient::invoke_async`](crate::RemotingClient::invoke_async).
+///
+/// Resolves to the response, a timeout at the request's deadline, or the connection's error.
+/// It holds the request's async permit: the permit is released exactly once, when the future
+/// resolves or is dropped, whichever comes first.
+#[must_use = "a response future does nothing unless awaited; dropping it abandons the response"]
+pub struct ResponseFuture {
+    rx: oneshot::Receiver<Reply>,
+    sleep: Pin<Box<Sleep>>,
+    timeout: Duration,
+    permit: Option<OwnedSemaphorePermit>,
+    channel: Channel,
+    hooks: Arc<Vec<Arc<dyn RpcHook>>>,
+    request: RemotingCommand,
+}
+
+impl ResponseFuture {
+    pub(super) fn new(
+        rx: oneshot::Receiver<Reply>,
+        deadline: Instant,
+        timeout: Duration,
+        permit: OwnedSemaphorePermit,
+        channel: Channel,
+        hooks: Arc<Vec<Arc<dyn RpcHook>>>,
+        request: RemotingCommand,
+    ) -> Self {
+        Self {
+            rx,
+            sleep: Box::pin(tokio::time::sleep_until(deadline)),
+            timeout,
+            permit: Some(permit),
+            channel,
+            hooks,
+            request,
+        }
+    }
+
+    /// The opaque the request was sent with.
+    pub fn opaque(&self) -> i32 {
+        self.request.opaque()
+    }
+
+    /// The address the request went to.
+    pub fn addr(&self) -> &str {
+        self.channel.addr()
+    }
+}
+
+impl Future for ResponseFuture {
+    type Output = Result<RemotingCommand, RemotingError>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.get_mut();
+        let outcome = match Pin::new(&mut this.rx).poll(cx) {
+            Poll::Ready(Ok(reply)) => reply,
+            Poll::Ready(Err(_)) => Err(this.channel.error(ErrorKind::ConnectionClosed)),
+            Poll::Pending => match this.sleep.as_mut().poll(cx) {
+                Poll::Ready(()) => Err(this.channel.error(ErrorKind::Timeout).with_detail(
+                    format!("no response within {} ms", this.timeout.as_millis()),
+                )),
+                Poll::Pending => return Poll::Pending,
+            },
+        };
+        this.permit = None;
+        Poll::Ready(outcome.map(|mut response| {
+            for hook in this.hooks.iter() {
+                hook.after_response(this.channel.addr(), &this.request, &mut response);
+            }
+            response
+        }))
+    }
+}
+
+impl fmt::Debug for ResponseFuture {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ResponseFuture")
+            .field("addr", &self.channel.addr())
+            .field("opaque", &self.request.opaque())
+            .field("code", &self.request.code())
+            .finish()
+    }
+}

@@ -1,0 +1,557 @@
+//! One TCP connection and the task that owns it (Java: `NettyRemotingAbstract`'s channel
+//! handling: `responseTable`, `processMessageReceived`, `processRequestCommand`).
+//!
+//! Clients and servers share this. The task alone owns the socket and the table of requests
+//! waiting for a response (keyed by opaque), so neither needs a lock. Callers talk to it through
+//! a [`Channel`] handle over a bounded queue:
+//! - frames queued while a write is in progress are coalesced into the next write, so many
+//!   requests go out in one syscall and requests on one connection are pipelined;
+//! - reads and writes are driven in the same `select!`, so a peer that stops reading while we
+//!   write cannot deadlock us;
+//! - when the connection ends for any reason, every waiting request fails at once with the
+//!   reason, instead of waiting out its timeout;
+//! - requests the peer starts run concurrently in their own tasks, bounded per connection, and
+//!   reading pauses while the bound is reached so memory stays bounded.
+
+use std::collections::{HashMap, VecDeque};
+use std::fmt;
+use std::net::SocketAddr;
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI32, AtomicU64, Ordering};
+use std::time::Duration;
+
+use bytes::{Bytes, BytesMut};
+use futures_util::FutureExt;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::sync::{Semaphore, mpsc, oneshot};
+use tokio::time::{Instant, MissedTickBehavior};
+use tokio_util::codec::{Decoder, Encoder};
+use tokio_util::sync::CancellationToken;
+
+use crate::code::response;
+use crate::processor::ProcessorTable;
+use crate::{ErrorKind, FrameCodec, RemotingCommand, RemotingError};
+
+/// Stop taking new frames from callers while this much is waiting to be written.
+const WRITE_HIGH_WATER: usize = 4 * 1024 * 1024;
+/// Frames taken from the queue per wake-up.
+const BATCH: usize = 256;
+/// How often requests whose caller gave up are dropped from the response table
+/// (Java scans its `responseTable` every second too).
+const SWEEP_INTERVAL: Duration = Duration::from_secs(1);
+
+/// The process-wide request id counter (Java: `RemotingCommand.requestId`). It wraps to
+/// negative after `i32::MAX`, as Java's does.
+static NEXT_OPAQUE: AtomicI32 = AtomicI32::new(0);
+static NEXT_CONNECTION_ID: AtomicU64 = AtomicU64::new(1);
+
+/// A fresh request id.
+pub(crate) fn next_opaque() -> i32 {
+    NEXT_OPAQUE.fetch_add(1, Ordering::Relaxed)
+}
+
+/// What a request's caller receives.
+pub(crate) type Reply = Result<RemotingCommand, RemotingError>;
+
+/// Work for the connection task.
+pub(crate) enum Outbound {
+    /// An encoded request; `reply` is absent for oneway requests.
+    Request {
+        opaque: i32,
+        frame: Bytes,
+        reply: Option<oneshot::Sender<Reply>>,
+        written: Option<oneshot::Sender<()>>,
+    },
+}
+
+/// Per-connection settings.
+#[derive(Clone, Debug)]
+pub(crate) struct ConnectionConfig {
+    pub(crate) max_frame_length: usize,
+    pub(crate) queue_capacity: usize,
+    pub(crate) max_inflight_requests: usize,
+}
+
+/// A handle to one connection: what processors receive, and what clients and servers send
+/// requests through. Cheap to clone; the connection closes when it fails, when
+/// [`close`](Self::close) is called, or when every handle is gone.
+///
+/// ```no_run
+/// # async fn demo(channel: rmq_remoting::Channel) -> Result<(), rmq_remoting::RemotingError> {
+/// use std::time::Duration;
+/// use rmq_remoting::{RemotingCommand, code::request};
+///
+/// // A server asking the client on this connection something, as a broker does.
+/// let answer = channel
+///     .invoke(RemotingCommand::request(request::GET_CONSUMER_RUNNING_INFO), Duration::from_secs(3))
+///     .await?;
+/// println!("{} answered {}", channel.addr(), answer.code());
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct Channel {
+    shared: Arc<ChannelShared>,
+}
+
+struct ChannelShared {
+    id: u64,
+    addr: Arc<str>,
+    remote: SocketAddr,
+    tx: mpsc::Sender<Outbound>,
+    closed: CancellationToken,
+    draining: CancellationToken,
+    codec: FrameCodec,
+}
+
+impl Channel {
+    /// The peer's address as this side names it (`ip:port`).
+    pub fn addr(&self) -> &str {
+        &self.shared.addr
+    }
+
+    /// The peer's socket address.
+    pub fn remote_addr(&self) -> SocketAddr {
+        self.shared.remote
+    }
+
+    /// Whether the connection has ended.
+    pub fn is_closed(&self) -> bool {
+        self.shared.closed.is_cancelled()
+    }
+
+    /// Closes the connection now; requests waiting on it fail with a connection error.
+    pub fn close(&self) {
+        self.shared.closed.cancel();
+    }
+
+    /// Resolves once the connection has ended.
+    pub async fn closed(&self) {
+        self.shared.closed.cancelled().await;
+    }
+
+    /// Sends `request` and waits for its response until `timeout`.
+    ///
+    /// This is the raw channel call: no permits and no hooks (a
+    /// [`RemotingClient`](crate::RemotingClient) adds those).
+    pub async fn invoke(
+        &self,
+        request: RemotingCommand,
+        timeout: Duration,
+    ) -> Result<RemotingCommand, RemotingError> {
+        let deadline = Instant::now() + timeout;
+        let mut request = request;
+        let rx = self.send_request(&mut request, deadline).await?;
+        self.await_reply(rx, deadline, timeout).await
+    }
+
+    /// Sends `request` marked oneway and returns once it has been written to the socket.
+    pub async fn invoke_oneway(
+        &self,
+        mut request: RemotingCommand,
+        timeout: Duration,
+    ) -> Result<(), RemotingError> {
+        request.mark_oneway();
+        let deadline = Instant::now() + timeout;
+        self.send_oneway(&mut request, deadline).await
+    }
+
+    pub(crate) fn id(&self) -> u64 {
+        self.shared.id
+    }
+
+    pub(crate) fn error(&self, kind: ErrorKind) -> RemotingError {
+        RemotingError::new(kind, self.shared.addr.clone())
+    }
+
+    /// Stops reading new requests; the task ends once in-flight work is answered and written.
+    pub(crate) fn drain(&self) {
+        self.shared.draining.cancel();
+    }
+
+    fn encode(&self, request: &RemotingCommand) -> Result<Bytes, RemotingError> {
+        let mut buf = BytesMut::with_capacity(256 + request.body().len());
+        self.shared
+            .codec
+            .clone()
+            .encode(request, &mut buf)
+            .map_err(|e| self.error(ErrorKind::Codec).with_source(e))?;
+        Ok(buf.freeze())
+    }
+
+    async fn enqueue(&self, item: Outbound, deadline: Instant) -> Result<(), RemotingError> {
+        match tokio::time::timeout_at(deadline, self.shared.tx.send(item)).await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(_)) => Err(self
+                .error(ErrorKind::SendRequest)
+                .with_detail("the connection is closed")),
+            Err(_) => Err(self
+                .error(ErrorKind::Timeout)
+                .with_detail("the connection's send queue stayed full until the deadline")),
+        }
+    }
+
+    /// Assigns an opaque, encodes and queues `request`; returns where its response will land.
+    pub(crate) async fn send_request(
+        &self,
+        request: &mut RemotingCommand,
+        deadline: Instant,
+    ) -> Result<oneshot::Receiver<Reply>, RemotingError> {
+        let opaque = next_opaque();
+        request.set_opaque(opaque);
+        let frame = self.encode(request)?;
+        let (reply, rx) = oneshot::channel();
+        self.enqueue(
+            Outbound::Request {
+                opaque,
+                frame,
+                reply: Some(reply),
+                written: None,
+            },
+            deadline,
+        )
+        .await?;
+        Ok(rx)
+    }
+
+    /// Waits for a reply until `deadline`.
+    pub(crate) async fn await_reply(
+        &self,
+        rx: oneshot::Receiver<Reply>,
+        deadline: Instant,
+        timeout: Duration,
+    ) -> Result<RemotingCommand, RemotingError> {
+        match tokio::time::timeout_at(deadline, rx).await {
+            Ok(Ok(reply)) => reply,
+            Ok(Err(_)) => Err(self.error(ErrorKind::ConnectionClosed)),
+            Err(_) => Err(self
+                .error(ErrorKind::Timeout)
+                .with_detail(format!("no response within {} ms", timeout.as_millis()))),
+        }
+    }
+
+    /// Queues a oneway `request` and waits until it has been written.
+    pub(crate) async fn send_oneway(
+        &self,
+        request: &mut RemotingCommand,
+        deadline: Instant,
+    ) -> Result<(), RemotingError> {
+        let opaque = next_opaque();
+        request.set_opaque(opaque);
+        let frame = self.encode(request)?;
+        let (written, rx) = oneshot::channel();
+        self.enqueue(
+            Outbound::Request {
+                opaque,
+                frame,
+                reply: None,
+                written: Some(written),
+            },
+            deadline,
+        )
+        .await?;
+        match tokio::time::timeout_at(deadline, rx).await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(_)) => Err(self
+                .error(ErrorKind::SendRequest)
+                .with_detail("the connection closed before the request was written")),
+            Err(_) => Err(self
+                .error(ErrorKind::Timeout)
+                .with_detail("the request was not written before the deadline")),
+        }
+    }
+}
+
+impl fmt::Debug for Channel {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Channel")
+            .field("id", &self.shared.id)
+            .field("addr", &self.shared.addr)
+            .field("remote", &self.shared.remote)
+            .field("closed", &self.is_closed())
+            .finish()
+    }
+}
+
+/// Starts the task that owns `stream` and returns its handle. `on_close` runs once with the
+/// channel's id, when the task ends, after every waiting request has been failed.
+pub(crate) fn spawn(
+    stream: TcpStream,
+    addr: Arc<str>,
+    config: &ConnectionConfig,
+    processors: Arc<ProcessorTable>,
+    on_close: impl FnOnce(u64) + Send + 'static,
+) -> std::io::Result<Channel> {
+    let remote = stream.peer_addr()?;
+    let (tx, rx) = mpsc::channel(config.queue_capacity.max(1));
+    let channel = Channel {
+        shared: Arc::new(ChannelShared {
+            id: NEXT_CONNECTION_ID.fetch_add(1, Ordering::Relaxed),
+            addr,
+            remote,
+            tx,
+            closed: CancellationToken::new(),
+            draining: CancellationToken::new(),
+            codec: FrameCodec::new(config.max_frame_length),
+        }),
+    };
+    let task = ConnectionTask {
+        id: channel.shared.id,
+        closed: channel.shared.closed.clone(),
+        draining: channel.shared.draining.clone(),
+        addr: channel.shared.addr.clone(),
+        // A weak view only: the task must notice when every handle is gone.
+        weak: Arc::downgrade(&channel.shared),
+        codec: FrameCodec::new(config.max_frame_length),
+        processors,
+        max_inflight: config.max_inflight_requests.max(1),
+        inflight: Arc::new(Semaphore::new(config.max_inflight_requests.max(1))),
+        pending: HashMap::new(),
+        write_acks: VecDeque::new(),
+        queued: 0,
+        written: 0,
+    };
+    tokio::spawn(async move {
+        let id = task.id;
+        task.run(stream, rx).await;
+        on_close(id);
+    });
+    Ok(channel)
+}
+
+struct ConnectionTask {
+    id: u64,
+    closed: CancellationToken,
+    draining: CancellationToken,
+    addr: Arc<str>,
+    weak: std::sync::Weak<ChannelShared>,
+    codec: FrameCodec,
+    processors: Arc<ProcessorTable>,
+    max_inflight: usize,
+    inflight: Arc<Semaphore>,
+    pending: HashMap<i32, oneshot::Sender<Reply>>,
+    /// Oneway callers waiting for their frame to be written: (end offset, notify).
+    write_acks: VecDeque<(u64, oneshot::Sender<()>)>,
+    queued: u64,
+    written: u64,
+}
+
+impl ConnectionTask {
+    async fn run(mut self, mut stream: TcpStream, mut rx: mpsc::Receiver<Outbound>) {
+        let (response_tx, mut response_rx) = mpsc::unbounded_channel::<Bytes>();
+        let (mut reader, mut writer) = stream.split();
+        let mut rbuf = BytesMut::with_capacity(64 * 1024);
+        let mut wbuf = BytesMut::with_capacity(64 * 1024);
+        let mut batch = Vec::with_capacity(BATCH);
+        let mut sweep = tokio::time::interval(SWEEP_INTERVAL);
+        sweep.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        let mut callers_gone = false;
+
+        let reason: RemotingError = loop {
+            let draining = self.draining.is_cancelled();
+            if draining
+                && wbuf.is_empty()
+                && self.inflight.available_permits() == self.max_inflight
+                && response_rx.is_empty()
+            {
+                break self
+                    .error(ErrorKind::ConnectionClosed)
+                    .with_detail("drained");
+            }
+            if callers_gone && self.pending.is_empty() && wbuf.is_empty() {
+                break self
+                    .error(ErrorKind::ConnectionClosed)
+                    .with_detail("no handle left");
+            }
+            if rbuf.capacity() - rbuf.len() < 8 * 1024 {
+                rbuf.reserve(64 * 1024);
+            }
+            let can_read = !draining && self.inflight.available_permits() > 0;
+            tokio::select! {
+                biased;
+                () = self.closed.cancelled() => {
+                    break self.error(ErrorKind::ConnectionClosed).with_detail("closed locally");
+                }
+                // Only wakes the loop so the drain condition above is checked.
+                () = self.draining.cancelled(), if !draining => {}
+                result = writer.write_buf(&mut wbuf), if !wbuf.is_empty() => match result {
+                    Ok(0) => break self.error(ErrorKind::ConnectionClosed).with_detail("peer stopped accepting writes"),
+                    Ok(n) => self.on_written(n),
+                    Err(e) => break self.error(ErrorKind::ConnectionClosed).with_detail("write failed").with_source(e),
+                },
+                Some(frame) = response_rx.recv() => wbuf.extend_from_slice(&frame),
+                n = rx.recv_many(&mut batch, BATCH), if !callers_gone && wbuf.len() < WRITE_HIGH_WATER => {
+                    if n == 0 {
+                        callers_gone = true;
+                    }
+                    for item in batch.drain(..) {
+                        self.on_outbound(item, &mut wbuf);
+                    }
+                }
+                result = reader.read_buf(&mut rbuf), if can_read => match result {
+                    Ok(0) => break self.error(ErrorKind::ConnectionClosed).with_detail("closed by peer"),
+                    Ok(_) => {
+                        if let Err(e) = self.on_readable(&mut rbuf, &response_tx) {
+                            break e;
+                        }
+                    }
+                    Err(e) => break self.error(ErrorKind::ConnectionClosed).with_detail("read failed").with_source(e),
+                },
+                _ = sweep.tick() => self.pending.retain(|_, reply| !reply.is_closed()),
+            }
+        };
+
+        tracing::debug!(addr = %self.addr, %reason, pending = self.pending.len(), "connection ended");
+        self.closed.cancel();
+        let _ = writer.shutdown().await;
+        for (_, reply) in self.pending.drain() {
+            let _ = reply.send(Err(reason.clone()));
+        }
+        // Oneway callers whose frames were not written learn it from the dropped sender.
+        self.write_acks.clear();
+    }
+
+    fn error(&self, kind: ErrorKind) -> RemotingError {
+        RemotingError::new(kind, self.addr.clone())
+    }
+
+    fn on_outbound(&mut self, item: Outbound, wbuf: &mut BytesMut) {
+        match item {
+            Outbound::Request {
+                opaque,
+                frame,
+                reply,
+                written,
+            } => {
+                if let Some(reply) = reply {
+                    if reply.is_closed() {
+                        return; // the caller gave up before the frame was written
+                    }
+                    if let Some(stale) = self.pending.insert(opaque, reply) {
+                        let _ = stale.send(Err(self
+                            .error(ErrorKind::ConnectionClosed)
+                            .with_detail("request id reused after wrapping")));
+                    }
+                }
+                wbuf.extend_from_slice(&frame);
+                self.queued += frame.len() as u64;
+                if let Some(written) = written {
+                    self.write_acks.push_back((self.queued, written));
+                }
+            }
+        }
+    }
+
+    fn on_written(&mut self, n: usize) {
+        self.written += n as u64;
+        while let Some((end, _)) = self.write_acks.front() {
+            if *end > self.written {
+                break;
+            }
+            if let Some((_, ack)) = self.write_acks.pop_front() {
+                let _ = ack.send(());
+            }
+        }
+    }
+
+    /// Decodes every whole frame in `rbuf`. A decode error ends the connection.
+    fn on_readable(
+        &mut self,
+        rbuf: &mut BytesMut,
+        response_tx: &mpsc::UnboundedSender<Bytes>,
+    ) -> Result<(), RemotingError> {
+        loop {
+            let cmd = match self.codec.decode(rbuf) {
+                Ok(Some(cmd)) => cmd,
+                Ok(None) => return Ok(()),
+                Err(e) => {
+                    return Err(self
+                        .error(ErrorKind::Codec)
+                        .with_detail("undecodable frame from peer; connection closed")
+                        .with_source(e));
+                }
+            };
+            if cmd.is_response() {
+                match self.pending.remove(&cmd.opaque()) {
+                    Some(reply) => {
+                        let _ = reply.send(Ok(cmd));
+                    }
+                    None => tracing::debug!(
+                        addr = %self.addr,
+                        opaque = cmd.opaque(),
+                        "response for no waiting request (timed out or unknown)"
+                    ),
+                }
+            } else {
+                self.dispatch_request(cmd, response_tx);
+            }
+        }
+    }
+
+    fn dispatch_request(
+        &self,
+        request: RemotingCommand,
+        response_tx: &mpsc::UnboundedSender<Bytes>,
+    ) {
+        let Some(channel) = self.weak.upgrade().map(|shared| Channel { shared }) else {
+            return;
+        };
+        let Ok(permit) = self.inflight.clone().try_acquire_owned() else {
+            // Reading is paused while no permit is free, so this cannot happen.
+            return;
+        };
+        let processor = self.processors.find(request.code());
+        let response_tx = response_tx.clone();
+        let codec = self.codec;
+        tokio::spawn(async move {
+            let _permit = permit;
+            let oneway = request.is_oneway();
+            let code = request.code();
+            let opaque = request.opaque();
+            let serialize_type = request.serialize_type();
+            let response = match processor {
+                Some(processor) => {
+                    let outcome = AssertUnwindSafe(processor.process(channel.clone(), request))
+                        .catch_unwind()
+                        .await;
+                    match outcome {
+                        Ok(response) => response,
+                        Err(_) => {
+                            tracing::error!(addr = %channel.addr(), code, "request processor panicked");
+                            Some(
+                                RemotingCommand::response(response::SYSTEM_ERROR)
+                                    .with_remark(format!("processing request code {code} failed")),
+                            )
+                        }
+                    }
+                }
+                None => Some(
+                    RemotingCommand::response(response::REQUEST_CODE_NOT_SUPPORTED)
+                        .with_remark(format!(" request type {code} not supported")),
+                ),
+            };
+            let Some(mut response) = response else { return };
+            if oneway {
+                return;
+            }
+            response.set_opaque(opaque);
+            response.mark_response();
+            response.set_serialize_type(serialize_type);
+            let mut buf = BytesMut::new();
+            let mut codec = codec;
+            if let Err(e) = codec.encode(&response, &mut buf) {
+                tracing::error!(addr = %channel.addr(), code, error = %e, "response could not be encoded");
+                buf.clear();
+                let fallback = RemotingCommand::response(response::SYSTEM_ERROR)
+                    .with_opaque(opaque)
+                    .with_serialize_type(serialize_type)
+                    .with_remark(format!("response could not be encoded: {e}"));
+                if codec.encode(&fallback, &mut buf).is_err() {
+                    return;
+                }
+            }
+            let _ = response_tx.send(buf.freeze());
+        });
+    }
+}
