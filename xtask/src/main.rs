@@ -2,7 +2,7 @@
 //!
 //! - `ci`: every check CI runs (format, clippy, tests, doctests, docs).
 //! - `demo`: the main job, end to end.
-//! - `bench`: the criterion benchmarks.
+//! - `bench [SECONDS]`: the codec micro-benchmarks and the pipelined transport benchmark.
 //! - `fuzz [SECONDS]`: the frame-decoder fuzz target for a bounded time (installs cargo-fuzz).
 
 mod demo;
@@ -13,7 +13,7 @@ use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 
-const USAGE: &str = "usage: cargo xtask <ci | demo | bench | fuzz [SECONDS]>";
+const USAGE: &str = "usage: cargo xtask <ci | demo | bench [SECONDS] | fuzz [SECONDS]>";
 
 fn main() -> Result<()> {
     let mut args = std::env::args().skip(1);
@@ -106,13 +106,27 @@ fn ci() -> Result<()> {
     Ok(())
 }
 
+/// Criterion codec benches, then the pipelined transport run (`cargo xtask bench [SECONDS]`).
 fn bench(args: &[String]) -> Result<()> {
-    let mut cmd = vec!["bench", "-p", "rmq-remoting", "--bench", "codec"];
-    if !args.is_empty() {
-        cmd.push("--");
-        cmd.extend(args.iter().map(String::as_str));
-    }
-    run("cargo", &cmd, &[])
+    let seconds = args.first().map_or("5", String::as_str);
+    run(
+        "cargo",
+        &["bench", "-p", "rmq-remoting", "--bench", "codec"],
+        &[],
+    )?;
+    run(
+        "cargo",
+        &[
+            "bench",
+            "-p",
+            "rmq-remoting",
+            "--bench",
+            "pipeline",
+            "--",
+            seconds,
+        ],
+        &[],
+    )
 }
 
 fn fuzz(args: &[String]) -> Result<()> {

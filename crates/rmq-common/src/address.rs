@@ -38,9 +38,9 @@ pub fn vip_channel_address(enabled: bool, addr: &str) -> String {
 pub struct InterfaceAddr {
     /// The address.
     pub ip: IpAddr,
-    /// Whether its interface is a Linux bridge (`/sys/class/net/<name>/bridge` exists), which
-    /// the clientId picker skips.
-    pub bridge: bool,
+    /// Whether the clientId picker skips its interface, as Java does for bridges, virtual,
+    /// point-to-point (VPN tunnels) and down interfaces.
+    pub skipped: bool,
 }
 
 /// The addresses of all local interfaces, in the order the OS lists them.
@@ -52,7 +52,7 @@ fn interface_addrs() -> Vec<InterfaceAddr> {
         .into_iter()
         .map(|iface| InterfaceAddr {
             ip: iface.ip(),
-            bridge: is_bridge(&iface.name),
+            skipped: is_bridge(&iface.name) || iface.is_p2p() || !iface.is_oper_up(),
         })
         .collect()
 }
@@ -72,8 +72,8 @@ fn java_ipv6_string(ip: &Ipv6Addr) -> String {
     groups.join(":")
 }
 
-/// The IP used in the clientId, chosen from `addrs` with Java's rules: skip bridges and
-/// loopback; the first IPv4 not starting with `127.0` or `192.168`, else the last IPv4, else
+/// The IP used in the clientId, chosen from `addrs` with Java's rules: skip bridges,
+/// point-to-point and down interfaces, and loopback; the first IPv4 not starting with `127.0` or `192.168`, else the last IPv4, else
 /// the first IPv6 as `[addr]`. `None` when nothing qualifies.
 ///
 /// Java: `RemotingUtil.getLocalAddress`
@@ -84,7 +84,7 @@ fn java_ipv6_string(ip: &Ipv6Addr) -> String {
 ///
 /// let addrs: Vec<InterfaceAddr> = ["192.168.1.100", "10.0.0.5"]
 ///     .iter()
-///     .map(|ip| InterfaceAddr { ip: ip.parse().unwrap(), bridge: false })
+///     .map(|ip| InterfaceAddr { ip: ip.parse().unwrap(), skipped: false })
 ///     .collect();
 /// assert_eq!(pick_local_client_ip(&addrs).as_deref(), Some("10.0.0.5"));
 /// ```
@@ -92,7 +92,7 @@ pub fn pick_local_client_ip(addrs: &[InterfaceAddr]) -> Option<String> {
     let usable = || {
         addrs
             .iter()
-            .filter(|a| !a.bridge && !a.ip.is_loopback())
+            .filter(|a| !a.skipped && !a.ip.is_loopback())
             .map(|a| a.ip)
     };
     let mut last_v4 = None;
@@ -210,7 +210,7 @@ mod tests {
     fn iface(ip: &str) -> InterfaceAddr {
         InterfaceAddr {
             ip: ip.parse().unwrap(),
-            bridge: false,
+            skipped: false,
         }
     }
 
@@ -268,7 +268,7 @@ mod tests {
         let addrs = [
             InterfaceAddr {
                 ip: "10.1.1.1".parse().unwrap(),
-                bridge: true,
+                skipped: true,
             },
             iface("192.168.1.100"),
         ];

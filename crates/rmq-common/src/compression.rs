@@ -276,7 +276,14 @@ impl CompressionType {
                 read_bounded(self, flate2::read::ZlibDecoder::new(data), hint, max_len)
             }
             CompressionType::Zstd => {
-                let decoder = zstd::stream::read::Decoder::with_buffer(data)
+                let mut decoder = zstd::stream::read::Decoder::with_buffer(data)
+                    .map_err(|source| CompressionError::Corrupt { kind: self, source })?;
+                // A frame may demand a window of up to 2^27 bytes whatever its content size;
+                // cap it near the output limit so a 20-byte frame cannot take 128 MiB. 2^23
+                // covers every compression level below zstd's "ultra" range.
+                let window_log = usize::BITS - max_len.max(1).leading_zeros();
+                decoder
+                    .window_log_max(window_log.clamp(23, 27))
                     .map_err(|source| CompressionError::Corrupt { kind: self, source })?;
                 read_bounded(self, decoder, hint, max_len)
             }
@@ -475,6 +482,28 @@ mod tests {
             ));
             assert_eq!(kind.decompress(&packed, big.len()).unwrap(), big);
         }
+    }
+
+    #[test]
+    fn zstd_frames_demanding_a_huge_window_are_refused() {
+        use std::io::Write;
+        // A streamed frame (no content size) that declares a 2^27-byte window.
+        let mut encoder = zstd::stream::Encoder::new(Vec::new(), 3).unwrap();
+        encoder.window_log(27).unwrap();
+        encoder.long_distance_matching(true).unwrap();
+        encoder.write_all(b"tiny").unwrap();
+        let frame = encoder.finish().unwrap();
+        assert!(frame.len() < 64);
+        assert!(CompressionType::Zstd.decompress(&frame, 1024).is_err());
+        // Ordinary frames still decode.
+        let packed = CompressionType::Zstd.compress(&[7u8; 100_000], 19).unwrap();
+        assert_eq!(
+            CompressionType::Zstd
+                .decompress(&packed, 100_000)
+                .unwrap()
+                .len(),
+            100_000
+        );
     }
 
     #[test]

@@ -349,15 +349,30 @@ impl ConnectionTask {
         let mut callers_gone = false;
 
         let reason: RemotingError = loop {
+            // Take in everything already queued before writing, so one write carries every
+            // frame produced since the last one (one syscall per wake-up, not per frame).
+            while !callers_gone && wbuf.len() < WRITE_HIGH_WATER {
+                match rx.try_recv() {
+                    Ok(item) => self.on_outbound(item, &mut wbuf),
+                    Err(mpsc::error::TryRecvError::Empty) => break,
+                    Err(mpsc::error::TryRecvError::Disconnected) => callers_gone = true,
+                }
+            }
+            while let Ok(frame) = response_rx.try_recv() {
+                wbuf.extend_from_slice(&frame);
+            }
             let draining = self.draining.is_cancelled();
-            if draining
-                && wbuf.is_empty()
-                && self.inflight.available_permits() == self.max_inflight
-                && response_rx.is_empty()
-            {
-                break self
-                    .error(ErrorKind::ConnectionClosed)
-                    .with_detail("drained");
+            // A processor task sends its response before releasing its permit, so once every
+            // permit is home, one more drain sees every response.
+            if draining && self.inflight.available_permits() == self.max_inflight {
+                while let Ok(frame) = response_rx.try_recv() {
+                    wbuf.extend_from_slice(&frame);
+                }
+                if wbuf.is_empty() {
+                    break self
+                        .error(ErrorKind::ConnectionClosed)
+                        .with_detail("drained");
+                }
             }
             if callers_gone && self.pending.is_empty() && wbuf.is_empty() {
                 break self

@@ -73,9 +73,24 @@ pub struct TopicRouteData {
     /// The topic's queues on each broker.
     #[serde(default, deserialize_with = "null_as_default")]
     pub queue_datas: Vec<QueueData>,
+    /// 5.x static topics: logical-queue mappings by broker, kept as received (Java:
+    /// `topicQueueMappingByBroker`). A producer must route a static topic through these
+    /// instead of `queue_datas` (protocol.md §8.4).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub topic_queue_mapping_by_broker: Option<serde_json::Map<String, serde_json::Value>>,
 }
 
 impl TopicRouteData {
+    /// Whether the route describes a 5.x static topic (a non-empty queue mapping and no
+    /// ordered-topic configuration).
+    pub fn is_static_topic(&self) -> bool {
+        self.order_topic_conf.is_none()
+            && self
+                .topic_queue_mapping_by_broker
+                .as_ref()
+                .is_some_and(|m| !m.is_empty())
+    }
+
     /// Parses a route body in either dialect: standard JSON (4.9.4+ name servers, rocketmq-rust)
     /// or fastjson's bare integer keys (older name servers, or requests with version < 401).
     pub fn from_json(body: &[u8]) -> Result<Self, BodyError> {
@@ -163,6 +178,7 @@ mod tests {
             }],
             filter_server_table: BTreeMap::new(),
             order_topic_conf: None,
+            topic_queue_mapping_by_broker: None,
             queue_datas: vec![QueueData {
                 broker_name: "broker-a".into(),
                 perm: 6,

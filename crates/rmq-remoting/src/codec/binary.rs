@@ -163,16 +163,14 @@ pub(super) fn decode_header(header: &Bytes) -> Result<RemotingCommand, CodecErro
     let remark_len = r.i32("remark length")?;
     let remark = r.string("remark", remark_len)?;
     let ext_len = r.i32("ext length")?;
-    let ext_fields = if ext_len == 0 {
-        None
-    } else {
-        let ext_len = usize::try_from(ext_len).map_err(|_| CodecError::NegativeLength {
-            field: "ext length",
-            length: ext_len,
-        })?;
-        r.need("ext fields", ext_len)?;
-        let ext_buf = header.slice(r.pos..r.pos + ext_len);
-        Some(decode_ext(&ext_buf)?)
+    // Java reads ext fields only when the length is positive; zero or less means none.
+    let ext_fields = match usize::try_from(ext_len) {
+        Ok(ext_len) if ext_len > 0 => {
+            r.need("ext fields", ext_len)?;
+            let ext_buf = header.slice(r.pos..r.pos + ext_len);
+            Some(decode_ext(&ext_buf)?)
+        }
+        _ => None,
     };
     Ok(RemotingCommand::from_parts(
         code,

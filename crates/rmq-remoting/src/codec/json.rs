@@ -20,8 +20,9 @@ use super::{CodecError, share_str};
 use crate::{ExtFields, LanguageCode, RemotingCommand, SerializeType};
 
 /// How each byte is written inside a JSON string: 0 as is, 1 as a two-character escape,
-/// 2 as `\u00XX`. fastjson also escapes U+007F..U+009F; those from U+0080 are two UTF-8
-/// bytes (`C2 80`..`C2 9F`) and handled where the lead byte `C2` is seen.
+/// 2 as `\u00XX`. fastjson also escapes U+007F..U+009F and U+2028/U+2029: those are
+/// multi-byte in UTF-8 (`C2 80`..`C2 9F`, `E2 80 A8`/`E2 80 A9`) and handled where their lead
+/// byte is seen (classes 3 and 4).
 const ESCAPE: [u8; 256] = {
     let mut table = [0u8; 256];
     let mut b = 0;
@@ -38,6 +39,7 @@ const ESCAPE: [u8; 256] = {
     table[b'\\' as usize] = 1;
     table[0x7F] = 2;
     table[0xC2] = 3;
+    table[0xE2] = 4;
     table
 };
 
@@ -52,38 +54,50 @@ pub(super) fn write_json_string(dst: &mut Vec<u8>, s: &str) {
     let mut i = 0;
     while i < bytes.len() {
         let b = bytes[i];
-        let class = ESCAPE[usize::from(b)];
-        if class == 0 || (class == 3 && !matches!(bytes.get(i + 1), Some(0x80..=0x9F))) {
+        // (code point, UTF-8 width) of a character to write as `\uXXXX`.
+        let unicode = match ESCAPE[usize::from(b)] {
+            0 => None,
+            1 => {
+                dst.extend_from_slice(&bytes[run_start..i]);
+                let escaped = match b {
+                    0x08 => b'b',
+                    0x09 => b't',
+                    0x0A => b'n',
+                    0x0C => b'f',
+                    0x0D => b'r',
+                    other => other,
+                };
+                dst.extend_from_slice(&[b'\\', escaped]);
+                i += 1;
+                run_start = i;
+                continue;
+            }
+            2 => Some((u32::from(b), 1)),
+            // U+0080..U+009F: the code point is the continuation byte's value.
+            3 => match bytes.get(i + 1) {
+                Some(&next @ 0x80..=0x9F) => Some((u32::from(next), 2)),
+                _ => None,
+            },
+            _ => match (bytes.get(i + 1), bytes.get(i + 2)) {
+                (Some(0x80), Some(&last @ (0xA8 | 0xA9))) => {
+                    Some((0x2000 | u32::from(last & 0x3F), 3))
+                }
+                _ => None,
+            },
+        };
+        let Some((ch, width)) = unicode else {
             i += 1;
             continue;
-        }
-        dst.extend_from_slice(&bytes[run_start..i]);
-        let (ch, width) = if class == 3 {
-            // U+0080..U+009F: the code point is the continuation byte's value.
-            (u32::from(bytes[i + 1]), 2)
-        } else {
-            (u32::from(b), 1)
         };
-        if class == 1 {
-            let escaped = match b {
-                0x08 => b'b',
-                0x09 => b't',
-                0x0A => b'n',
-                0x0C => b'f',
-                0x0D => b'r',
-                other => other,
-            };
-            dst.extend_from_slice(&[b'\\', escaped]);
-        } else {
-            dst.extend_from_slice(&[
-                b'\\',
-                b'u',
-                b'0',
-                b'0',
-                HEX_UPPER[(ch >> 4) as usize & 0xF],
-                HEX_UPPER[ch as usize & 0xF],
-            ]);
-        }
+        dst.extend_from_slice(&bytes[run_start..i]);
+        dst.extend_from_slice(&[
+            b'\\',
+            b'u',
+            HEX_UPPER[(ch >> 12) as usize & 0xF],
+            HEX_UPPER[(ch >> 8) as usize & 0xF],
+            HEX_UPPER[(ch >> 4) as usize & 0xF],
+            HEX_UPPER[ch as usize & 0xF],
+        ]);
         i += width;
         run_start = i;
     }

@@ -83,8 +83,9 @@ pub trait FieldValue: Sized {
 macro_rules! number_field {
     ($($t:ty),*) => {$(
         impl FieldValue for $t {
+            /// Java's `Integer.parseInt` / `Long.parseLong`: no surrounding spaces allowed.
             fn parse_field(text: &str) -> Option<Self> {
-                <$t>::from_str(text.trim()).ok()
+                <$t>::from_str(text).ok()
             }
         }
     )*};
