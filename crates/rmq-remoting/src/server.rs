@@ -217,6 +217,20 @@ impl ServerHandle {
         self.shared.processors.register(code, Arc::new(processor));
     }
 
+    /// Closes the listening socket, so new connections are refused, and keeps serving the
+    /// connections already open.
+    pub fn stop_accepting(&self) {
+        self.shared.stop_accepting.cancel();
+    }
+
+    /// Closes every open connection now, without waiting for in-flight requests; the server
+    /// keeps accepting new ones unless [`stop_accepting`](Self::stop_accepting) was called.
+    pub fn close_connections(&self) {
+        for channel in self.channels() {
+            channel.close();
+        }
+    }
+
     /// Stops accepting, lets every connection finish the requests it has in flight and write
     /// their responses, then closes them; connections still busy after `grace` are closed
     /// anyway.
