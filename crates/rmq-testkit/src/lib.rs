@@ -1,0 +1,2 @@
+//! An in-process RocketMQ test cluster.
+#![deny(missing_docs)]
