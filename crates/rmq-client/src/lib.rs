@@ -1,2 +1,43 @@
-//! The RocketMQ producer (Java: `DefaultMQProducer`, `DefaultMQProducerImpl`, `MQClientInstance`).
+//! The RocketMQ producer (Java: `DefaultMQProducer`, `DefaultMQProducerImpl`,
+//! `MQClientInstance`, `MQClientAPIImpl`, `MQFaultStrategy`).
+//!
+//! ```no_run
+//! use rmq_client::Producer;
+//! use rmq_common::Message;
+//!
+//! # #[tokio::main] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let producer = Producer::builder("please_rename_unique_group_name")
+//!     .name_server("127.0.0.1:9876")
+//!     .build()?;
+//! producer.start().await?;
+//! let result = producer.send(Message::new("TopicTest", "Hello RocketMQ")).await?;
+//! println!("{result}");
+//! producer.shutdown().await;
+//! # Ok(()) }
+//! ```
 #![deny(missing_docs)]
+#![cfg_attr(not(test), warn(clippy::unwrap_used))]
+
+mod config;
+mod error;
+pub mod fault;
+mod hook;
+mod instance;
+mod producer;
+mod request;
+pub mod route;
+mod selector;
+mod send;
+mod send_result;
+
+pub use config::{DEFAULT_RETRY_RESPONSE_CODES, ProducerBuilder, ProducerConfig};
+pub use error::{Error, Result, SendAttempt};
+pub use hook::{
+    CheckForbiddenContext, CheckForbiddenHook, MessageType, SendContext, SendMessageHook, SendMode,
+};
+pub use producer::{Producer, ServiceState};
+pub use request::{AsyncRequest, CallbackRequest, OnewayRequest, SendFuture, SendRequest};
+pub use selector::{
+    JavaHash, MessageQueueSelector, SelectByHash, SelectByRandom, SelectByRoundRobin,
+};
+pub use send_result::{SendResult, SendStatus};

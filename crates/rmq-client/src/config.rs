@@ -1,0 +1,373 @@
+//! Producer settings with Java's names and defaults (Java: `DefaultMQProducer`,
+//! `ClientConfig`; protocol.md §10).
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use rmq_common::CompressionType;
+use rmq_common::client_id::DEFAULT_INSTANCE_NAME;
+use rmq_common::properties::SeparatorStyle;
+use rmq_common::validators::{self, AUTO_CREATE_TOPIC_KEY, DEFAULT_MAX_MESSAGE_SIZE};
+use rmq_remoting::code::response;
+use rmq_remoting::{LanguageCode, SerializeType, version};
+
+use crate::fault::FaultFlavor;
+use crate::{Error, Result};
+
+/// The response codes a sync send retries on another broker by default (Java 5.x
+/// `DefaultMQProducer.retryResponseCodes`): TOPIC_NOT_EXIST, SERVICE_NOT_AVAILABLE,
+/// SYSTEM_ERROR, NO_PERMISSION, NO_BUYER_ID, NOT_IN_CURRENT_UNIT, SYSTEM_BUSY, GO_AWAY.
+pub const DEFAULT_RETRY_RESPONSE_CODES: [i32; 8] = [
+    response::TOPIC_NOT_EXIST,
+    response::SERVICE_NOT_AVAILABLE,
+    response::SYSTEM_ERROR,
+    response::NO_PERMISSION,
+    response::NO_BUYER_ID,
+    response::NOT_IN_CURRENT_UNIT,
+    response::SYSTEM_BUSY,
+    response::GO_AWAY,
+];
+
+/// Everything a producer is configured with. Build it with [`ProducerBuilder`].
+#[derive(Clone, Debug)]
+pub struct ProducerConfig {
+    /// Java `producerGroup`: required; `DEFAULT_PRODUCER` is refused.
+    pub group: String,
+    /// Java `namesrvAddr`: name server addresses.
+    pub name_servers: Vec<String>,
+    /// Java `instanceName` (`DEFAULT`, replaced by `pid#nanos` at start).
+    pub instance_name: String,
+    /// Java `unitName`: appended to the client id when set.
+    pub unit_name: Option<String>,
+    /// Java `namespace`: prefixes topics and the group (`ns%topic`).
+    pub namespace: Option<String>,
+    /// Java `clientIP`: the address in the client id (detected by default).
+    pub client_ip: Option<String>,
+    /// Java `sendMsgTimeout`: the deadline of a whole send, retries included (3 s).
+    pub send_timeout: Duration,
+    /// Java `retryTimesWhenSendFailed`: extra attempts of a sync send (2).
+    pub retry_times_when_send_failed: u32,
+    /// Java `retryTimesWhenSendAsyncFailed`: extra attempts of an async send (2).
+    pub retry_times_when_send_async_failed: u32,
+    /// Java `retryAnotherBrokerWhenNotStoreOK`: retry a sync send stored without the durability
+    /// asked for (false).
+    pub retry_another_broker_when_not_store_ok: bool,
+    /// Java `retryResponseCodes`: broker codes a sync send retries on.
+    pub retry_response_codes: BTreeSet<i32>,
+    /// Java `maxMessageSize`: largest body, uncompressed (4 MiB).
+    pub max_message_size: usize,
+    /// Java `compressMsgBodyOverHowmuch`: bodies this large or larger are compressed (4096).
+    pub compress_threshold: usize,
+    /// Java `compressType` (`ZLIB`).
+    pub compress_type: CompressionType,
+    /// Java `compressLevel` (5).
+    pub compress_level: i32,
+    /// Java `defaultTopicQueueNums`: queues of an auto-created topic (4).
+    pub default_topic_queue_nums: i32,
+    /// Java `createTopicKey`: the topic whose route stands in for unknown topics (`TBW102`).
+    pub create_topic_key: String,
+    /// Java `vipChannelEnabled`: send to the broker's port − 2 (false).
+    pub vip_channel_enabled: bool,
+    /// Java `sendLatencyFaultEnable`: avoid slow brokers (false).
+    pub send_latency_fault_enable: bool,
+    /// Which Java version's fault tables and selection rule to follow (5.x).
+    pub fault_flavor: FaultFlavor,
+    /// Java `heartbeatBrokerInterval` (30 s).
+    pub heartbeat_interval: Duration,
+    /// Java `pollNameServerInterval`: route refresh period (30 s).
+    pub poll_name_server_interval: Duration,
+    /// Java `mqClientApiTimeout`: route, heartbeat and unregister requests (3 s).
+    pub client_api_timeout: Duration,
+    /// Java `clientAsyncSemaphoreValue`: async sends accepted and in flight (65535).
+    pub async_permits: usize,
+    /// Java `clientOnewaySemaphoreValue` (65535).
+    pub oneway_permits: usize,
+    /// Java `sendSmartMsg`: use the single-letter V2 header (code 310) rather than V1 (code 10)
+    /// (true).
+    pub send_smart_msg: bool,
+    /// How command headers are serialized (JSON, as Java's default).
+    pub serialize_type: SerializeType,
+    /// The remoting version stamped on requests (479, 5.3.3).
+    pub remoting_version: i32,
+    /// The language reported to servers (JAVA; see docs/protocol-choices.md).
+    pub language: LanguageCode,
+    /// Property string style: 4.9.8 (no trailing separator, default) or 5.2+ (trailing).
+    pub property_style: SeparatorStyle,
+    /// How long [`Producer::shutdown`](crate::Producer::shutdown) waits for accepted async sends
+    /// before failing them (3 s).
+    pub shutdown_grace: Duration,
+}
+
+/// Builds a [`Producer`](crate::Producer) (Java: `new DefaultMQProducer(group)` plus setters).
+///
+/// ```
+/// use std::time::Duration;
+/// use rmq_client::Producer;
+///
+/// let producer = Producer::builder("order_producer")
+///     .name_server("127.0.0.1:9876")
+///     .send_timeout(Duration::from_secs(5))
+///     .retry_times_when_send_failed(3)
+///     .build()
+///     .unwrap();
+/// assert_eq!(producer.config().retry_times_when_send_failed, 3);
+/// ```
+#[derive(Clone, Debug)]
+pub struct ProducerBuilder {
+    config: ProducerConfig,
+}
+
+macro_rules! setters {
+    ($($(#[$doc:meta])* $name:ident: $ty:ty;)*) => {$(
+        $(#[$doc])*
+        pub fn $name(mut self, value: $ty) -> Self {
+            self.config.$name = value;
+            self
+        }
+    )*};
+}
+
+impl ProducerBuilder {
+    /// A builder for `group` with every other setting at Java's default.
+    pub fn new(group: impl Into<String>) -> Self {
+        Self {
+            config: ProducerConfig {
+                group: group.into(),
+                name_servers: Vec::new(),
+                instance_name: DEFAULT_INSTANCE_NAME.to_owned(),
+                unit_name: None,
+                namespace: None,
+                client_ip: None,
+                send_timeout: Duration::from_millis(3000),
+                retry_times_when_send_failed: 2,
+                retry_times_when_send_async_failed: 2,
+                retry_another_broker_when_not_store_ok: false,
+                retry_response_codes: DEFAULT_RETRY_RESPONSE_CODES.into_iter().collect(),
+                max_message_size: DEFAULT_MAX_MESSAGE_SIZE,
+                compress_threshold: 4096,
+                compress_type: CompressionType::Zlib,
+                compress_level: 5,
+                default_topic_queue_nums: 4,
+                create_topic_key: AUTO_CREATE_TOPIC_KEY.to_owned(),
+                vip_channel_enabled: false,
+                send_latency_fault_enable: false,
+                fault_flavor: FaultFlavor::Rocketmq5,
+                heartbeat_interval: Duration::from_secs(30),
+                poll_name_server_interval: Duration::from_secs(30),
+                client_api_timeout: Duration::from_millis(3000),
+                async_permits: 65535,
+                oneway_permits: 65535,
+                send_smart_msg: true,
+                serialize_type: SerializeType::Json,
+                remoting_version: version::DEFAULT,
+                language: LanguageCode::Java,
+                property_style: SeparatorStyle::NoTrailing,
+                shutdown_grace: Duration::from_millis(3000),
+            },
+        }
+    }
+
+    /// Adds one name server address (`ip:port`).
+    pub fn name_server(mut self, addr: impl Into<String>) -> Self {
+        self.config.name_servers.push(addr.into());
+        self
+    }
+
+    /// Sets the name servers from Java's `namesrvAddr` form: addresses separated by `;`.
+    ///
+    /// ```
+    /// let b = rmq_client::Producer::builder("g").namesrv_addr("127.0.0.1:9876;127.0.0.2:9876");
+    /// assert_eq!(b.build().unwrap().config().name_servers.len(), 2);
+    /// ```
+    pub fn namesrv_addr(mut self, addrs: &str) -> Self {
+        self.config.name_servers = addrs
+            .split(';')
+            .map(str::trim)
+            .filter(|a| !a.is_empty())
+            .map(str::to_owned)
+            .collect();
+        self
+    }
+
+    /// Java `instanceName`.
+    pub fn instance_name(mut self, name: impl Into<String>) -> Self {
+        self.config.instance_name = name.into();
+        self
+    }
+
+    /// Java `unitName`.
+    pub fn unit_name(mut self, name: impl Into<String>) -> Self {
+        self.config.unit_name = Some(name.into());
+        self
+    }
+
+    /// Java `namespace`.
+    pub fn namespace(mut self, namespace: impl Into<String>) -> Self {
+        self.config.namespace = Some(namespace.into());
+        self
+    }
+
+    /// Java `clientIP`.
+    pub fn client_ip(mut self, ip: impl Into<String>) -> Self {
+        self.config.client_ip = Some(ip.into());
+        self
+    }
+
+    /// Java `createTopicKey`.
+    pub fn create_topic_key(mut self, topic: impl Into<String>) -> Self {
+        self.config.create_topic_key = topic.into();
+        self
+    }
+
+    /// Java `retryResponseCodes`: replaces the set.
+    pub fn retry_response_codes(mut self, codes: impl IntoIterator<Item = i32>) -> Self {
+        self.config.retry_response_codes = codes.into_iter().collect();
+        self
+    }
+
+    setters! {
+        /// Java `sendMsgTimeout`.
+        send_timeout: Duration;
+        /// Java `retryTimesWhenSendFailed`.
+        retry_times_when_send_failed: u32;
+        /// Java `retryTimesWhenSendAsyncFailed`.
+        retry_times_when_send_async_failed: u32;
+        /// Java `retryAnotherBrokerWhenNotStoreOK`.
+        retry_another_broker_when_not_store_ok: bool;
+        /// Java `maxMessageSize`.
+        max_message_size: usize;
+        /// Java `compressMsgBodyOverHowmuch`.
+        compress_threshold: usize;
+        /// Java `compressType`.
+        compress_type: CompressionType;
+        /// Java `compressLevel`.
+        compress_level: i32;
+        /// Java `defaultTopicQueueNums`.
+        default_topic_queue_nums: i32;
+        /// Java `vipChannelEnabled`.
+        vip_channel_enabled: bool;
+        /// Java `sendLatencyFaultEnable`.
+        send_latency_fault_enable: bool;
+        /// The fault strategy's Java version.
+        fault_flavor: FaultFlavor;
+        /// Java `heartbeatBrokerInterval`.
+        heartbeat_interval: Duration;
+        /// Java `pollNameServerInterval`.
+        poll_name_server_interval: Duration;
+        /// Java `mqClientApiTimeout`.
+        client_api_timeout: Duration;
+        /// Java `clientAsyncSemaphoreValue`.
+        async_permits: usize;
+        /// Java `clientOnewaySemaphoreValue`.
+        oneway_permits: usize;
+        /// Java `sendSmartMsg`.
+        send_smart_msg: bool;
+        /// Header serialization.
+        serialize_type: SerializeType;
+        /// Remoting version.
+        remoting_version: i32;
+        /// Reported language.
+        language: LanguageCode;
+        /// Property string style.
+        property_style: SeparatorStyle;
+        /// Grace period for async sends at shutdown.
+        shutdown_grace: Duration;
+    }
+
+    /// Checks the settings (Java: `checkConfig`) and builds the producer, not yet started.
+    pub fn build(self) -> Result<crate::Producer> {
+        self.config.validate()?;
+        Ok(crate::Producer::from_config(self.config))
+    }
+}
+
+impl ProducerConfig {
+    /// Java `checkConfig` plus range checks of the numeric settings.
+    pub fn validate(&self) -> Result<()> {
+        validators::validate_producer_group(&self.group)?;
+        let bad = |what: &str| Err(Error::Config(what.to_owned()));
+        if self.send_timeout.is_zero() {
+            return bad("send_timeout must be more than zero");
+        }
+        if self.client_api_timeout.is_zero() {
+            return bad("client_api_timeout must be more than zero");
+        }
+        if self.max_message_size == 0 {
+            return bad("max_message_size must be more than zero");
+        }
+        if self.default_topic_queue_nums <= 0 {
+            return bad("default_topic_queue_nums must be positive");
+        }
+        if self.async_permits == 0 || self.oneway_permits == 0 {
+            return bad("async_permits and oneway_permits must be at least 1");
+        }
+        if self.heartbeat_interval.is_zero() || self.poll_name_server_interval.is_zero() {
+            return bad("heartbeat_interval and poll_name_server_interval must be more than zero");
+        }
+        if self.instance_name.trim().is_empty() {
+            return bad("instance_name must not be blank");
+        }
+        let has_control = |s: &str| s.chars().any(char::is_control);
+        if has_control(&self.instance_name)
+            || self.unit_name.as_deref().is_some_and(has_control)
+            || self.client_ip.as_deref().is_some_and(has_control)
+        {
+            return bad(
+                "instance_name, unit_name and client_ip must not contain control characters",
+            );
+        }
+        if let Some(namespace) = &self.namespace
+            && validators::validate_topic(namespace).is_err()
+        {
+            return bad("namespace may only contain letters, digits, '%', '|', '_' and '-'");
+        }
+        validators::validate_topic(&self.create_topic_key)?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_java_defaults() {
+        let c = ProducerBuilder::new("pg").config;
+        assert_eq!(c.send_timeout, Duration::from_millis(3000));
+        assert_eq!(
+            (
+                c.retry_times_when_send_failed,
+                c.retry_times_when_send_async_failed
+            ),
+            (2, 2)
+        );
+        assert_eq!(c.max_message_size, 4 * 1024 * 1024);
+        assert_eq!((c.compress_threshold, c.compress_level), (4096, 5));
+        assert_eq!(c.create_topic_key, "TBW102");
+        assert_eq!(c.default_topic_queue_nums, 4);
+        assert!(!c.send_latency_fault_enable && !c.vip_channel_enabled);
+        assert!(!c.retry_another_broker_when_not_store_ok);
+        assert_eq!(c.retry_response_codes.len(), 8);
+        assert!(c.retry_response_codes.contains(&response::GO_AWAY));
+        assert!(!c.retry_response_codes.contains(&response::MESSAGE_ILLEGAL));
+    }
+
+    #[test]
+    fn bad_configuration_is_a_typed_error() {
+        for (builder, what) in [
+            (ProducerBuilder::new("DEFAULT_PRODUCER"), "DEFAULT_PRODUCER"),
+            (ProducerBuilder::new(""), "blank"),
+            (ProducerBuilder::new("pg.1"), "illegal characters"),
+            (
+                ProducerBuilder::new("pg").send_timeout(Duration::ZERO),
+                "send_timeout",
+            ),
+            (ProducerBuilder::new("pg").async_permits(0), "async_permits"),
+            (ProducerBuilder::new("pg").namespace("bad ns"), "namespace"),
+            (ProducerBuilder::new("pg").instance_name("a\nb"), "control"),
+        ] {
+            let err = builder.build().expect_err(what);
+            assert!(err.to_string().contains(what), "{what}: {err}");
+        }
+    }
+}

@@ -1,0 +1,413 @@
+//! The client instance producers share (Java: `MQClientInstance`, `MQClientManager`,
+//! `MQClientAPIImpl`).
+//!
+//! Producers with the same client id (`ip@instanceName`) share one instance: one remoting
+//! client, one route table, one set of background tasks (route refresh, heartbeats). The
+//! instance lives while a producer uses it and stops when the last one shuts down.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::{Arc, LazyLock, Weak};
+use std::time::Duration;
+
+use parking_lot::{Mutex, RwLock};
+use rmq_common::validators::CLIENT_INNER_PRODUCER_GROUP;
+use rmq_remoting::body::{HeartbeatData, MASTER_ID, TopicRouteData};
+use rmq_remoting::code::{request, response};
+use rmq_remoting::header::{GetRouteInfoRequestHeader, UnregisterClientRequestHeader};
+use rmq_remoting::{Channel, RemotingClient, RemotingCommand};
+use tokio_util::sync::CancellationToken;
+
+use crate::config::ProducerConfig;
+use crate::producer::ProducerInner;
+use crate::{Error, Result};
+
+/// Instances by client id (Java: `MQClientManager.factoryTable`).
+static INSTANCES: LazyLock<Mutex<HashMap<String, Weak<ClientInstance>>>> =
+    LazyLock::new(Mutex::default);
+
+/// Settings the instance takes from the first producer that creates it, as Java does.
+#[derive(Clone, Debug)]
+struct InstanceConfig {
+    api_timeout: Duration,
+    heartbeat_interval: Duration,
+    poll_interval: Duration,
+    version: i32,
+    language: rmq_remoting::LanguageCode,
+    serialize_type: rmq_remoting::SerializeType,
+}
+
+/// A client instance (Java: `MQClientInstance`).
+#[derive(Debug)]
+pub(crate) struct ClientInstance {
+    client_id: String,
+    config: InstanceConfig,
+    remoting: RemotingClient,
+    routes: RwLock<HashMap<String, Arc<TopicRouteData>>>,
+    /// Broker addresses by broker name and id (Java: `brokerAddrTable`).
+    brokers: RwLock<HashMap<String, BTreeMap<i64, String>>>,
+    producers: Mutex<HashMap<String, Weak<ProducerInner>>>,
+    /// Serializes name-server route updates (Java: `lockNamesrv`).
+    route_update: tokio::sync::Mutex<()>,
+    stop: CancellationToken,
+}
+
+impl ClientInstance {
+    /// The instance for `client_id`, creating and starting it if needed.
+    pub(crate) fn get_or_create(client_id: &str, config: &ProducerConfig) -> Result<Arc<Self>> {
+        let mut instances = INSTANCES.lock();
+        if let Some(instance) = instances.get(client_id).and_then(Weak::upgrade)
+            && !instance.stop.is_cancelled()
+        {
+            return Ok(instance);
+        }
+        let remoting = RemotingClient::builder()
+            .name_servers(config.name_servers.clone())
+            .async_permits(config.async_permits)
+            .oneway_permits(config.oneway_permits)
+            .build()
+            .map_err(|e| Error::Config(e.to_string()))?;
+        let instance = Arc::new(ClientInstance {
+            client_id: client_id.to_owned(),
+            config: InstanceConfig {
+                api_timeout: config.client_api_timeout,
+                heartbeat_interval: config.heartbeat_interval,
+                poll_interval: config.poll_name_server_interval,
+                version: config.remoting_version,
+                language: config.language,
+                serialize_type: config.serialize_type,
+            },
+            remoting,
+            routes: RwLock::default(),
+            brokers: RwLock::default(),
+            producers: Mutex::default(),
+            route_update: tokio::sync::Mutex::new(()),
+            stop: CancellationToken::new(),
+        });
+        instance.register_broker_requests();
+        instance.spawn_background_tasks();
+        instances.retain(|_, weak| weak.strong_count() > 0);
+        instances.insert(client_id.to_owned(), Arc::downgrade(&instance));
+        Ok(instance)
+    }
+
+    pub(crate) fn client_id(&self) -> &str {
+        &self.client_id
+    }
+
+    pub(crate) fn remoting(&self) -> &RemotingClient {
+        &self.remoting
+    }
+
+    /// Registers a producer group (Java: `registerProducer`); one per group per instance.
+    pub(crate) fn register_producer(
+        &self,
+        group: &str,
+        producer: Weak<ProducerInner>,
+    ) -> Result<()> {
+        let mut producers = self.producers.lock();
+        if producers.get(group).is_some_and(|p| p.strong_count() > 0) {
+            return Err(Error::GroupInUse {
+                group: group.to_owned(),
+                client_id: self.client_id.clone(),
+            });
+        }
+        producers.insert(group.to_owned(), producer);
+        Ok(())
+    }
+
+    /// Unregisters a producer group, tells every broker, and stops the instance when no
+    /// producer is left (Java: `unregisterProducer`, `unregisterClient`, `shutdown`).
+    pub(crate) async fn unregister_producer(&self, group: &str) {
+        let last = {
+            let mut producers = self.producers.lock();
+            producers.remove(group);
+            producers.retain(|_, p| p.strong_count() > 0);
+            producers.is_empty()
+        };
+        self.unregister_client(group).await;
+        if last {
+            self.stop();
+        }
+    }
+
+    fn stop(&self) {
+        self.stop.cancel();
+        self.remoting.shutdown();
+        let mut instances = INSTANCES.lock();
+        if instances
+            .get(&self.client_id)
+            .is_some_and(|weak| std::ptr::eq(weak.as_ptr(), self))
+        {
+            instances.remove(&self.client_id);
+        }
+    }
+
+    fn request(&self, code: i32) -> RemotingCommand {
+        RemotingCommand::request(code)
+            .with_version(self.config.version)
+            .with_language(self.config.language)
+            .with_serialize_type(self.config.serialize_type)
+    }
+
+    /// The route of `topic` from a name server; `None` when the name server does not know the
+    /// topic (Java: `getTopicRouteInfoFromNameServer`).
+    pub(crate) async fn fetch_route(&self, topic: &str) -> Result<Option<TopicRouteData>> {
+        if self.remoting.name_servers().is_empty() {
+            return Err(Error::NoNameServer);
+        }
+        let cmd = self
+            .request(request::GET_ROUTEINFO_BY_TOPIC)
+            .with_header(GetRouteInfoRequestHeader::new(topic));
+        let response = self
+            .remoting
+            .invoke_name_server(cmd, self.config.api_timeout)
+            .await?;
+        match response.code() {
+            response::SUCCESS => TopicRouteData::from_json(response.body())
+                .map(Some)
+                .map_err(|e| Error::MalformedResponse {
+                    what: "route body",
+                    addr: "name server".into(),
+                    detail: e.to_string(),
+                }),
+            response::TOPIC_NOT_EXIST => Ok(None),
+            code => Err(Error::NameServer {
+                code,
+                remark: response.remark().unwrap_or_default().to_owned(),
+            }),
+        }
+    }
+
+    /// Refreshes `topic` from the name servers, or from `default_from` (the create-topic key,
+    /// with queue counts capped) when given; updates every producer's publish info. Returns
+    /// whether a route was found (Java: `updateTopicRouteInfoFromNameServer`).
+    pub(crate) async fn update_route(
+        &self,
+        topic: &str,
+        default_from: Option<(&str, i32)>,
+    ) -> Result<bool> {
+        let _guard = self.route_update.lock().await;
+        let route = match default_from {
+            None => self.fetch_route(topic).await?,
+            Some((key, nums)) => self
+                .fetch_route(key)
+                .await?
+                .map(|route| crate::route::default_route_for_auto_create(route, nums)),
+        };
+        let Some(route) = route else {
+            return Ok(false);
+        };
+        let route = Arc::new(route);
+        let changed = self
+            .routes
+            .read()
+            .get(topic)
+            .is_none_or(|old| **old != *route);
+        let new_brokers = self.merge_brokers(&route);
+        self.routes.write().insert(topic.to_owned(), route.clone());
+        for producer in self.live_producers() {
+            producer.update_publish_info(topic, &route, changed);
+        }
+        for addr in new_brokers {
+            self.heartbeat_to(&addr).await;
+        }
+        Ok(true)
+    }
+
+    /// Adds the route's broker addresses; returns masters not seen before.
+    fn merge_brokers(&self, route: &TopicRouteData) -> Vec<String> {
+        let mut brokers = self.brokers.write();
+        let mut new_masters = Vec::new();
+        for bd in &route.broker_datas {
+            let known = brokers.get(&bd.broker_name);
+            if let Some(master) = bd.master_addr()
+                && known
+                    .and_then(|k| k.get(&MASTER_ID))
+                    .is_none_or(|a| a != master)
+            {
+                new_masters.push(master.to_owned());
+            }
+            brokers.insert(bd.broker_name.clone(), bd.broker_addrs.clone());
+        }
+        new_masters
+    }
+
+    /// The master address of `broker` (Java: `findBrokerAddressInPublish`).
+    pub(crate) fn master_addr(&self, broker: &str) -> Option<String> {
+        self.brokers.read().get(broker)?.get(&MASTER_ID).cloned()
+    }
+
+    fn live_producers(&self) -> Vec<Arc<ProducerInner>> {
+        self.producers
+            .lock()
+            .values()
+            .filter_map(Weak::upgrade)
+            .collect()
+    }
+
+    fn heartbeat_data(&self) -> HeartbeatData {
+        let mut groups = vec![CLIENT_INNER_PRODUCER_GROUP.to_owned()];
+        groups.extend(self.live_producers().iter().map(|p| p.group().to_owned()));
+        HeartbeatData::for_producers(self.client_id.clone(), groups)
+    }
+
+    async fn heartbeat_to(&self, addr: &str) {
+        let body = self.heartbeat_data().to_json();
+        let cmd = self.request(request::HEART_BEAT).with_body(body);
+        match self
+            .remoting
+            .invoke_sync(addr, cmd, self.config.api_timeout)
+            .await
+        {
+            Ok(r) if r.code() == response::SUCCESS => {}
+            Ok(r) => {
+                tracing::warn!(%addr, code = r.code(), remark = ?r.remark(), "heartbeat refused")
+            }
+            Err(e) => tracing::warn!(%addr, error = %e, "heartbeat failed"),
+        }
+    }
+
+    /// Sends a heartbeat to every master broker (Java: `sendHeartbeatToAllBroker`; a
+    /// producer-only client skips slaves).
+    pub(crate) async fn heartbeat_all(&self) {
+        let masters: Vec<String> = self
+            .brokers
+            .read()
+            .values()
+            .filter_map(|addrs| addrs.get(&MASTER_ID).cloned())
+            .collect();
+        let beats = masters.iter().map(|addr| self.heartbeat_to(addr));
+        futures_util::future::join_all(beats).await;
+    }
+
+    /// Tells every known broker address that `group` left (Java: `unregisterClient`).
+    async fn unregister_client(&self, group: &str) {
+        let addrs: Vec<String> = self
+            .brokers
+            .read()
+            .values()
+            .flat_map(|addrs| addrs.values().cloned())
+            .collect();
+        let calls = addrs.iter().map(|addr| async move {
+            let cmd = self.request(request::UNREGISTER_CLIENT).with_header(
+                UnregisterClientRequestHeader::producer(&self.client_id, group),
+            );
+            match self
+                .remoting
+                .invoke_sync(addr, cmd, self.config.api_timeout)
+                .await
+            {
+                Ok(r) if r.code() == response::SUCCESS => {}
+                Ok(r) => tracing::warn!(%addr, code = r.code(), "unregister refused"),
+                Err(e) => tracing::warn!(%addr, error = %e, "unregister failed"),
+            }
+        });
+        futures_util::future::join_all(calls).await;
+    }
+
+    /// Refreshes every topic any producer uses, then forgets brokers no route names
+    /// (Java: `updateTopicRouteInfoFromNameServer`, `cleanOfflineBroker`).
+    async fn refresh_all_routes(&self) {
+        let topics: HashSet<String> = self
+            .live_producers()
+            .iter()
+            .flat_map(|p| p.topics())
+            .collect();
+        for topic in &topics {
+            if let Err(e) = self.update_route(topic, None).await {
+                tracing::debug!(%topic, error = %e, "route refresh failed");
+            }
+        }
+        let routes = self.routes.read();
+        let named: HashSet<&str> = routes
+            .iter()
+            .filter(|(topic, _)| topics.contains(*topic))
+            .flat_map(|(_, r)| r.broker_datas.iter().map(|b| b.broker_name.as_str()))
+            .collect();
+        self.brokers
+            .write()
+            .retain(|name, _| named.contains(name.as_str()));
+    }
+
+    fn spawn_background_tasks(self: &Arc<Self>) {
+        let weak = Arc::downgrade(self);
+        let stop = self.stop.clone();
+        let poll = self.config.poll_interval;
+        tokio::spawn(periodic(
+            weak.clone(),
+            stop.clone(),
+            Duration::from_millis(10),
+            poll,
+            |i| Box::pin(async move { i.refresh_all_routes().await }),
+        ));
+        let beat = self.config.heartbeat_interval;
+        tokio::spawn(periodic(weak, stop, Duration::from_secs(1), beat, |i| {
+            Box::pin(async move { i.heartbeat_all().await })
+        }));
+    }
+
+    /// Answers what brokers ask a producer-only client (Java: `ClientRemotingProcessor`).
+    fn register_broker_requests(&self) {
+        // No consumer lives here; Java answers SYSTEM_ERROR naming the group asked about.
+        self.remoting.register_processor(
+            request::GET_CONSUMER_RUNNING_INFO,
+            |_: Channel, req: RemotingCommand| async move {
+                let asked = req
+                    .ext_field("consumerGroup")
+                    .unwrap_or_default()
+                    .to_owned();
+                Some(
+                    RemotingCommand::response(response::SYSTEM_ERROR).with_remark(format!(
+                        "The Consumer Group <{asked}> not exist in this consumer"
+                    )),
+                )
+            },
+        );
+        // Oneway notices: nothing to do without consumers or transactions.
+        for code in [
+            request::CHECK_TRANSACTION_STATE,
+            request::NOTIFY_CONSUMER_IDS_CHANGED,
+        ] {
+            self.remoting
+                .register_processor(code, |channel: Channel, req: RemotingCommand| async move {
+                    tracing::debug!(addr = %channel.addr(), code = req.code(), "ignoring broker notice");
+                    None
+                });
+        }
+    }
+}
+
+/// Runs `work` on the instance every `period`, first after `first`, until it is stopped or
+/// dropped.
+async fn periodic<F>(
+    instance: Weak<ClientInstance>,
+    stop: CancellationToken,
+    first: Duration,
+    period: Duration,
+    work: F,
+) where
+    F: Fn(Arc<ClientInstance>) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>,
+{
+    let mut delay = first;
+    loop {
+        tokio::select! {
+            () = stop.cancelled() => return,
+            () = tokio::time::sleep(delay) => {}
+        }
+        let Some(instance) = instance.upgrade() else {
+            return;
+        };
+        tokio::select! {
+            () = stop.cancelled() => return,
+            () = work(instance) => {}
+        }
+        delay = period;
+    }
+}
+
+impl Drop for ClientInstance {
+    fn drop(&mut self) {
+        self.stop.cancel();
+        self.remoting.shutdown();
+    }
+}

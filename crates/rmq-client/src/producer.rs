@@ -1,0 +1,451 @@
+//! The producer and its lifecycle (Java: `DefaultMQProducer`, `DefaultMQProducerImpl.start`,
+//! `shutdown`, `ServiceState`).
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use parking_lot::{Mutex, RwLock};
+use rmq_common::client_id::{DEFAULT_INSTANCE_NAME, build_client_id, instance_name_for_pid};
+use rmq_common::{UniqIdGenerator, address, namespace};
+use rmq_remoting::body::TopicRouteData;
+use tokio::sync::{Notify, Semaphore};
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+use crate::config::{ProducerBuilder, ProducerConfig};
+use crate::fault::FaultStrategy;
+use crate::hook::{CheckForbiddenHook, SendMessageHook};
+use crate::instance::ClientInstance;
+use crate::route::TopicPublishInfo;
+use crate::{Error, Result};
+
+/// Where a producer is in its life (Java: `ServiceState`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ServiceState {
+    /// Built, not started.
+    CreateJust,
+    /// Started; sends are accepted.
+    Running,
+    /// `start` failed; the producer cannot be used.
+    StartFailed,
+    /// Shut down.
+    ShutdownAlready,
+}
+
+impl fmt::Display for ServiceState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            ServiceState::CreateJust => "CREATE_JUST",
+            ServiceState::Running => "RUNNING",
+            ServiceState::StartFailed => "START_FAILED",
+            ServiceState::ShutdownAlready => "SHUTDOWN_ALREADY",
+        })
+    }
+}
+
+/// A RocketMQ producer (Java: `DefaultMQProducer`). Cheap to clone; clones share everything.
+///
+/// ```no_run
+/// use rmq_client::Producer;
+/// use rmq_common::Message;
+///
+/// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+/// let producer = Producer::builder("order_producer").name_server("127.0.0.1:9876").build()?;
+/// producer.start().await?;
+/// let result = producer.send(Message::new("TopicTest", "Hello RocketMQ")).await?;
+/// println!("{result}");
+/// producer.shutdown().await;
+/// # Ok(()) }
+/// ```
+#[derive(Clone, Debug)]
+pub struct Producer {
+    pub(crate) inner: Arc<ProducerInner>,
+}
+
+/// Accepted async sends not yet completed, so `flush` and `shutdown` can wait for them.
+#[derive(Debug)]
+pub(crate) struct AsyncTracker {
+    pub(crate) permits: Arc<Semaphore>,
+    capacity: usize,
+    in_flight: AtomicUsize,
+    idle: Notify,
+    pub(crate) abort: CancellationToken,
+}
+
+impl AsyncTracker {
+    fn new(capacity: usize) -> Self {
+        Self {
+            permits: Arc::new(Semaphore::new(capacity.min(Semaphore::MAX_PERMITS))),
+            capacity,
+            in_flight: AtomicUsize::new(0),
+            idle: Notify::new(),
+            abort: CancellationToken::new(),
+        }
+    }
+
+    pub(crate) fn capacity(&self) -> usize {
+        self.capacity
+    }
+
+    pub(crate) fn started(&self) {
+        self.in_flight.fetch_add(1, Ordering::SeqCst);
+    }
+
+    pub(crate) fn finished(&self) {
+        if self.in_flight.fetch_sub(1, Ordering::SeqCst) == 1 {
+            self.idle.notify_waiters();
+        }
+    }
+
+    pub(crate) fn in_flight(&self) -> usize {
+        self.in_flight.load(Ordering::SeqCst)
+    }
+
+    /// Waits until nothing is in flight or `deadline` passes; returns what is still in flight.
+    async fn wait_idle(&self, deadline: Instant) -> usize {
+        loop {
+            let idle = self.idle.notified();
+            tokio::pin!(idle);
+            idle.as_mut().enable();
+            let pending = self.in_flight();
+            if pending == 0 {
+                return 0;
+            }
+            if tokio::time::timeout_at(deadline, idle).await.is_err() {
+                return self.in_flight();
+            }
+        }
+    }
+}
+
+/// The shared state of a [`Producer`] (Java: `DefaultMQProducerImpl`).
+pub(crate) struct ProducerInner {
+    pub(crate) config: ProducerConfig,
+    /// The group with the namespace applied.
+    group: String,
+    state: Mutex<ServiceState>,
+    instance: RwLock<Option<Arc<ClientInstance>>>,
+    publish: RwLock<HashMap<String, Arc<TopicPublishInfo>>>,
+    pub(crate) fault: FaultStrategy,
+    pub(crate) send_hooks: RwLock<Arc<Vec<Arc<dyn SendMessageHook>>>>,
+    pub(crate) forbidden_hooks: RwLock<Arc<Vec<Arc<dyn CheckForbiddenHook>>>>,
+    pub(crate) tracker: AsyncTracker,
+    pub(crate) ids: &'static UniqIdGenerator,
+}
+
+impl fmt::Debug for ProducerInner {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Producer")
+            .field("group", &self.group)
+            .field("state", &*self.state.lock())
+            .field(
+                "client_id",
+                &self
+                    .instance
+                    .read()
+                    .as_ref()
+                    .map(|i| i.client_id().to_owned()),
+            )
+            .field("async_in_flight", &self.tracker.in_flight())
+            .finish()
+    }
+}
+
+impl Producer {
+    /// A builder for a producer of `group` (Java: `new DefaultMQProducer(group)`).
+    pub fn builder(group: impl Into<String>) -> ProducerBuilder {
+        ProducerBuilder::new(group)
+    }
+
+    pub(crate) fn from_config(config: ProducerConfig) -> Self {
+        let group = match config.namespace.as_deref() {
+            Some(ns) => namespace::wrap(ns, &config.group).into_owned(),
+            None => config.group.clone(),
+        };
+        let fault = FaultStrategy::new(config.send_latency_fault_enable, config.fault_flavor);
+        let tracker = AsyncTracker::new(config.async_permits);
+        Producer {
+            inner: Arc::new(ProducerInner {
+                config,
+                group,
+                state: Mutex::new(ServiceState::CreateJust),
+                instance: RwLock::new(None),
+                publish: RwLock::default(),
+                fault,
+                send_hooks: RwLock::default(),
+                forbidden_hooks: RwLock::default(),
+                tracker,
+                ids: UniqIdGenerator::global(),
+            }),
+        }
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &ProducerConfig {
+        &self.inner.config
+    }
+
+    /// The producer group as it goes on the wire (namespace applied).
+    pub fn group(&self) -> &str {
+        &self.inner.group
+    }
+
+    /// The current state.
+    pub fn state(&self) -> ServiceState {
+        *self.inner.state.lock()
+    }
+
+    /// The client id (`ip@instance`), once started.
+    pub fn client_id(&self) -> Option<String> {
+        self.inner
+            .instance
+            .read()
+            .as_ref()
+            .map(|i| i.client_id().to_owned())
+    }
+
+    /// Starts the producer (Java: `start`): joins or creates the client instance for its
+    /// client id, registers the group, and starts route refresh and heartbeats.
+    ///
+    /// Starting twice, or after a failed start or a shutdown, is an error.
+    pub async fn start(&self) -> Result<()> {
+        {
+            let mut state = self.inner.state.lock();
+            if *state != ServiceState::CreateJust {
+                return Err(Error::AlreadyStarted(*state));
+            }
+            // Claimed now so a concurrent start fails instead of racing.
+            *state = ServiceState::StartFailed;
+        }
+        match self.start_inner() {
+            Ok(()) => {
+                *self.inner.state.lock() = ServiceState::Running;
+                Ok(())
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    fn start_inner(&self) -> Result<()> {
+        let config = &self.inner.config;
+        let instance_name = if config.instance_name == DEFAULT_INSTANCE_NAME {
+            let nanos = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_nanos() as u64);
+            instance_name_for_pid(&config.instance_name, std::process::id(), nanos)
+        } else {
+            config.instance_name.clone()
+        };
+        let ip = config
+            .client_ip
+            .clone()
+            .unwrap_or_else(address::local_client_ip);
+        let client_id = build_client_id(&ip, &instance_name, config.unit_name.as_deref(), false);
+        let instance = ClientInstance::get_or_create(&client_id, config)?;
+        instance.register_producer(&self.inner.group, Arc::downgrade(&self.inner))?;
+        *self.inner.instance.write() = Some(instance);
+        Ok(())
+    }
+
+    /// Stops the producer (Java: `shutdown`), losing nothing silently: accepted async sends get
+    /// up to `shutdown_grace` to complete, and those still pending then fail through their
+    /// callbacks with [`Error::Shutdown`]. Then the group is unregistered from every broker and
+    /// the client instance stops if no other producer uses it. Calling it again does nothing.
+    pub async fn shutdown(&self) {
+        {
+            let mut state = self.inner.state.lock();
+            if *state == ServiceState::ShutdownAlready {
+                return;
+            }
+            *state = ServiceState::ShutdownAlready;
+        }
+        let grace = Instant::now() + self.inner.config.shutdown_grace;
+        let pending = self.inner.tracker.wait_idle(grace).await;
+        if pending > 0 {
+            tracing::warn!(
+                pending,
+                "async sends still pending at shutdown; failing them"
+            );
+        }
+        self.inner.tracker.abort.cancel();
+        // Aborted sends resolve promptly; wait so their callbacks have run when we return.
+        self.inner
+            .tracker
+            .wait_idle(Instant::now() + Duration::from_secs(1))
+            .await;
+        let instance = self.inner.instance.write().take();
+        if let Some(instance) = instance {
+            instance.unregister_producer(&self.inner.group).await;
+        }
+    }
+
+    /// Waits until every accepted async send has completed, or `timeout` passes (then the
+    /// error says how many are still pending).
+    pub async fn flush(&self, timeout: Duration) -> std::result::Result<(), usize> {
+        match self.inner.tracker.wait_idle(Instant::now() + timeout).await {
+            0 => Ok(()),
+            pending => Err(pending),
+        }
+    }
+
+    /// Accepted async sends not yet completed.
+    pub fn async_in_flight(&self) -> usize {
+        self.inner.tracker.in_flight()
+    }
+
+    /// Adds a hook run before and after every send attempt (Java:
+    /// `registerSendMessageHook`).
+    pub fn register_send_message_hook(&self, hook: impl SendMessageHook) {
+        let mut hooks = self.inner.send_hooks.write();
+        let mut updated = hooks.as_ref().clone();
+        updated.push(Arc::new(hook));
+        *hooks = Arc::new(updated);
+    }
+
+    /// Adds a hook that may refuse sends (Java: `registerCheckForbiddenHook`).
+    pub fn register_check_forbidden_hook(&self, hook: impl CheckForbiddenHook) {
+        let mut hooks = self.inner.forbidden_hooks.write();
+        let mut updated = hooks.as_ref().clone();
+        updated.push(Arc::new(hook));
+        *hooks = Arc::new(updated);
+    }
+
+    /// Adds an RPC hook to every request of this producer's client instance (Java: the
+    /// `RPCHook` constructor argument; ACL signing is one).
+    pub fn register_rpc_hook(&self, hook: impl rmq_remoting::RpcHook) -> Result<()> {
+        let instance = self.inner.instance()?;
+        instance.remoting().register_rpc_hook(hook);
+        Ok(())
+    }
+
+    /// The writable queues of `topic`, fetching its route if needed (Java:
+    /// `fetchPublishMessageQueues`); topics without namespace.
+    pub async fn publish_queues(&self, topic: &str) -> Result<Vec<rmq_common::MessageQueue>> {
+        let wire_topic = self.inner.wrap(topic);
+        let deadline = Instant::now() + self.inner.config.send_timeout;
+        let info = self
+            .inner
+            .find_publish_info(&wire_topic, topic, deadline)
+            .await?;
+        Ok(info
+            .queues
+            .iter()
+            .map(|q| self.inner.unwrap_queue(q))
+            .collect())
+    }
+}
+
+impl ProducerInner {
+    pub(crate) fn group(&self) -> &str {
+        &self.group
+    }
+
+    pub(crate) fn instance(&self) -> Result<Arc<ClientInstance>> {
+        let state = *self.state.lock();
+        if state != ServiceState::Running {
+            return Err(Error::NotRunning(state));
+        }
+        self.instance.read().clone().ok_or(Error::NotRunning(state))
+    }
+
+    /// The topics this producer has publish info for.
+    pub(crate) fn topics(&self) -> Vec<String> {
+        self.publish.read().keys().cloned().collect()
+    }
+
+    /// Installs a fresh publish info for `topic` when the route changed or none is usable
+    /// (Java: `updateTopicPublishInfo`).
+    pub(crate) fn update_publish_info(
+        &self,
+        topic: &str,
+        route: &Arc<TopicRouteData>,
+        changed: bool,
+    ) {
+        let mut publish = self.publish.write();
+        let stale = publish
+            .get(topic)
+            .is_none_or(|old| !old.have_route || !old.ok());
+        if changed || stale {
+            let mut info = TopicPublishInfo::from_route(topic, (**route).clone());
+            info.have_route = true;
+            publish.insert(topic.to_owned(), Arc::new(info));
+        }
+    }
+
+    pub(crate) fn publish_info(&self, topic: &str) -> Option<Arc<TopicPublishInfo>> {
+        self.publish.read().get(topic).cloned()
+    }
+
+    /// `topic` with the namespace applied.
+    pub(crate) fn wrap(&self, topic: &str) -> String {
+        match self.config.namespace.as_deref() {
+            Some(ns) => namespace::wrap(ns, topic).into_owned(),
+            None => topic.to_owned(),
+        }
+    }
+
+    /// `topic` without the namespace.
+    pub(crate) fn unwrap_topic(&self, topic: &str) -> String {
+        match self.config.namespace.as_deref() {
+            Some(ns) => namespace::without_namespace(topic, ns).into_owned(),
+            None => topic.to_owned(),
+        }
+    }
+
+    pub(crate) fn unwrap_queue(
+        &self,
+        queue: &rmq_common::MessageQueue,
+    ) -> rmq_common::MessageQueue {
+        rmq_common::MessageQueue::new(
+            self.unwrap_topic(queue.topic()),
+            queue.broker_name(),
+            queue.queue_id(),
+        )
+    }
+
+    /// The publish info of `topic`, fetching its route, or the create-topic-key route when
+    /// the topic is unknown so the broker creates it (Java: `tryToFindTopicPublishInfo`).
+    pub(crate) async fn find_publish_info(
+        &self,
+        wire_topic: &str,
+        user_topic: &str,
+        deadline: Instant,
+    ) -> Result<Arc<TopicPublishInfo>> {
+        if let Some(info) = self.publish_info(wire_topic).filter(|i| i.ok()) {
+            return Ok(info);
+        }
+        let instance = self.instance()?;
+        let within = |fut| async move {
+            tokio::time::timeout_at(deadline, fut)
+                .await
+                .unwrap_or_else(|_| {
+                    Err(Error::NoRoute {
+                        topic: user_topic.to_owned(),
+                        detail: Some("the send's deadline passed while fetching the route".into()),
+                    })
+                })
+        };
+        let found = within(instance.update_route(wire_topic, None)).await?;
+        if !found {
+            let default = (
+                self.config.create_topic_key.as_str(),
+                self.config.default_topic_queue_nums,
+            );
+            within(instance.update_route(wire_topic, Some(default))).await?;
+        }
+        self.publish_info(wire_topic)
+            .filter(|i| i.ok())
+            .ok_or_else(|| Error::NoRoute {
+                topic: user_topic.to_owned(),
+                detail: (!found).then(|| {
+                    format!(
+                        "the name servers know neither the topic nor {}",
+                        self.config.create_topic_key
+                    )
+                }),
+            })
+    }
+}

@@ -1,0 +1,457 @@
+//! The send calls (Java: `DefaultMQProducer.send` overloads, `sendOneway`, `send(msg,
+//! callback)`), as builders: await one directly, or set `.timeout(..)` first.
+
+use std::future::{Future, IntoFuture};
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use rmq_common::{Message, MessageQueue};
+use tokio::sync::oneshot;
+use tokio::time::Instant;
+
+use crate::hook::SendMode;
+use crate::producer::ProducerInner;
+use crate::selector::MessageQueueSelector;
+use crate::send::Outgoing;
+use crate::{Error, Producer, Result, SendResult};
+
+type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+type Selector<'a> = Box<dyn FnOnce(&[MessageQueue], &Message) -> Option<MessageQueue> + Send + 'a>;
+
+/// What a send carries.
+enum Payload {
+    One(Message),
+    Batch(Vec<Message>),
+}
+
+/// Where a send goes.
+enum Target<'a> {
+    /// Any queue, with retries on other brokers.
+    Any,
+    /// This queue, one attempt.
+    Queue(MessageQueue),
+    /// The queue a selector picks, one attempt.
+    Selected(Selector<'a>),
+}
+
+impl Producer {
+    /// Sends `msg` and waits for the broker's answer (Java: `send(msg)`, SYNC): validate, find
+    /// the route, pick a queue, and try up to `1 + retry_times_when_send_failed` times within
+    /// the send timeout, moving to another broker after a transport error or a retryable
+    /// response code.
+    ///
+    /// ```no_run
+    /// # async fn demo(producer: rmq_client::Producer) -> rmq_client::Result<()> {
+    /// use std::time::Duration;
+    /// use rmq_common::Message;
+    ///
+    /// let result = producer.send(Message::new("TopicTest", "hello")).await?;
+    /// let quick = producer
+    ///     .send(Message::new("TopicTest", "hello"))
+    ///     .timeout(Duration::from_millis(500))
+    ///     .await?;
+    /// println!("{result}\n{quick}");
+    /// # Ok(()) }
+    /// ```
+    pub fn send(&self, msg: Message) -> SendRequest<'_> {
+        SendRequest::new(self, Payload::One(msg), Target::Any)
+    }
+
+    /// Sends `msg` to `queue` only, one attempt (Java: `send(msg, mq)`). The queue's topic must
+    /// be the message's.
+    ///
+    /// ```no_run
+    /// # async fn demo(producer: rmq_client::Producer) -> rmq_client::Result<()> {
+    /// use rmq_common::{Message, MessageQueue};
+    /// let queue = MessageQueue::new("TopicTest", "broker-a", 0);
+    /// producer.send_to_queue(Message::new("TopicTest", "hello"), queue).await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn send_to_queue(&self, msg: Message, queue: MessageQueue) -> SendRequest<'_> {
+        SendRequest::new(self, Payload::One(msg), Target::Queue(queue))
+    }
+
+    /// Sends `msg` to the queue `selector` picks for `arg`, one attempt (Java: `send(msg,
+    /// selector, arg)`). Messages with the same `arg` keep their order.
+    ///
+    /// ```no_run
+    /// # async fn demo(producer: rmq_client::Producer) -> rmq_client::Result<()> {
+    /// use rmq_client::SelectByHash;
+    /// use rmq_common::Message;
+    /// for step in ["created", "paid", "shipped"] {
+    ///     producer
+    ///         .send_with_selector(Message::new("Orders", step), SelectByHash, "order-42")
+    ///         .await?;
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub fn send_with_selector<'a, A, S>(
+        &'a self,
+        msg: Message,
+        selector: S,
+        arg: A,
+    ) -> SendRequest<'a>
+    where
+        A: Send + 'a,
+        S: MessageQueueSelector<A> + 'a,
+    {
+        let select: Selector<'a> = Box::new(move |queues, msg| selector.select(queues, msg, &arg));
+        SendRequest::new(self, Payload::One(msg), Target::Selected(select))
+    }
+
+    /// Sends several messages of one topic as one request (Java: `send(Collection<Message>)`,
+    /// code 320). The result's `msg_id` joins the messages' ids with `,`.
+    ///
+    /// ```no_run
+    /// # async fn demo(producer: rmq_client::Producer) -> rmq_client::Result<()> {
+    /// use rmq_common::Message;
+    /// let batch = (0..10).map(|i| Message::new("TopicTest", format!("m{i}"))).collect::<Vec<_>>();
+    /// let result = producer.send_batch(batch).await?;
+    /// assert_eq!(result.msg_id.split(',').count(), 10);
+    /// # Ok(()) }
+    /// ```
+    pub fn send_batch(&self, msgs: impl IntoIterator<Item = Message>) -> SendRequest<'_> {
+        SendRequest::new(
+            self,
+            Payload::Batch(msgs.into_iter().collect()),
+            Target::Any,
+        )
+    }
+
+    /// Sends `msg` without waiting for an answer (Java: `sendOneway`): returns once the request
+    /// is written. One attempt.
+    ///
+    /// ```no_run
+    /// # async fn demo(producer: rmq_client::Producer) -> rmq_client::Result<()> {
+    /// producer.send_oneway(rmq_common::Message::new("Logs", "line")).await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn send_oneway(&self, msg: Message) -> OnewayRequest<'_> {
+        OnewayRequest {
+            request: SendRequest::new(self, Payload::One(msg), Target::Any),
+        }
+    }
+
+    /// Accepts `msg` for sending in the background and returns a future of its result (Java:
+    /// `send(msg, callback)`, ASYNC). Resolves once accepted: after validation and once an async
+    /// permit is free (waiting up to the send timeout). A transport failure is retried on
+    /// another broker up to `retry_times_when_send_async_failed` times with a fresh request id.
+    /// The send completes even if the returned future is dropped; `flush` and `shutdown` wait
+    /// for it.
+    ///
+    /// ```no_run
+    /// # async fn demo(producer: rmq_client::Producer) -> rmq_client::Result<()> {
+    /// use rmq_common::Message;
+    /// let pending: Vec<_> = {
+    ///     let mut v = Vec::new();
+    ///     for i in 0..100 {
+    ///         v.push(producer.send_async(Message::new("TopicTest", format!("m{i}"))).await?);
+    ///     }
+    ///     v
+    /// };
+    /// for result in pending {
+    ///     println!("{}", result.await?);
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub fn send_async(&self, msg: Message) -> AsyncRequest<'_> {
+        AsyncRequest {
+            producer: self,
+            msg,
+            timeout: None,
+        }
+    }
+
+    /// Like [`send_async`](Self::send_async), with the result handed to `callback` (Java:
+    /// `SendCallback`). If this returns `Ok`, `callback` is called exactly once, with the result
+    /// or the error (including [`Error::Shutdown`] if the producer shuts down first); if it
+    /// returns `Err`, the message was not accepted and `callback` is never called.
+    ///
+    /// ```no_run
+    /// # async fn demo(producer: rmq_client::Producer) -> rmq_client::Result<()> {
+    /// producer
+    ///     .send_with_callback(rmq_common::Message::new("TopicTest", "hi"), |result| match result {
+    ///         Ok(sent) => println!("{sent}"),
+    ///         Err(e) => eprintln!("send failed: {e}"),
+    ///     })
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn send_with_callback<F>(&self, msg: Message, callback: F) -> CallbackRequest<'_>
+    where
+        F: FnOnce(Result<SendResult>) + Send + 'static,
+    {
+        CallbackRequest {
+            producer: self,
+            msg,
+            callback: Box::new(callback),
+            timeout: None,
+        }
+    }
+}
+
+/// A sync send, ready to be awaited (see [`Producer::send`]).
+#[must_use = "a send does nothing until it is awaited"]
+pub struct SendRequest<'a> {
+    producer: &'a Producer,
+    payload: Payload,
+    target: Target<'a>,
+    timeout: Option<Duration>,
+}
+
+impl std::fmt::Debug for SendRequest<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let (kind, messages) = match &self.payload {
+            Payload::One(_) => ("message", 1),
+            Payload::Batch(batch) => ("batch", batch.len()),
+        };
+        let target = match &self.target {
+            Target::Any => "any queue".to_owned(),
+            Target::Queue(queue) => queue.to_string(),
+            Target::Selected(_) => "selected queue".to_owned(),
+        };
+        f.debug_struct("SendRequest")
+            .field("payload", &kind)
+            .field("messages", &messages)
+            .field("target", &target)
+            .field("timeout", &self.timeout)
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for CallbackRequest<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CallbackRequest")
+            .field("topic", &self.msg.topic())
+            .field("timeout", &self.timeout)
+            .finish()
+    }
+}
+
+impl<'a> SendRequest<'a> {
+    fn new(producer: &'a Producer, payload: Payload, target: Target<'a>) -> Self {
+        Self {
+            producer,
+            payload,
+            target,
+            timeout: None,
+        }
+    }
+
+    /// Overrides the producer's send timeout for this send (Java: the `timeout` overloads).
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = Some(timeout);
+        self
+    }
+
+    async fn run(self, mode: SendMode) -> Result<Option<SendResult>> {
+        let inner = &self.producer.inner;
+        inner.instance()?;
+        let started = Instant::now();
+        let deadline = started + self.timeout.unwrap_or(inner.config.send_timeout);
+        let (out, original) = match self.payload {
+            Payload::One(msg) => {
+                // Selectors see the message as the caller built it (Java: `userMessage`).
+                let original = matches!(self.target, Target::Selected(_)).then(|| msg.clone());
+                (inner.prepare(msg)?, original)
+            }
+            Payload::Batch(msgs) => (inner.prepare_batch(msgs)?, None),
+        };
+        match self.target {
+            Target::Any => inner.send_with_retries(&out, mode, deadline, started).await,
+            Target::Queue(queue) => {
+                if queue.topic() != out.user_topic {
+                    return Err(Error::TopicMismatch {
+                        message_topic: out.user_topic,
+                        queue_topic: queue.topic().to_owned(),
+                    });
+                }
+                inner.send_to_queue(&out, &queue, mode, deadline).await
+            }
+            Target::Selected(select) => {
+                let info = inner.selectable_queues(&out, deadline).await?;
+                let queues: Vec<MessageQueue> =
+                    info.queues.iter().map(|q| inner.unwrap_queue(q)).collect();
+                let msg = original.as_ref().unwrap_or(&out.message);
+                let queue = select(&queues, msg).ok_or(Error::NoQueueSelected)?;
+                inner.send_to_queue(&out, &queue, mode, deadline).await
+            }
+        }
+    }
+}
+
+impl<'a> IntoFuture for SendRequest<'a> {
+    type Output = Result<SendResult>;
+    type IntoFuture = BoxFuture<'a, Result<SendResult>>;
+
+    fn into_future(self) -> Self::IntoFuture {
+        Box::pin(async move {
+            match self.run(SendMode::Sync).await? {
+                Some(result) => Ok(result),
+                // Only oneway sends have no result.
+                None => Err(Error::Shutdown),
+            }
+        })
+    }
+}
+
+/// A oneway send, ready to be awaited (see [`Producer::send_oneway`]).
+#[derive(Debug)]
+#[must_use = "a send does nothing until it is awaited"]
+pub struct OnewayRequest<'a> {
+    request: SendRequest<'a>,
+}
+
+impl OnewayRequest<'_> {
+    /// Overrides the producer's send timeout for this send.
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.request.timeout = Some(timeout);
+        self
+    }
+}
+
+impl<'a> IntoFuture for OnewayRequest<'a> {
+    type Output = Result<()>;
+    type IntoFuture = BoxFuture<'a, Result<()>>;
+
+    fn into_future(self) -> Self::IntoFuture {
+        Box::pin(async move { self.request.run(SendMode::Oneway).await.map(|_| ()) })
+    }
+}
+
+/// An async send to be accepted (see [`Producer::send_async`]).
+#[derive(Debug)]
+#[must_use = "a send does nothing until it is awaited"]
+pub struct AsyncRequest<'a> {
+    producer: &'a Producer,
+    msg: Message,
+    timeout: Option<Duration>,
+}
+
+impl AsyncRequest<'_> {
+    /// Overrides the producer's send timeout for this send.
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = Some(timeout);
+        self
+    }
+}
+
+impl<'a> IntoFuture for AsyncRequest<'a> {
+    type Output = Result<SendFuture>;
+    type IntoFuture = BoxFuture<'a, Result<SendFuture>>;
+
+    fn into_future(self) -> Self::IntoFuture {
+        Box::pin(async move {
+            let (tx, rx) = oneshot::channel();
+            accept(
+                &self.producer.inner,
+                self.msg,
+                self.timeout,
+                move |result| {
+                    let _ = tx.send(result);
+                },
+            )
+            .await?;
+            Ok(SendFuture { rx })
+        })
+    }
+}
+
+/// An async send with a callback, to be accepted (see [`Producer::send_with_callback`]).
+#[must_use = "a send does nothing until it is awaited"]
+pub struct CallbackRequest<'a> {
+    producer: &'a Producer,
+    msg: Message,
+    callback: Box<dyn FnOnce(Result<SendResult>) + Send>,
+    timeout: Option<Duration>,
+}
+
+impl CallbackRequest<'_> {
+    /// Overrides the producer's send timeout for this send.
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = Some(timeout);
+        self
+    }
+}
+
+impl<'a> IntoFuture for CallbackRequest<'a> {
+    type Output = Result<()>;
+    type IntoFuture = BoxFuture<'a, Result<()>>;
+
+    fn into_future(self) -> Self::IntoFuture {
+        Box::pin(accept(
+            &self.producer.inner,
+            self.msg,
+            self.timeout,
+            self.callback,
+        ))
+    }
+}
+
+/// The result of an accepted async send (see [`Producer::send_async`]). Dropping it does not
+/// cancel the send.
+#[derive(Debug)]
+#[must_use = "the send runs anyway; await this to learn its result"]
+pub struct SendFuture {
+    rx: oneshot::Receiver<Result<SendResult>>,
+}
+
+impl Future for SendFuture {
+    type Output = Result<SendResult>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        Pin::new(&mut self.rx)
+            .poll(cx)
+            .map(|received| received.unwrap_or(Err(Error::Shutdown)))
+    }
+}
+
+/// Marks an accepted send finished when dropped, even if the callback panics.
+struct Finished(Arc<ProducerInner>);
+
+impl Drop for Finished {
+    fn drop(&mut self) {
+        self.0.tracker.finished();
+    }
+}
+
+/// Validates, takes a permit, and runs the send in a task that calls `deliver` exactly once.
+async fn accept(
+    inner: &Arc<ProducerInner>,
+    msg: Message,
+    timeout: Option<Duration>,
+    deliver: impl FnOnce(Result<SendResult>) + Send + 'static,
+) -> Result<()> {
+    inner.instance()?;
+    let started = Instant::now();
+    let deadline = started + timeout.unwrap_or(inner.config.send_timeout);
+    let out: Outgoing = inner.prepare(msg)?;
+    let permit = match tokio::time::timeout_at(
+        deadline,
+        inner.tracker.permits.clone().acquire_owned(),
+    )
+    .await
+    {
+        Ok(Ok(permit)) => permit,
+        Ok(Err(_)) => return Err(Error::Shutdown),
+        Err(_) => return Err(Error::TooManyInFlight(inner.tracker.capacity())),
+    };
+    inner.tracker.started();
+    let finished = Finished(inner.clone());
+    let inner = inner.clone();
+    tokio::spawn(async move {
+        let abort = inner.tracker.abort.clone();
+        let result = tokio::select! {
+            result = inner.send_with_retries(&out, SendMode::Async, deadline, started) => {
+                result.and_then(|r| r.ok_or(Error::Shutdown))
+            }
+            () = abort.cancelled() => Err(Error::Shutdown),
+        };
+        drop(permit);
+        deliver(result);
+        drop(finished);
+    });
+    Ok(())
+}

@@ -1,0 +1,115 @@
+//! The outcome of a send (Java: `SendResult`, `SendStatus`).
+
+use std::fmt;
+
+use rmq_common::MessageQueue;
+
+/// How the broker stored the message (Java: `SendStatus`). Anything but `SendOk` was stored
+/// but not with the durability asked for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum SendStatus {
+    /// Stored (code 0).
+    SendOk,
+    /// Stored, but the disk flush timed out (code 10).
+    FlushDiskTimeout,
+    /// Stored, but the slave flush timed out (code 12).
+    FlushSlaveTimeout,
+    /// Stored, but no slave was available (code 11).
+    SlaveNotAvailable,
+}
+
+impl SendStatus {
+    /// The status for a broker response code; `None` for error codes
+    /// (Java: `MQClientAPIImpl.processSendResponse`).
+    ///
+    /// ```
+    /// use rmq_client::SendStatus;
+    /// assert_eq!(SendStatus::from_response_code(10), Some(SendStatus::FlushDiskTimeout));
+    /// assert_eq!(SendStatus::from_response_code(2), None);
+    /// ```
+    pub fn from_response_code(code: i32) -> Option<Self> {
+        match code {
+            0 => Some(SendStatus::SendOk),
+            10 => Some(SendStatus::FlushDiskTimeout),
+            12 => Some(SendStatus::FlushSlaveTimeout),
+            11 => Some(SendStatus::SlaveNotAvailable),
+            _ => None,
+        }
+    }
+
+    /// Java's name, e.g. `SEND_OK`.
+    pub fn name(self) -> &'static str {
+        match self {
+            SendStatus::SendOk => "SEND_OK",
+            SendStatus::FlushDiskTimeout => "FLUSH_DISK_TIMEOUT",
+            SendStatus::FlushSlaveTimeout => "FLUSH_SLAVE_TIMEOUT",
+            SendStatus::SlaveNotAvailable => "SLAVE_NOT_AVAILABLE",
+        }
+    }
+}
+
+impl fmt::Display for SendStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// The result of a successful send (Java: `SendResult`).
+///
+/// `Display` reads like Java's `SendResult.toString()`:
+///
+/// ```
+/// use rmq_client::{SendResult, SendStatus};
+/// use rmq_common::MessageQueue;
+///
+/// let result = SendResult {
+///     status: SendStatus::SendOk,
+///     msg_id: "C0A80164123418B4AAC2075BCD150001".into(),
+///     offset_msg_id: Some("C0A8002F00002A9F0000000012345678".into()),
+///     queue: MessageQueue::new("TopicTest", "broker-a", 1),
+///     queue_offset: 42,
+///     transaction_id: None,
+///     region_id: "DefaultRegion".into(),
+///     trace_on: true,
+/// };
+/// assert_eq!(
+///     result.to_string(),
+///     "SendResult [sendStatus=SEND_OK, msgId=C0A80164123418B4AAC2075BCD150001, \
+///      offsetMsgId=C0A8002F00002A9F0000000012345678, messageQueue=MessageQueue \
+///      [topic=TopicTest, brokerName=broker-a, queueId=1], queueOffset=42]"
+/// );
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SendResult {
+    /// How it was stored.
+    pub status: SendStatus,
+    /// The message's `UNIQ_KEY` (for a batch, the inner keys joined by `,`): the id users see.
+    pub msg_id: String,
+    /// The broker's offset message id (store host + commit-log offset; comma-joined for a
+    /// batch).
+    pub offset_msg_id: Option<String>,
+    /// The queue written, topic without namespace.
+    pub queue: MessageQueue,
+    /// The message's offset in the queue (a batch's first message).
+    pub queue_offset: i64,
+    /// The transaction id, if the broker set one.
+    pub transaction_id: Option<String>,
+    /// The broker's region (`DefaultRegion` when it sent none).
+    pub region_id: String,
+    /// Whether message tracing is on at the broker.
+    pub trace_on: bool,
+}
+
+impl fmt::Display for SendResult {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "SendResult [sendStatus={}, msgId={}, offsetMsgId={}, messageQueue={}, queueOffset={}]",
+            self.status,
+            self.msg_id,
+            self.offset_msg_id.as_deref().unwrap_or("null"),
+            self.queue,
+            self.queue_offset
+        )
+    }
+}
