@@ -307,11 +307,19 @@ impl ClientInstance {
 
     /// Refreshes every topic any producer uses, then forgets brokers no route names
     /// (Java: `updateTopicRouteInfoFromNameServer`, `cleanOfflineBroker`).
+    ///
+    /// As in Java 4.9.8, each producer's create-topic key (`TBW102`) is refreshed too: its
+    /// route names every broker that can take new topics, so brokers learn of the producer
+    /// (heartbeat) right after it starts, before its first send.
     async fn refresh_all_routes(&self) {
-        let topics: HashSet<String> = self
-            .live_producers()
+        let producers = self.live_producers();
+        let topics: HashSet<String> = producers
             .iter()
-            .flat_map(|p| p.topics())
+            .flat_map(|p| {
+                let mut topics = p.topics();
+                topics.push(p.config.create_topic_key.clone());
+                topics
+            })
             .collect();
         for topic in &topics {
             if let Err(e) = self.update_route(topic, None).await {

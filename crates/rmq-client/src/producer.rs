@@ -351,6 +351,15 @@ impl ProducerInner {
         self.instance.read().clone().ok_or(Error::NotRunning(state))
     }
 
+    /// The client instance for work already accepted: still usable while `shutdown` drains,
+    /// until the instance is detached. New calls check [`instance`](Self::instance) instead.
+    pub(crate) fn attached_instance(&self) -> Result<Arc<ClientInstance>> {
+        self.instance
+            .read()
+            .clone()
+            .ok_or_else(|| Error::NotRunning(*self.state.lock()))
+    }
+
     /// The topics this producer has publish info for.
     pub(crate) fn topics(&self) -> Vec<String> {
         self.publish.read().keys().cloned().collect()
@@ -417,7 +426,7 @@ impl ProducerInner {
         if let Some(info) = self.publish_info(wire_topic).filter(|i| i.ok()) {
             return Ok(info);
         }
-        let instance = self.instance()?;
+        let instance = self.attached_instance()?;
         let within = |fut| async move {
             tokio::time::timeout_at(deadline, fut)
                 .await

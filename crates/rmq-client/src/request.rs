@@ -246,6 +246,20 @@ impl<'a> SendRequest<'a> {
         self
     }
 
+    /// Sends without waiting for an answer (Java: `sendOneway(msg, mq)`,
+    /// `sendOneway(msg, selector, arg)`): one attempt, done once written.
+    ///
+    /// ```no_run
+    /// # async fn demo(producer: rmq_client::Producer) -> rmq_client::Result<()> {
+    /// use rmq_common::{Message, MessageQueue};
+    /// let queue = MessageQueue::new("Logs", "broker-a", 0);
+    /// producer.send_to_queue(Message::new("Logs", "line"), queue).oneway().await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn oneway(self) -> OnewayRequest<'a> {
+        OnewayRequest { request: self }
+    }
+
     async fn run(self, mode: SendMode) -> Result<Option<SendResult>> {
         let inner = &self.producer.inner;
         inner.instance()?;

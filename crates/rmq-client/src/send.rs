@@ -125,7 +125,7 @@ impl ProducerInner {
         deadline: Instant,
         started: Instant,
     ) -> Result<Option<SendResult>> {
-        let instance = self.instance()?;
+        let instance = self.attached_instance()?;
         let info = self
             .find_publish_info(out.message.topic(), &out.user_topic, deadline)
             .await?;
@@ -491,7 +491,7 @@ impl ProducerInner {
         mode: SendMode,
         deadline: Instant,
     ) -> Result<Option<SendResult>> {
-        let instance = self.instance()?;
+        let instance = self.attached_instance()?;
         let wire = MessageQueue::new(
             self.wrap(queue.topic()),
             queue.broker_name(),

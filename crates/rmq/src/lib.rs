@@ -3,9 +3,10 @@
 //! brokers, and against the rocketmq-rust servers.
 //!
 //! This is the crate applications depend on. It re-exports the layers below it:
+//! - [`Producer`] and everything about sending, from [`client`];
 //! - [`common`]: messages, properties, batches, message ids, validators, namespaces,
 //!   compression;
-//! - [`remoting`]: the remoting protocol, `RemotingCommand` and its codec.
+//! - [`remoting`]: the remoting protocol, `RemotingCommand`, its codec, client and server.
 //!
 //! Most programs only need the [`prelude`]:
 //!
@@ -22,11 +23,17 @@
 //! ```
 #![deny(missing_docs)]
 
+pub use rmq_client as client;
+pub use rmq_client::{Error, Producer, Result, SendResult, SendStatus};
 pub use rmq_common as common;
 pub use rmq_remoting as remoting;
 
 /// The types most programs use, in one import: `use rmq::prelude::*;`.
 pub mod prelude {
+    pub use rmq_client::{
+        Error, MessageQueueSelector, Producer, SelectByHash, SelectByRandom, SelectByRoundRobin,
+        SendResult, SendStatus,
+    };
     pub use rmq_common::{
         CompressionType, Message, MessageBatch, MessageQueue, OffsetMessageId, UniqIdGenerator,
     };

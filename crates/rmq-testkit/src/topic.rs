@@ -1,0 +1,66 @@
+//! Topic configurations a test broker holds (Java: `TopicConfig`, `TopicConfigManager`).
+
+use rmq_remoting::body::perm;
+
+/// The topic new topics are created from when a broker auto-creates them (Java:
+/// `TopicValidator.AUTO_CREATE_TOPIC_KEY_TOPIC`).
+pub const AUTO_CREATE_TOPIC: &str = "TBW102";
+
+/// Queues of [`AUTO_CREATE_TOPIC`] on a broker (Java: `BrokerConfig.defaultTopicQueueNums`).
+pub const AUTO_CREATE_TOPIC_QUEUES: u32 = 8;
+
+/// Permission of [`AUTO_CREATE_TOPIC`]: read, write and inherit (`RWX`, 7).
+pub const AUTO_CREATE_TOPIC_PERM: i32 = perm::READ | perm::WRITE | perm::INHERIT;
+
+/// Permission of ordinary topics: read and write (`RW-`, 6).
+pub const DEFAULT_TOPIC_PERM: i32 = perm::READ | perm::WRITE;
+
+/// The cluster every broker of a [`TestCluster`](crate::TestCluster) belongs to unless
+/// configured otherwise (Java: `BrokerConfig.brokerClusterName`).
+pub const DEFAULT_CLUSTER: &str = "DefaultCluster";
+
+/// One topic on one broker (Java: `TopicConfig`).
+///
+/// ```
+/// use rmq_testkit::TopicConfig;
+/// let config = TopicConfig::new("TopicTest", 4, 6);
+/// assert!(config.is_writeable() && !config.is_inherited());
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TopicConfig {
+    /// The topic's name.
+    pub topic_name: String,
+    /// Readable queues.
+    pub read_queue_nums: u32,
+    /// Writeable queues; sends to a queue id at or above this are refused.
+    pub write_queue_nums: u32,
+    /// Permission bits ([`rmq_remoting::body::perm`]).
+    pub perm: i32,
+}
+
+impl TopicConfig {
+    /// A topic with `queues` read and write queues.
+    pub fn new(topic_name: impl Into<String>, queues: u32, perm: i32) -> Self {
+        Self {
+            topic_name: topic_name.into(),
+            read_queue_nums: queues,
+            write_queue_nums: queues,
+            perm,
+        }
+    }
+
+    /// Whether producers may write to it.
+    pub fn is_writeable(&self) -> bool {
+        perm::is_writeable(self.perm)
+    }
+
+    /// Whether topics may be created from it (the inherit bit, as `TBW102` has).
+    pub fn is_inherited(&self) -> bool {
+        self.perm & perm::INHERIT == perm::INHERIT
+    }
+}
+
+/// A queue count as the wire's `int`.
+pub(crate) fn to_i32(n: u32) -> i32 {
+    i32::try_from(n).unwrap_or(i32::MAX)
+}

@@ -1,0 +1,46 @@
+//! Shared set-up for the scenarios: a test cluster and a producer pointed at it.
+
+#![allow(dead_code)]
+
+use std::time::Duration;
+
+use rmq::client::ProducerBuilder;
+use rmq::prelude::*;
+use rmq_testkit::TestCluster;
+
+/// A cluster with `brokers` brokers and `TopicTest` (4 queues) on each.
+pub async fn cluster(brokers: usize) -> TestCluster {
+    TestCluster::builder()
+        .brokers(brokers)
+        .topic("TopicTest", 4)
+        .start()
+        .await
+        .expect("test cluster starts")
+}
+
+/// A producer builder for `group` against `cluster`, with quick background refresh.
+pub fn builder(cluster: &TestCluster, group: &str) -> ProducerBuilder {
+    Producer::builder(group)
+        .name_server(cluster.namesrv_addr())
+        .poll_name_server_interval(Duration::from_millis(200))
+        .heartbeat_interval(Duration::from_millis(500))
+}
+
+/// A started producer for `group` against `cluster`.
+pub async fn producer(cluster: &TestCluster, group: &str) -> Producer {
+    let producer = builder(cluster, group).build().expect("valid config");
+    producer.start().await.expect("starts");
+    producer
+}
+
+/// Waits until `check` holds or `timeout` passes; returns whether it held.
+pub async fn eventually(timeout: Duration, mut check: impl FnMut() -> bool) -> bool {
+    let deadline = tokio::time::Instant::now() + timeout;
+    while tokio::time::Instant::now() < deadline {
+        if check() {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    check()
+}
