@@ -1,0 +1,249 @@
+//! `rmq bench`: drives a producer flat out for a while and reports throughput and latency, in
+//! the manner of Java's `benchmark.Producer` (one line each second, then a summary).
+//!
+//! `--concurrency N` workers each keep one send in flight (sync, async or oneway), or one batch
+//! of `--batch` messages. Latency is measured per send, from the call to its result.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::Result;
+use bytes::Bytes;
+use indicatif::{ProgressBar, ProgressStyle};
+use rmq::prelude::*;
+use rmq::remoting::SerializeType;
+use serde_json::json;
+
+use crate::cli::{BenchArgs, BenchMode};
+use crate::resources;
+use crate::stats::{Latency, Stats, micros};
+
+/// The outcome of a run; `--json` prints it as the last line of stdout.
+#[derive(Clone, Debug, PartialEq)]
+pub struct BenchReport {
+    /// `sync`, `async`, `oneway` or `batch`.
+    pub mode: &'static str,
+    /// Sends in flight at once.
+    pub concurrency: usize,
+    /// Body size in bytes.
+    pub size: usize,
+    /// Measured seconds.
+    pub seconds: f64,
+    /// Messages acknowledged (oneway: written).
+    pub ok: u64,
+    /// Messages failed.
+    pub failed: u64,
+    /// Acknowledged messages per second.
+    pub tps: f64,
+    /// Latency per send, µs.
+    pub lat_us: Latency,
+    /// CPU time of this process per acknowledged message, µs.
+    pub cpu_us_per_msg: f64,
+    /// Peak resident memory of this process, KiB.
+    pub max_rss_kib: u64,
+}
+
+impl BenchReport {
+    /// The one-line JSON form.
+    pub fn to_json(&self) -> serde_json::Value {
+        json!({
+            "mode": self.mode,
+            "concurrency": self.concurrency,
+            "size": self.size,
+            "seconds": self.seconds,
+            "ok": self.ok,
+            "failed": self.failed,
+            "tps": self.tps,
+            "lat_us": {
+                "avg": self.lat_us.avg,
+                "p50": self.lat_us.p50,
+                "p90": self.lat_us.p90,
+                "p99": self.lat_us.p99,
+                "p999": self.lat_us.p999,
+                "max": self.lat_us.max,
+            },
+            "cpu_us_per_msg": self.cpu_us_per_msg,
+            "max_rss_kib": self.max_rss_kib,
+        })
+    }
+}
+
+/// What a run needs besides the flags.
+#[derive(Clone, Debug)]
+pub struct BenchTarget<'a> {
+    /// Name server addresses.
+    pub namesrv: &'a str,
+    /// Producer group.
+    pub group: &'a str,
+    /// Topic.
+    pub topic: &'a str,
+    /// Header serialization.
+    pub serialize_type: SerializeType,
+}
+
+/// Runs the benchmark, printing a line each second and a summary.
+pub async fn run(target: &BenchTarget<'_>, args: &BenchArgs) -> Result<BenchReport> {
+    let concurrency = args.concurrency.max(1);
+    let mut builder = Producer::builder(target.group)
+        .namesrv_addr(target.namesrv)
+        .serialize_type(target.serialize_type)
+        .async_permits(concurrency.max(1024));
+    if let Some(kind) = args.compress {
+        builder = builder.compress_type(kind.into()).compress_threshold(1);
+    }
+    let producer = builder.build()?;
+    producer.start().await?;
+    let body = Bytes::from(vec![b'a'; args.size]);
+    // Warm up: fetch the route (and create the topic) outside the measurement.
+    producer
+        .send(Message::new(target.topic, body.clone()))
+        .await?;
+
+    let stats = Arc::new(Stats::default());
+    let stop = Arc::new(AtomicBool::new(false));
+    let usage_before = resources::now();
+    let started = Instant::now();
+    let workers: Vec<_> = (0..concurrency)
+        .map(|_| {
+            let (producer, stats, stop) = (producer.clone(), stats.clone(), stop.clone());
+            let (topic, body) = (target.topic.to_owned(), body.clone());
+            let (mode, batch) = (args.mode, args.batch.max(1));
+            tokio::spawn(async move {
+                while !stop.load(Ordering::Relaxed) {
+                    let begin = Instant::now();
+                    let (messages, outcome) =
+                        send_once(&producer, mode, batch, &topic, &body).await;
+                    match outcome {
+                        Ok(()) => stats.record_ok(messages, begin.elapsed().as_micros() as u64),
+                        Err(_) => stats.record_failed(messages),
+                    }
+                }
+            })
+        })
+        .collect();
+
+    report_each_second(&stats, args, started).await;
+    stop.store(true, Ordering::Relaxed);
+    for worker in workers {
+        let _ = worker.await;
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    let usage_after = resources::now();
+    stats.take_interval();
+    producer.shutdown().await;
+
+    let (lat_us, histogram) = stats.total();
+    let ok = stats.ok();
+    let cpu = usage_after.cpu.saturating_sub(usage_before.cpu);
+    let report = BenchReport {
+        mode: args.mode.name(),
+        concurrency,
+        size: args.size,
+        seconds,
+        ok,
+        failed: stats.failed(),
+        tps: ok as f64 / seconds.max(f64::EPSILON),
+        lat_us,
+        cpu_us_per_msg: cpu.as_secs_f64() * 1e6 / ok.max(1) as f64,
+        max_rss_kib: usage_after.max_rss_kib,
+    };
+    print_summary(&report, &histogram);
+    if args.json {
+        println!("{}", report.to_json());
+    }
+    Ok(report)
+}
+
+/// One send (or batch) in `mode`; returns how many messages it carried.
+async fn send_once(
+    producer: &Producer,
+    mode: BenchMode,
+    batch: usize,
+    topic: &str,
+    body: &Bytes,
+) -> (u64, rmq::Result<()>) {
+    let msg = || Message::new(topic, body.clone());
+    match mode {
+        BenchMode::Sync => (1, producer.send(msg()).await.map(drop)),
+        BenchMode::Async => {
+            let outcome = match producer.send_async(msg()).await {
+                Ok(pending) => pending.await.map(drop),
+                Err(e) => Err(e),
+            };
+            (1, outcome)
+        }
+        BenchMode::Oneway => (1, producer.send_oneway(msg()).await),
+        BenchMode::Batch => {
+            let messages: Vec<Message> = (0..batch).map(|_| msg()).collect();
+            (batch as u64, producer.send_batch(messages).await.map(drop))
+        }
+    }
+}
+
+/// Prints a line each second under a live progress bar until the run's duration is over.
+async fn report_each_second(stats: &Stats, args: &BenchArgs, started: Instant) {
+    let progress = ProgressBar::new(args.duration);
+    progress.set_style(
+        ProgressStyle::with_template("{spinner} [{elapsed_precise}] {bar:30} {pos}/{len}s {msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    let mut ticker = tokio::time::interval(Duration::from_secs(1));
+    ticker.tick().await;
+    let mut last_ok = 0;
+    for second in 1..=args.duration {
+        ticker.tick().await;
+        let (ok, failed) = (stats.ok(), stats.failed());
+        let lat = stats.take_interval();
+        let line = format!(
+            "[{second:>4}s] send TPS {:>8} | ok {:>10} | failed {:>6} | avg {:>8} p50 {:>8} p99 {:>8} max {:>8}",
+            ok - last_ok,
+            ok,
+            failed,
+            micros(lat.avg),
+            micros(lat.p50 as f64),
+            micros(lat.p99 as f64),
+            micros(lat.max as f64),
+        );
+        last_ok = ok;
+        if progress.is_hidden() {
+            println!("{line}");
+        } else {
+            progress.println(&line);
+        }
+        progress.set_position(second);
+        progress.set_message(format!(
+            "{:.0} msg/s overall, {failed} failed",
+            ok as f64 / started.elapsed().as_secs_f64()
+        ));
+    }
+    progress.finish_and_clear();
+}
+
+fn print_summary(report: &BenchReport, histogram: &hdrhistogram::Histogram<u64>) {
+    println!(
+        "\n{} x{} {} B: {} ok, {} failed in {:.1} s = {:.0} msg/s",
+        report.mode,
+        report.concurrency,
+        report.size,
+        report.ok,
+        report.failed,
+        report.seconds,
+        report.tps
+    );
+    println!(
+        "client: {:.2} µs CPU per message, max RSS {} KiB",
+        report.cpu_us_per_msg, report.max_rss_kib
+    );
+    println!(
+        "latency percentiles (HDR histogram, {} samples):",
+        histogram.len()
+    );
+    for quantile in [0.5, 0.75, 0.9, 0.95, 0.99, 0.999, 0.9999, 1.0] {
+        println!(
+            "  {:>8.4}%  {:>10}",
+            quantile * 100.0,
+            micros(histogram.value_at_quantile(quantile) as f64)
+        );
+    }
+}

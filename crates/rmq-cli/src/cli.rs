@@ -1,0 +1,172 @@
+//! The command line (clap): `rmq [--namesrv A] [--group G] [--topic T] [--embedded] <command>`.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use rmq::common::CompressionType;
+use rmq::remoting::SerializeType;
+
+/// rmq: send messages to RocketMQ, inspect routes, and benchmark producers.
+#[derive(Debug, Parser)]
+#[command(name = "rmq", version, about, propagate_version = true)]
+pub struct Cli {
+    /// Flags every command takes.
+    #[command(flatten)]
+    pub common: Common,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Flags every command takes.
+#[derive(Debug, Args)]
+pub struct Common {
+    /// Name server address(es), `HOST:PORT[;HOST:PORT]`.
+    #[arg(long, global = true, env = "NAMESRV_ADDR")]
+    pub namesrv: Option<String>,
+    /// Producer group.
+    #[arg(long, global = true, default_value = "rmq_cli_producer")]
+    pub group: String,
+    /// Topic.
+    #[arg(long, global = true, default_value = "TopicTest")]
+    pub topic: String,
+    /// Start rmq's in-process test cluster and use it instead of a name server.
+    #[arg(long, global = true)]
+    pub embedded: bool,
+    /// Header serialization on the wire.
+    #[arg(long, global = true, value_enum, default_value_t = Serialization::Json)]
+    pub serialization: Serialization,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Send messages and print each SendResult.
+    Send(SendArgs),
+    /// Show a topic's route and publish queues.
+    Route,
+    /// Benchmark a producer: a line each second, then a latency summary.
+    Bench(BenchArgs),
+}
+
+/// `rmq send`.
+#[derive(Debug, Args)]
+pub struct SendArgs {
+    /// Message tags.
+    #[arg(long)]
+    pub tags: Option<String>,
+    /// Message keys, separated by commas.
+    #[arg(long, value_delimiter = ',')]
+    pub keys: Vec<String>,
+    /// The body as text.
+    #[arg(long, conflicts_with = "body_file")]
+    pub body: Option<String>,
+    /// Read the body from a file.
+    #[arg(long)]
+    pub body_file: Option<std::path::PathBuf>,
+    /// How to send.
+    #[arg(long, value_enum, default_value_t = SendMode::Sync)]
+    pub mode: SendMode,
+    /// How many messages.
+    #[arg(long, default_value_t = 1)]
+    pub count: u64,
+}
+
+/// How `rmq send` sends.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum SendMode {
+    /// Wait for each answer.
+    Sync,
+    /// Send all, then collect the answers.
+    Async,
+    /// Do not wait for answers.
+    Oneway,
+}
+
+/// `rmq bench`.
+#[derive(Clone, Debug, Args)]
+pub struct BenchArgs {
+    /// How to send.
+    #[arg(long, value_enum, default_value_t = BenchMode::Async)]
+    pub mode: BenchMode,
+    /// Sends in flight at once.
+    #[arg(long, default_value_t = 64)]
+    pub concurrency: usize,
+    /// Body size in bytes.
+    #[arg(long, default_value_t = 1024)]
+    pub size: usize,
+    /// How long to run, in seconds.
+    #[arg(long, default_value_t = 10)]
+    pub duration: u64,
+    /// Messages per batch in batch mode.
+    #[arg(long, default_value_t = 16)]
+    pub batch: usize,
+    /// Compress every body with this algorithm.
+    #[arg(long, value_enum)]
+    pub compress: Option<Compress>,
+    /// Make the last line of stdout one JSON object with the results.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// How `rmq bench` sends.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum BenchMode {
+    /// Each worker waits for each answer.
+    Sync,
+    /// Each worker keeps one async send in flight.
+    Async,
+    /// Fire and forget.
+    Oneway,
+    /// Batches of `--batch` messages.
+    Batch,
+}
+
+impl BenchMode {
+    /// The name used in reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            BenchMode::Sync => "sync",
+            BenchMode::Async => "async",
+            BenchMode::Oneway => "oneway",
+            BenchMode::Batch => "batch",
+        }
+    }
+}
+
+/// Compression choices.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Compress {
+    /// zlib (Java's default).
+    Zlib,
+    /// zstd.
+    Zstd,
+    /// lz4 frame.
+    Lz4,
+}
+
+impl From<Compress> for CompressionType {
+    fn from(c: Compress) -> Self {
+        match c {
+            Compress::Zlib => CompressionType::Zlib,
+            Compress::Zstd => CompressionType::Zstd,
+            Compress::Lz4 => CompressionType::Lz4,
+        }
+    }
+}
+
+/// Header serialization choices.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Serialization {
+    /// JSON headers (Java's default).
+    Json,
+    /// ROCKETMQ binary headers.
+    Rocketmq,
+}
+
+impl From<Serialization> for SerializeType {
+    fn from(s: Serialization) -> Self {
+        match s {
+            Serialization::Json => SerializeType::Json,
+            Serialization::Rocketmq => SerializeType::RocketMq,
+        }
+    }
+}

@@ -1,0 +1,44 @@
+//! The `rmq` command: send messages, show routes, and benchmark producers.
+//!
+//! The benchmark engine is a library so `cargo xtask demo` and `cargo xtask bench` run the
+//! very code the command runs.
+#![deny(missing_docs)]
+
+pub mod bench;
+pub mod cli;
+pub mod resources;
+pub mod route;
+pub mod send;
+pub mod stats;
+pub mod target;
+
+use anyhow::Result;
+
+use crate::cli::{Cli, Command};
+use crate::target::Target;
+
+/// Runs the parsed command line.
+pub async fn run(cli: Cli) -> Result<()> {
+    let target = Target::resolve(&cli.common).await?;
+    if let Some(cluster) = &target.embedded {
+        eprintln!(
+            "embedded test cluster: name server {}",
+            cluster.namesrv_addr()
+        );
+    }
+    let outcome = match &cli.command {
+        Command::Send(args) => send::run(&cli.common, &target.namesrv, args).await,
+        Command::Route => route::run(&cli.common, &target.namesrv).await,
+        Command::Bench(args) => {
+            let bench_target = bench::BenchTarget {
+                namesrv: &target.namesrv,
+                group: &cli.common.group,
+                topic: &cli.common.topic,
+                serialize_type: cli.common.serialization.into(),
+            };
+            bench::run(&bench_target, args).await.map(drop)
+        }
+    };
+    target.stop().await;
+    outcome
+}
