@@ -139,7 +139,7 @@ async fn oneway_to_queue_selector_and_batch() {
         support::eventually(SECOND, || cluster.brokers().iter().any(|b| b
             .messages("TopicTest")
             .iter()
-            .any(|m| m.body == Bytes::from("oneway"))))
+            .any(|m| m.body == "oneway")))
         .await
     );
 
