@@ -426,6 +426,16 @@ impl ProducerInner {
         if let Some(info) = self.publish_info(wire_topic).filter(|i| i.ok()) {
             return Ok(info);
         }
+        // Asking a name server is rare and its future large: keep it out of every send's state.
+        Box::pin(self.fetch_publish_info(wire_topic, user_topic, deadline)).await
+    }
+
+    async fn fetch_publish_info(
+        &self,
+        wire_topic: &str,
+        user_topic: &str,
+        deadline: Instant,
+    ) -> Result<Arc<TopicPublishInfo>> {
         let instance = self.attached_instance()?;
         let within = |fut| async move {
             tokio::time::timeout_at(deadline, fut)

@@ -457,8 +457,10 @@ async fn accept(
     let inner = inner.clone();
     tokio::spawn(async move {
         let abort = inner.tracker.abort.clone();
+        // Boxed so the spawned task, copied into place on every spawn, stays small.
+        let send = Box::pin(inner.send_with_retries(&out, SendMode::Async, deadline, started));
         let result = tokio::select! {
-            result = inner.send_with_retries(&out, SendMode::Async, deadline, started) => {
+            result = send => {
                 result.and_then(|r| r.ok_or(Error::Shutdown))
             }
             () = abort.cancelled() => Err(Error::Shutdown),

@@ -274,7 +274,7 @@ impl ProducerInner {
         let addr = match instance.master_addr(broker) {
             Some(addr) => addr,
             None => {
-                instance.update_route(out.message.topic(), None).await?;
+                Box::pin(instance.update_route(out.message.topic(), None)).await?;
                 instance
                     .master_addr(broker)
                     .ok_or_else(|| Error::BrokerNotFound {

@@ -262,7 +262,12 @@ impl RemotingCommand {
 
     /// Writes `header`'s fields into the header map (Java: `makeCustomHeaderToNet`).
     pub fn set_header<H: CommandHeader>(&mut self, header: &H) {
-        header.write_to(self.ext_fields_mut());
+        // Room for the largest common header (the send header's 14 fields) plus a few hook
+        // fields, so writing it never regrows the map.
+        let ext = self
+            .ext_fields
+            .get_or_insert_with(|| ExtFields::with_capacity(18));
+        header.write_to(ext);
     }
 
     /// Reads a typed header from the header map (Java: `decodeCommandCustomHeader`).

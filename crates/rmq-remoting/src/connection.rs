@@ -181,6 +181,20 @@ impl Channel {
     }
 
     async fn enqueue(&self, item: Outbound, deadline: Instant) -> Result<(), RemotingError> {
+        let item = match self.shared.tx.try_send(item) {
+            Ok(()) => return Ok(()),
+            Err(mpsc::error::TrySendError::Closed(_)) => {
+                return Err(self
+                    .error(ErrorKind::SendRequest)
+                    .with_detail("the connection is closed"));
+            }
+            Err(mpsc::error::TrySendError::Full(item)) => item,
+        };
+        // A full queue is back-pressure, the exception; its timer stays out of the common path.
+        Box::pin(self.enqueue_slow(item, deadline)).await
+    }
+
+    async fn enqueue_slow(&self, item: Outbound, deadline: Instant) -> Result<(), RemotingError> {
         match tokio::time::timeout_at(deadline, self.shared.tx.send(item)).await {
             Ok(Ok(())) => Ok(()),
             Ok(Err(_)) => Err(self

@@ -126,7 +126,13 @@ impl ExtFields {
     }
 
     fn position(&self, key: &str) -> Option<usize> {
-        self.entries.iter().position(|(k, _)| &**k == key)
+        let key = key.as_bytes();
+        // Header keys are short (the send header's are single letters): rejecting on length
+        // and first byte avoids a `memcmp` call per entry.
+        self.entries.iter().position(|(k, _)| {
+            let k = k.as_bytes();
+            k.len() == key.len() && k.first() == key.first() && k == key
+        })
     }
 
     /// Appends a decoded entry without looking for duplicates; decoders call

@@ -52,6 +52,28 @@ impl ConnectionTable {
         options: &ConnectOptions,
         processors: &Arc<ProcessorTable>,
     ) -> Result<Channel, RemotingError> {
+        if let Some(channel) = self.live(addr) {
+            return Ok(channel);
+        }
+        // Connecting is rare and its future large: keep it out of every caller's state.
+        Box::pin(self.connect_slow(addr, deadline, options, processors)).await
+    }
+
+    /// The open connection to `addr`, if there is one.
+    fn live(&self, addr: &str) -> Option<Channel> {
+        match self.slots.lock().get(addr)?.peek() {
+            Some(Ok(channel)) if !channel.is_closed() => Some(channel.clone()),
+            _ => None,
+        }
+    }
+
+    async fn connect_slow(
+        self: &Arc<Self>,
+        addr: &str,
+        deadline: Instant,
+        options: &ConnectOptions,
+        processors: &Arc<ProcessorTable>,
+    ) -> Result<Channel, RemotingError> {
         let connecting = {
             let mut slots = self.slots.lock();
             match slots.get(addr).map(|slot| (slot.peek().cloned(), slot)) {

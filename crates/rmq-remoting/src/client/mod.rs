@@ -536,6 +536,20 @@ async fn acquire(
     addr: &str,
     deadline: Instant,
 ) -> Result<OwnedSemaphorePermit, RemotingError> {
+    if let Ok(permit) = semaphore.clone().try_acquire_owned() {
+        return Ok(permit);
+    }
+    // Waiting for a permit is the exception; its timer stays out of the common path.
+    Box::pin(acquire_slow(semaphore, capacity, what, addr, deadline)).await
+}
+
+async fn acquire_slow(
+    semaphore: &Arc<Semaphore>,
+    capacity: usize,
+    what: &str,
+    addr: &str,
+    deadline: Instant,
+) -> Result<OwnedSemaphorePermit, RemotingError> {
     match tokio::time::timeout_at(deadline, semaphore.clone().acquire_owned()).await {
         Ok(Ok(permit)) => Ok(permit),
         Ok(Err(_)) => Err(RemotingError::new(ErrorKind::Shutdown, addr)),

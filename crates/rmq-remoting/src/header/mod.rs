@@ -160,5 +160,23 @@ pub(crate) fn put_opt<T: ToString>(ext: &mut ExtFields, field: &'static str, val
     }
 }
 
+/// The text of `n`, without allocating for the small values most header fields hold (queue
+/// ids, flags, counts).
+pub(crate) fn number(n: i64) -> ByteString {
+    const SMALL: [&str; 32] = [
+        "0", "1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "11", "12", "13", "14", "15", "16",
+        "17", "18", "19", "20", "21", "22", "23", "24", "25", "26", "27", "28", "29", "30", "31",
+    ];
+    match usize::try_from(n).ok().and_then(|i| SMALL.get(i)) {
+        Some(text) => ByteString::from_static(text),
+        None => ByteString::from(n.to_string()),
+    }
+}
+
+/// The text of a boolean, without allocating.
+pub(crate) fn boolean(b: bool) -> ByteString {
+    ByteString::from_static(if b { "true" } else { "false" })
+}
+
 #[cfg(test)]
 mod tests;

@@ -1,7 +1,7 @@
 //! Send headers (Java: `SendMessageRequestHeader`, `SendMessageRequestHeaderV2`,
 //! `SendMessageResponseHeader`).
 
-use super::{CommandHeader, HeaderError, optional, put, put_opt, required};
+use super::{CommandHeader, HeaderError, boolean, number, optional, put, put_opt, required};
 use crate::ExtFields;
 use crate::code::request;
 
@@ -105,18 +105,26 @@ impl SendMessageRequestHeader {
         put(ext, name(0), self.producer_group.clone());
         put(ext, name(1), self.topic.clone());
         put(ext, name(2), self.default_topic.clone());
-        put(ext, name(3), self.default_topic_queue_nums.to_string());
-        put(ext, name(4), self.queue_id.to_string());
-        put(ext, name(5), self.sys_flag.to_string());
-        put(ext, name(6), self.born_timestamp.to_string());
-        put(ext, name(7), self.flag.to_string());
+        put(ext, name(3), number(self.default_topic_queue_nums.into()));
+        put(ext, name(4), number(self.queue_id.into()));
+        put(ext, name(5), number(self.sys_flag.into()));
+        put(ext, name(6), number(self.born_timestamp));
+        put(ext, name(7), number(self.flag.into()));
         if let Some(properties) = &self.properties {
             put(ext, name(8), properties.clone());
         }
-        put_opt(ext, name(9), self.reconsume_times.as_ref());
-        put_opt(ext, name(10), self.unit_mode.as_ref());
-        put_opt(ext, name(11), self.max_reconsume_times.as_ref());
-        put_opt(ext, name(12), self.batch.as_ref());
+        if let Some(times) = self.reconsume_times {
+            put(ext, name(9), number(times.into()));
+        }
+        if let Some(unit_mode) = self.unit_mode {
+            put(ext, name(10), boolean(unit_mode));
+        }
+        if let Some(times) = self.max_reconsume_times {
+            put(ext, name(11), number(times.into()));
+        }
+        if let Some(batch) = self.batch {
+            put(ext, name(12), boolean(batch));
+        }
         put_opt(ext, name(13), self.broker_name.as_ref());
     }
 
@@ -228,8 +236,8 @@ pub struct SendMessageResponseHeader {
 impl CommandHeader for SendMessageResponseHeader {
     fn write_to(&self, ext: &mut ExtFields) {
         put(ext, "msgId", self.msg_id.clone());
-        put(ext, "queueId", self.queue_id.to_string());
-        put(ext, "queueOffset", self.queue_offset.to_string());
+        put(ext, "queueId", number(self.queue_id.into()));
+        put(ext, "queueOffset", number(self.queue_offset));
         put_opt(ext, "transactionId", self.transaction_id.as_ref());
         put_opt(ext, "batchUniqId", self.batch_uniq_id.as_ref());
         put_opt(ext, "recallHandle", self.recall_handle.as_ref());
