@@ -136,10 +136,10 @@ async fn oneway_to_queue_selector_and_batch() {
         .await
         .expect("written");
     assert!(
-        support::eventually(SECOND, || cluster.brokers().iter().any(|b| b
-            .messages("TopicTest")
+        support::eventually(SECOND, || cluster
+            .brokers()
             .iter()
-            .any(|m| m.body == "oneway")))
+            .any(|b| b.messages("TopicTest").iter().any(|m| m.body == "oneway")))
         .await
     );
 
@@ -417,4 +417,77 @@ async fn lifecycle_errors_are_typed() {
         .expect_err("empty body");
     assert_eq!(err.response_code(), Some(13));
     live.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn remaining_error_paths_are_typed() {
+    let cluster = support::cluster(1).await;
+    let producer = support::builder(&cluster, "g_errors")
+        .async_permits(1)
+        .build()
+        .expect("config");
+    producer.start().await.expect("starts");
+    producer
+        .send(Message::new("TopicTest", "warm"))
+        .await
+        .expect("sent");
+
+    // A selector that picks nothing.
+    let none = |_: &[MessageQueue], _: &Message, _: &()| None;
+    let err = producer
+        .send_with_selector(Message::new("TopicTest", "x"), none, ())
+        .await
+        .expect_err("no queue");
+    assert!(matches!(err, rmq::Error::NoQueueSelected), "{err}");
+
+    // Batch rules: one topic per batch, and no empty batch.
+    let mixed = vec![Message::new("TopicTest", "a"), Message::new("Other", "b")];
+    let err = producer.send_batch(mixed).await.expect_err("mixed topics");
+    assert!(matches!(err, rmq::Error::Batch(_)), "{err}");
+    let err = producer
+        .send_batch(Vec::new())
+        .await
+        .expect_err("empty batch");
+    assert!(matches!(err, rmq::Error::Batch(_)), "{err}");
+
+    // One async permit: a second send waits for it until its own deadline.
+    cluster
+        .broker("broker-a")
+        .expect("broker")
+        .set_latency(Duration::from_millis(500));
+    let first = producer
+        .send_async(Message::new("TopicTest", "slow"))
+        .await
+        .expect("accepted");
+    let err = producer
+        .send_async(Message::new("TopicTest", "blocked"))
+        .timeout(Duration::from_millis(100))
+        .await
+        .expect_err("no permit");
+    assert!(matches!(err, rmq::Error::TooManyInFlight(1)), "{err}");
+    first.await.expect("the first completes");
+    producer.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retry_topics_carry_reconsume_fields_in_the_header() {
+    let cluster = support::cluster(1).await;
+    let producer = support::producer(&cluster, "g_retry").await;
+    let mut msg = Message::new("%RETRY%consumer_group", "redeliver");
+    msg.properties_mut().insert("RECONSUME_TIME", "3");
+    msg.properties_mut().insert("MAX_RECONSUME_TIMES", "16");
+    let r = producer.send(msg).await.expect("sent");
+    let stored = cluster
+        .broker(r.queue.broker_name())
+        .expect("broker")
+        .messages("%RETRY%consumer_group");
+    assert_eq!(stored.len(), 1);
+    assert_eq!(stored[0].reconsume_times, 3);
+    assert_eq!(
+        stored[0].properties.get("RECONSUME_TIME"),
+        None,
+        "moved into the header"
+    );
+    assert_eq!(stored[0].properties.get("MAX_RECONSUME_TIMES"), None);
+    producer.shutdown().await;
 }
