@@ -93,15 +93,17 @@ async fn producer_answers_broker_initiated_requests() {
     {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    let heard = heard.lock();
+    let (running_info, unknown) = {
+        let heard = heard.lock();
+        (heard.running_info.clone(), heard.unknown)
+    };
+    producer.shutdown().await;
     assert_eq!(
-        heard.running_info,
+        running_info,
         Some((
             response::SYSTEM_ERROR,
             Some("The Consumer Group <cg> not exist in this consumer".to_owned())
         ))
     );
-    assert_eq!(heard.unknown, Some(response::REQUEST_CODE_NOT_SUPPORTED));
-    drop(heard);
-    producer.shutdown().await;
+    assert_eq!(unknown, Some(response::REQUEST_CODE_NOT_SUPPORTED));
 }
