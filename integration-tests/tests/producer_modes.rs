@@ -210,12 +210,7 @@ async fn every_compression_type_round_trips() {
         let body = Bytes::from("compress me ".repeat(500));
         let msg = Message::new("TopicTest", body.clone());
         let r = producer.send(msg).await.expect("sent");
-        let broker = cluster.broker(r.queue.broker_name()).expect("broker");
-        let m = broker
-            .messages("TopicTest")
-            .into_iter()
-            .find(|m| m.uniq_key.as_deref() == Some(r.msg_id.as_str()))
-            .expect("stored");
+        let m = support::stored(&cluster, &r);
         assert_eq!(m.sys_flag & 0x701, bits, "{kind}");
         assert_eq!(m.body, body, "{kind} decompressed by the broker");
         assert!(m.raw_body.len() < body.len());
@@ -224,13 +219,7 @@ async fn every_compression_type_round_trips() {
             .send(Message::new("TopicTest", vec![b'x'; 4095]))
             .await
             .expect("sent");
-        let m = cluster
-            .broker(r.queue.broker_name())
-            .expect("broker")
-            .messages("TopicTest")
-            .into_iter()
-            .find(|m| m.uniq_key.as_deref() == Some(r.msg_id.as_str()))
-            .expect("stored");
+        let m = support::stored(&cluster, &r);
         assert_eq!(m.sys_flag & sysflag::COMPRESSED_FLAG, 0);
         producer.shutdown().await;
     }
@@ -285,13 +274,7 @@ async fn json_and_rocketmq_headers_and_the_v1_header() {
             .send(Message::new("TopicTest", group))
             .await
             .expect("sent");
-        let m = cluster
-            .broker("broker-a")
-            .expect("broker")
-            .messages("TopicTest")
-            .into_iter()
-            .find(|m| m.uniq_key.as_deref() == Some(r.msg_id.as_str()))
-            .expect("stored");
+        let m = support::stored(&cluster, &r);
         assert_eq!(
             (m.serialize_type, m.request_code),
             (serialize_type, code),

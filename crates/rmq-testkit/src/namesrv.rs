@@ -11,7 +11,7 @@ use rmq_remoting::header::GetRouteInfoRequestHeader;
 use rmq_remoting::{Channel, RemotingCommand, RemotingServer, ServerHandle, version};
 
 use crate::TestkitError;
-use crate::route::{RouteRegistry, to_legacy_json};
+use crate::route::RouteRegistry;
 
 /// Java's `FAQUrl.suggestTodo(FAQUrl.APPLY_TOPIC_URL)`, appended to "no topic" remarks.
 pub(crate) const APPLY_TOPIC_SUGGESTION: &str =
@@ -61,11 +61,10 @@ fn route_info(
                 let standard = !legacy_route_json
                     && (version::gets_standard_json_routes(request.version())
                         || header.accept_standard_json_only == Some(true));
-                let json = route.to_json();
                 let body = if standard {
-                    json
+                    route.to_json()
                 } else {
-                    to_legacy_json(&json)
+                    route.to_legacy_json()
                 };
                 RemotingCommand::response(response::SUCCESS).with_body(body)
             }

@@ -1,5 +1,4 @@
-//! The name server's route table (Java: `RouteInfoManager`) and the legacy route dialect
-//! (fastjson's unquoted integer map keys).
+//! The name server's route table (Java: `RouteInfoManager`).
 //!
 //! Brokers register in-process, by writing their topic table here, instead of sending
 //! `REGISTER_BROKER`: the wire traffic under test is the client's, not the broker's. A stopped
@@ -67,125 +66,9 @@ impl RouteRegistry {
     }
 }
 
-/// Rewrites standard route JSON into the dialect of name servers before 4.9.4 (and of any
-/// 4.9.4+ name server asked with a version below 401): the integer keys of every
-/// `brokerAddrs` object lose their quotes, `{"0":"a"}` becoming `{0:"a"}`. Strings are copied
-/// untouched, so a name or address that looks like JSON cannot be corrupted.
-pub(crate) fn to_legacy_json(json: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(json.len());
-    // After the key `brokerAddrs`, until its `{`; then inside that object until its `}`.
-    let mut awaiting_addrs = false;
-    let mut in_addrs = false;
-    let mut i = 0;
-    while i < json.len() {
-        let byte = json[i];
-        match byte {
-            b'"' => {
-                let end = string_end(json, i);
-                let content = &json[(i + 1).min(end)..end.saturating_sub(1).max(i + 1)];
-                let is_key = json.get(skip_whitespace(json, end)) == Some(&b':');
-                if in_addrs && is_key && is_integer(content) {
-                    out.extend_from_slice(content);
-                } else {
-                    out.extend_from_slice(&json[i..end]);
-                }
-                awaiting_addrs = is_key && content == b"brokerAddrs";
-                i = end;
-                continue;
-            }
-            b'{' if awaiting_addrs => {
-                awaiting_addrs = false;
-                in_addrs = true;
-            }
-            b'}' => in_addrs = false,
-            b':' => {}
-            _ if byte.is_ascii_whitespace() => {}
-            _ => awaiting_addrs = false,
-        }
-        out.push(byte);
-        i += 1;
-    }
-    out
-}
-
-/// The index just past the string that starts with the `"` at `start`.
-fn string_end(json: &[u8], start: usize) -> usize {
-    let mut i = start + 1;
-    while i < json.len() {
-        match json[i] {
-            b'\\' => i += 2,
-            b'"' => return i + 1,
-            _ => i += 1,
-        }
-    }
-    json.len()
-}
-
-fn skip_whitespace(json: &[u8], mut i: usize) -> usize {
-    while json.get(i).is_some_and(u8::is_ascii_whitespace) {
-        i += 1;
-    }
-    i
-}
-
-/// `-?[0-9]+`, the keys fastjson writes bare.
-fn is_integer(text: &[u8]) -> bool {
-    let digits = text.strip_prefix(b"-").unwrap_or(text);
-    !digits.is_empty() && digits.iter().all(u8::is_ascii_digit)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    const V42: &str = r#"{"brokerDatas":[{"brokerAddrs":{"0":"192.168.0.47:10911","1":"192.168.0.47:10921"},"brokerName":"broker-a","cluster":"TestCluster"}],"filterServerTable":{},"queueDatas":[{"brokerName":"broker-a","perm":6,"readQueueNums":8,"topicSysFlag":0,"writeQueueNums":8}]}"#;
-    const V43: &str = r#"{"brokerDatas":[{"brokerAddrs":{0:"192.168.0.47:10911",1:"192.168.0.47:10921"},"brokerName":"broker-a","cluster":"TestCluster"}],"filterServerTable":{},"queueDatas":[{"brokerName":"broker-a","perm":6,"readQueueNums":8,"topicSysFlag":0,"writeQueueNums":8}]}"#;
-
-    #[test]
-    fn v43_legacy_form_of_v42() {
-        let legacy = to_legacy_json(V42.as_bytes());
-        assert_eq!(String::from_utf8_lossy(&legacy), V43);
-        assert_eq!(legacy.len(), 256);
-    }
-
-    #[test]
-    fn strings_that_look_like_keys_survive() {
-        let route = TopicRouteData {
-            broker_datas: vec![BrokerData {
-                broker_addrs: BTreeMap::from([(0, r#"x","brokerAddrs":{"1":"y"#.to_owned())]),
-                broker_name: r#"n{"2":3}"#.into(),
-                cluster: "c".into(),
-                ..BrokerData::default()
-            }],
-            filter_server_table: BTreeMap::from([("7".to_owned(), vec!["8".to_owned()])]),
-            ..TopicRouteData::default()
-        };
-        let legacy = to_legacy_json(&route.to_json());
-        let text = String::from_utf8_lossy(&legacy);
-        assert!(
-            text.starts_with(r#"{"brokerDatas":[{"brokerAddrs":{0:"x\""#),
-            "{text}"
-        );
-        // Keys outside brokerAddrs keep their quotes.
-        assert!(
-            text.contains(r#""filterServerTable":{"7":["8"]}"#),
-            "{text}"
-        );
-        assert_eq!(TopicRouteData::from_json(&legacy).ok(), Some(route));
-    }
-
-    #[test]
-    fn truncated_input_does_not_panic() {
-        for json in [
-            "",
-            "\"",
-            "{\"brokerAddrs\"",
-            "{\"brokerAddrs\":{\"0",
-            "\"\\",
-        ] {
-            let _ = to_legacy_json(json.as_bytes());
-        }
-    }
 
     #[test]
     fn registry_lists_live_brokers_sorted() {

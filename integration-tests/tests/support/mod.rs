@@ -33,6 +33,18 @@ pub async fn producer(cluster: &TestCluster, group: &str) -> Producer {
     producer
 }
 
+/// The message a send stored: found on the result's broker by its `UNIQ_KEY`.
+pub fn stored(cluster: &TestCluster, result: &SendResult) -> rmq_testkit::StoredMessage {
+    let topic = result.queue.topic();
+    cluster
+        .broker(result.queue.broker_name())
+        .expect("the result's broker")
+        .all_messages()
+        .into_iter()
+        .find(|m| m.uniq_key.as_deref() == Some(result.msg_id.as_str()) && m.topic.ends_with(topic))
+        .expect("the sent message is stored")
+}
+
 /// Waits until `check` holds or `timeout` passes; returns whether it held.
 pub async fn eventually(timeout: Duration, mut check: impl FnMut() -> bool) -> bool {
     let deadline = tokio::time::Instant::now() + timeout;

@@ -71,6 +71,61 @@ fn skip_whitespace(json: &[u8], mut i: usize) -> usize {
     i
 }
 
+/// Rewrites standard route JSON into the dialect of name servers before 4.9.4 (and of any
+/// 4.9.4+ name server asked with a version below 401): the integer keys of every
+/// `brokerAddrs` object lose their quotes, `{"0":"a"}` becoming `{0:"a"}`. Strings are copied
+/// untouched, so a name or address that looks like JSON cannot be corrupted. The inverse of
+/// [`quote_bare_integer_keys`] for route bodies; what rmq's test name server sends to old
+/// clients.
+///
+/// ```
+/// use rmq_remoting::body::unquote_broker_ids;
+/// let legacy = unquote_broker_ids(br#"{"brokerAddrs":{"0":"a:1"},"m":{"1":"x"}}"#);
+/// assert_eq!(&legacy[..], br#"{"brokerAddrs":{0:"a:1"},"m":{"1":"x"}}"#);
+/// ```
+pub fn unquote_broker_ids(json: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(json.len());
+    // After the key `brokerAddrs`, until its `{`; then inside that object until its `}`.
+    let mut awaiting_addrs = false;
+    let mut in_addrs = false;
+    let mut i = 0;
+    while i < json.len() {
+        let byte = json[i];
+        match byte {
+            b'"' => {
+                let end = skip_string(json, i);
+                let content = &json[(i + 1).min(end)..end.saturating_sub(1).max(i + 1)];
+                let is_key = json.get(skip_whitespace(json, end)) == Some(&b':');
+                if in_addrs && is_key && is_integer(content) {
+                    out.extend_from_slice(content);
+                } else {
+                    out.extend_from_slice(&json[i..end]);
+                }
+                awaiting_addrs = is_key && content == b"brokerAddrs";
+                i = end;
+                continue;
+            }
+            b'{' if awaiting_addrs => {
+                awaiting_addrs = false;
+                in_addrs = true;
+            }
+            b'}' => in_addrs = false,
+            b':' => {}
+            _ if byte.is_ascii_whitespace() => {}
+            _ => awaiting_addrs = false,
+        }
+        out.push(byte);
+        i += 1;
+    }
+    out
+}
+
+/// `-?[0-9]+`, the keys fastjson writes bare.
+fn is_integer(text: &[u8]) -> bool {
+    let digits = text.strip_prefix(b"-").unwrap_or(text);
+    !digits.is_empty() && digits.iter().all(u8::is_ascii_digit)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -98,5 +153,40 @@ mod tests {
         for json in [&b"{"[..], b"{1", b"{\"", b"{\"\\", b",-", b"{12 "] {
             let _ = quote_bare_integer_keys(json);
         }
+        for json in [
+            "",
+            "\"",
+            "{\"brokerAddrs\"",
+            "{\"brokerAddrs\":{\"0",
+            "\"\\",
+        ] {
+            let _ = unquote_broker_ids(json.as_bytes());
+        }
+    }
+
+    const V42: &str = r#"{"brokerDatas":[{"brokerAddrs":{"0":"192.168.0.47:10911","1":"192.168.0.47:10921"},"brokerName":"broker-a","cluster":"TestCluster"}],"filterServerTable":{},"queueDatas":[{"brokerName":"broker-a","perm":6,"readQueueNums":8,"topicSysFlag":0,"writeQueueNums":8}]}"#;
+    const V43: &str = r#"{"brokerDatas":[{"brokerAddrs":{0:"192.168.0.47:10911",1:"192.168.0.47:10921"},"brokerName":"broker-a","cluster":"TestCluster"}],"filterServerTable":{},"queueDatas":[{"brokerName":"broker-a","perm":6,"readQueueNums":8,"topicSysFlag":0,"writeQueueNums":8}]}"#;
+
+    #[test]
+    fn v43_is_the_legacy_form_of_v42_and_back() {
+        let legacy = unquote_broker_ids(V42.as_bytes());
+        assert_eq!(String::from_utf8_lossy(&legacy), V43);
+        assert_eq!(&*quote_bare_integer_keys(&legacy), V42.as_bytes());
+    }
+
+    #[test]
+    fn strings_that_look_like_keys_survive_unquoting() {
+        let json = br#"{"brokerDatas":[{"brokerAddrs":{"0":"x\",\"brokerAddrs\":{\"1\":\"y"},"brokerName":"n{\"2\":3}"}],"filterServerTable":{"7":["8"]}}"#;
+        let legacy = unquote_broker_ids(json);
+        let text = String::from_utf8_lossy(&legacy);
+        assert!(
+            text.starts_with(r#"{"brokerDatas":[{"brokerAddrs":{0:"x\""#),
+            "{text}"
+        );
+        assert!(
+            text.contains(r#""filterServerTable":{"7":["8"]}"#),
+            "{text}"
+        );
+        assert_eq!(&*quote_bare_integer_keys(&legacy), &json[..]);
     }
 }

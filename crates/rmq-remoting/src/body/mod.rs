@@ -9,7 +9,7 @@ mod lenient;
 mod route;
 
 pub use heartbeat::{ConsumerData, HeartbeatData, ProducerData};
-pub use lenient::quote_bare_integer_keys;
+pub use lenient::{quote_bare_integer_keys, unquote_broker_ids};
 pub use route::{BrokerData, MASTER_ID, QueueData, TopicRouteData, perm};
 
 /// A JSON body that cannot be decoded.

@@ -105,6 +105,11 @@ impl TopicRouteData {
         // Plain data with string keys only: serialization cannot fail.
         serde_json::to_vec(self).unwrap_or_default()
     }
+
+    /// The bare-integer-key dialect, as a name server before 4.9.4 writes it (vector V43).
+    pub fn to_legacy_json(&self) -> Vec<u8> {
+        super::unquote_broker_ids(&self.to_json())
+    }
 }
 
 /// One broker group: a master and its slaves (Java: `BrokerData`).

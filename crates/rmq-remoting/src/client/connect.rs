@@ -76,6 +76,7 @@ impl ConnectionTable {
     ) -> Result<Channel, RemotingError> {
         let connecting = {
             let mut slots = self.slots.lock();
+            // Checked again under the lock: another caller may have connected meanwhile.
             match slots.get(addr).map(|slot| (slot.peek().cloned(), slot)) {
                 Some((Some(Ok(channel)), _)) if !channel.is_closed() => return Ok(channel),
                 Some((None, slot)) => slot.clone(),
