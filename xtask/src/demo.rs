@@ -1,141 +1,203 @@
-//! `cargo xtask demo`: the main job. Until the producer lands (issue 4) this walks one message
-//! through everything rmq already does byte for byte: build, id, properties, compression, the
-//! SEND_MESSAGE_V2 frame in both header serializations, the broker's answer, and a route in
-//! both name-server dialects.
+//! `cargo xtask demo [--real | --namesrv HOST:PORT] [--seconds N]`: the main job, end to end.
+//!
+//! Starts rmq's in-process test cluster (or, with `--real`, the rocketmq-rust 1.0.0 name server
+//! and broker; or uses the cluster `--namesrv` names), sends messages in every mode printing
+//! each result as Java's `SendResult.toString()` reads, runs a 10-second benchmark with a live
+//! progress line, and stops what it started.
 
-use anyhow::{Context, Result, ensure};
-use bytes::Bytes;
-use rmq::common::properties::SeparatorStyle;
-use rmq::common::sysflag;
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
 use rmq::prelude::*;
-use rmq::remoting::body::TopicRouteData;
-use rmq::remoting::code::request;
-use rmq::remoting::header::{
-    SendMessageRequestHeader, SendMessageRequestHeaderV2, SendMessageResponseHeader,
-};
+use rmq_cli::bench::{BenchTarget, run as bench};
+use rmq_cli::cli::{BenchArgs, BenchMode};
+use rmq_testkit::TestCluster;
 
-pub fn run() -> Result<()> {
-    println!("rmq demo: one message through the RocketMQ wire format\n");
+const TOPIC: &str = "DemoTopic";
 
-    let mut msg = Message::builder("TopicTest")
-        .tags("TagA")
-        .keys(["OrderID188"])
-        .body("Hello RocketMQ")
-        .build()?;
-    let id = UniqIdGenerator::global().next_id();
-    msg.properties_mut().insert("UNIQ_KEY", id.clone());
-    let properties = msg.properties().encode(SeparatorStyle::NoTrailing);
-    println!(
-        "message   topic={} tags=TagA keys=OrderID188 UNIQ_KEY={id}",
-        msg.topic()
-    );
-    println!(
-        "          properties (Java HashMap order): {}",
-        properties.escape_debug()
-    );
-
-    let header = SendMessageRequestHeader {
-        producer_group: "demo_group".into(),
-        topic: msg.topic().into(),
-        queue_id: 1,
-        born_timestamp: 1_700_000_000_000,
-        properties: Some(properties),
-        reconsume_times: Some(0),
-        unit_mode: Some(false),
-        batch: Some(false),
-        broker_name: Some("broker-a".into()),
-        ..SendMessageRequestHeader::default()
+pub fn run(args: &[String]) -> Result<()> {
+    let mut namesrv = None;
+    let mut real = false;
+    let mut seconds = 10;
+    let mut args = args.iter();
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--namesrv" => {
+                namesrv = Some(args.next().context("--namesrv needs HOST:PORT")?.clone())
+            }
+            "--real" => real = true,
+            "--seconds" => {
+                seconds = args
+                    .next()
+                    .and_then(|s| s.parse().ok())
+                    .context("--seconds needs a number")?;
+            }
+            other => {
+                bail!(
+                    "unknown demo option {other:?} (use --real, --namesrv HOST:PORT, --seconds N)"
+                )
+            }
+        }
+    }
+    if real && namesrv.is_some() {
+        bail!("--real starts its own servers; it cannot be combined with --namesrv");
+    }
+    // Stopped on drop, however the demo ends.
+    let servers = if real {
+        let servers = crate::e2e::RealServers::start()?;
+        println!(
+            "started the rocketmq-rust 1.0.0 name server and broker: {}",
+            servers.namesrv()
+        );
+        namesrv = Some(servers.namesrv());
+        Some(servers)
+    } else {
+        None
     };
-    for serialize_type in [SerializeType::Json, SerializeType::RocketMq] {
-        let cmd = RemotingCommand::request(request::SEND_MESSAGE_V2)
-            .with_header(SendMessageRequestHeaderV2(header.clone()))
-            .with_opaque(1)
-            .with_body(msg.body().clone())
-            .with_serialize_type(serialize_type);
-        let frame = cmd.encode_to_bytes()?;
-        let back = RemotingCommand::decode_frame(frame.slice(4..))?;
-        ensure!(
-            back == cmd,
-            "{serialize_type:?} round trip changed the command"
-        );
-        let decoded: SendMessageRequestHeaderV2 = back.decode_header()?;
-        ensure!(decoded.0 == header, "{serialize_type:?} header changed");
-        println!(
-            "request   SEND_MESSAGE_V2 {serialize_type:?}: {} bytes, decodes to the same command; head {}",
-            frame.len(),
-            hex(&frame[..16.min(frame.len())])
-        );
+    let outcome = tokio::runtime::Runtime::new()?.block_on(demo(namesrv, seconds));
+    if servers.is_some() {
+        println!("stopping the rocketmq-rust servers");
     }
+    drop(servers);
+    outcome
+}
 
-    // The answer of a Java 4.9.8 broker, as captured in vectors.md V16.
-    let response = RemotingCommand::decode_frame(Bytes::from(unhex(BROKER_RESPONSE)?).slice(4..))?;
-    let sent: SendMessageResponseHeader = response.decode_header()?;
-    let offset_id = OffsetMessageId::decode(&sent.msg_id)?;
+async fn demo(namesrv: Option<String>, seconds: u64) -> Result<()> {
+    let cluster = match namesrv {
+        Some(_) => None,
+        None => Some(
+            TestCluster::builder()
+                .brokers(2)
+                .topic(TOPIC, 4)
+                .max_stored_messages(10_000)
+                .start()
+                .await?,
+        ),
+    };
+    let namesrv = match (&cluster, namesrv) {
+        (Some(cluster), _) => {
+            println!(
+                "started the embedded test cluster: name server {}",
+                cluster.namesrv_addr()
+            );
+            for broker in cluster.brokers() {
+                println!("  broker {} at {}", broker.name(), broker.addr());
+            }
+            cluster.namesrv_addr()
+        }
+        (None, Some(addr)) => addr,
+        (None, None) => unreachable!("a cluster is started when no name server is given"),
+    };
+    let outcome = every_mode(&namesrv).await;
+    let outcome = match outcome {
+        Ok(()) => benchmark(&namesrv, seconds).await,
+        Err(e) => Err(e),
+    };
+    if let Some(cluster) = cluster {
+        cluster.shutdown().await;
+        println!("stopped the embedded test cluster");
+    }
+    outcome
+}
+
+async fn every_mode(namesrv: &str) -> Result<()> {
+    let producer = Producer::builder("demo_producer")
+        .namesrv_addr(namesrv)
+        .build()?;
+    producer.start().await?;
     println!(
-        "response  SEND_OK queueId={} queueOffset={} offsetMsgId={} (store {} commit-log offset {}) region={} traceOn={}",
-        sent.queue_id,
-        sent.queue_offset,
-        sent.msg_id,
-        offset_id.addr,
-        offset_id.offset,
-        sent.region_id.as_deref().unwrap_or("DefaultRegion"),
-        sent.trace_on
+        "\nproducer started, client id {}",
+        producer.client_id().unwrap_or_default()
     );
 
-    let standard = TopicRouteData::from_json(ROUTE.as_bytes())?;
-    let legacy = TopicRouteData::from_json(ROUTE.replace("\"0\":", "0:").as_bytes())?;
-    ensure!(standard == legacy, "route dialects disagree");
-    let broker = standard
-        .broker_datas
-        .first()
-        .context("route has no broker")?;
+    let msg = |text: &str| {
+        Message::builder(TOPIC)
+            .tags("TagA")
+            .keys([format!("key-{text}")])
+            .body(format!("Hello RocketMQ, {text}"))
+            .build()
+    };
+    println!("\n== sync");
+    for i in 0..3 {
+        println!("{}", producer.send(msg(&format!("sync {i}"))?).await?);
+    }
+    println!("\n== async (futures)");
+    let mut pending = Vec::new();
+    for i in 0..3 {
+        pending.push(producer.send_async(msg(&format!("async {i}"))?).await?);
+    }
+    for result in pending {
+        println!("{}", result.await?);
+    }
+    println!("\n== async (callback)");
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    for i in 0..3 {
+        let tx = tx.clone();
+        producer
+            .send_with_callback(msg(&format!("callback {i}"))?, move |r| {
+                let _ = tx.send(r);
+            })
+            .await?;
+    }
+    drop(tx);
+    while let Some(result) = rx.recv().await {
+        println!("{}", result?);
+    }
+    println!("\n== oneway");
+    producer.send_oneway(msg("oneway")?).await?;
+    println!("oneway message written (no result by design)");
+    println!("\n== ordered (same key, same queue)");
+    for step in ["created", "paid", "shipped"] {
+        let r = producer
+            .send_with_selector(msg(&format!("order-7 {step}"))?, SelectByHash, "order-7")
+            .await?;
+        println!("{r}");
+    }
+    println!("\n== to one queue");
+    let queue = producer
+        .publish_queues(TOPIC)
+        .await?
+        .into_iter()
+        .next()
+        .context("the topic has no queue")?;
+    println!("{}", producer.send_to_queue(msg("to queue")?, queue).await?);
+    println!("\n== batch of 4");
+    let batch = (0..4)
+        .map(|i| msg(&format!("batch {i}")))
+        .collect::<Result<Vec<_>, _>>()?;
+    println!("{}", producer.send_batch(batch).await?);
+    println!("\n== compressed (8 KiB body, zlib, sysFlag 0x301)");
     println!(
-        "route     both name-server dialects parse alike: {} master {} with {} write queues",
-        broker.broker_name,
-        broker.master_addr().unwrap_or("-"),
-        standard
-            .queue_datas
-            .first()
-            .map_or(0, |q| q.write_queue_nums)
+        "{}",
+        producer.send(Message::new(TOPIC, "x".repeat(8192))).await?
     );
 
-    let big = Bytes::from("RocketMQ ".repeat(1024));
-    for kind in [
-        CompressionType::Zlib,
-        CompressionType::Zstd,
-        CompressionType::Lz4,
-    ] {
-        let packed = kind.compress(&big, 5)?;
-        let flag = sysflag::COMPRESSED_FLAG | kind.compression_flag();
-        ensure!(
-            kind.decompress(&packed, big.len())? == big,
-            "{kind} round trip"
-        );
-        println!(
-            "compress  {kind:<4} {} -> {} bytes, sysFlag 0x{flag:03X}",
-            big.len(),
-            packed.len()
-        );
-    }
-    println!("\ndemo: ok");
+    producer.flush(Duration::from_secs(5)).await.ok();
+    producer.shutdown().await;
     Ok(())
 }
 
-const BROKER_RESPONSE: &str = "000000940100009000000001990000000300000001000000000000007B00056D736749640000002043304138303032463030303032413946303030303030303031323334353637380007717565756549640000000131000B71756575654F6666736574000000023432000854524143455F4F4E0000000474727565000A4D53475F524547494F4E0000000D44656661756C74526567696F6E";
-
-const ROUTE: &str = r#"{"brokerDatas":[{"brokerAddrs":{"0":"127.0.0.1:10911"},"brokerName":"broker-a","cluster":"DefaultCluster"}],"filterServerTable":{},"queueDatas":[{"brokerName":"broker-a","perm":6,"readQueueNums":4,"topicSysFlag":0,"writeQueueNums":4}]}"#;
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02X}")).collect()
-}
-
-fn unhex(s: &str) -> Result<Vec<u8>> {
-    (0..s.len())
-        .step_by(2)
-        .map(|i| {
-            s.get(i..i + 2)
-                .and_then(|pair| u8::from_str_radix(pair, 16).ok())
-                .context("bad hex")
-        })
-        .collect()
+async fn benchmark(namesrv: &str, seconds: u64) -> Result<()> {
+    println!("\n== benchmark: async sends, 1 KiB, 64 in flight, {seconds} s");
+    let target = BenchTarget {
+        namesrv,
+        group: "demo_bench",
+        topic: TOPIC,
+        serialize_type: rmq::remoting::SerializeType::RocketMq,
+    };
+    let args = BenchArgs {
+        mode: BenchMode::Async,
+        concurrency: 64,
+        size: 1024,
+        duration: seconds,
+        batch: 16,
+        compress: None,
+        json: false,
+    };
+    let report = bench(&target, &args).await?;
+    if report.failed > 0 {
+        bail!("{} benchmark sends failed", report.failed);
+    }
+    println!("\ndemo: ok");
+    Ok(())
 }

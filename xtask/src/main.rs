@@ -1,11 +1,13 @@
 //! Project automation: `cargo xtask <command>`.
 //!
-//! - `ci`: every check CI runs (format, clippy, tests, doctests, docs).
-//! - `demo`: the main job, end to end.
+//! - `ci`: every check CI runs (format, clippy, tests, doctests, docs, then `e2e`).
+//! - `demo [--real | --namesrv HOST:PORT] [--seconds N]`: the main job, end to end.
+//! - `e2e`: the producer against real rocketmq-rust 1.0.0 servers (installs them once).
 //! - `bench [SECONDS]`: the codec micro-benchmarks and the pipelined transport benchmark.
 //! - `fuzz [SECONDS]`: the frame-decoder fuzz target for a bounded time (installs cargo-fuzz).
 
 mod demo;
+mod e2e;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -13,7 +15,7 @@ use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 
-const USAGE: &str = "usage: cargo xtask <ci | demo | bench [SECONDS] | fuzz [SECONDS]>";
+const USAGE: &str = "usage: cargo xtask <ci | demo [--real | --namesrv HOST:PORT] [--seconds N] | e2e | bench [SECONDS] | fuzz [SECONDS]>";
 
 fn main() -> Result<()> {
     let mut args = std::env::args().skip(1);
@@ -21,7 +23,8 @@ fn main() -> Result<()> {
     let rest: Vec<String> = args.collect();
     match command.as_str() {
         "ci" => ci(),
-        "demo" => demo::run(),
+        "demo" => demo::run(&rest),
+        "e2e" => e2e::run(),
         "bench" => bench(&rest),
         "fuzz" => fuzz(&rest),
         "-h" | "--help" | "help" => {
@@ -99,6 +102,8 @@ fn ci() -> Result<()> {
         &["doc", "--workspace", "--no-deps"],
         &[("RUSTDOCFLAGS", "-D warnings")],
     )?;
+    // Last, since it may first install the servers: the proof against a real broker.
+    e2e::run()?;
     println!(
         "ci: all checks passed in {:.0}s",
         started.elapsed().as_secs_f64()

@@ -30,6 +30,7 @@ pub mod message_id;
 pub mod namespace;
 pub mod properties;
 pub mod queue;
+pub mod stored;
 pub mod sysflag;
 pub mod validators;
 
