@@ -393,10 +393,21 @@ impl ConnectionTask {
                     .error(ErrorKind::ConnectionClosed)
                     .with_detail("no handle left");
             }
+            // Frames already buffered are decoded before reading more. When the in-flight
+            // bound stops decoding, the loop waits for a permit rather than for bytes: the
+            // frames it needs are already here, and reading stays paused (back-pressure).
+            let mut blocked = false;
+            if !draining && !rbuf.is_empty() {
+                match self.on_readable(&mut rbuf, &response_tx) {
+                    Ok(stopped_at_bound) => blocked = stopped_at_bound,
+                    Err(e) => break e,
+                }
+            }
             if rbuf.capacity() - rbuf.len() < 8 * 1024 {
                 rbuf.reserve(64 * 1024);
             }
-            let can_read = !draining && self.inflight.available_permits() > 0;
+            let can_read = !draining && !blocked;
+            let inflight = self.inflight.clone();
             tokio::select! {
                 biased;
                 () = self.closed.cancelled() => {
@@ -418,15 +429,15 @@ impl ConnectionTask {
                         self.on_outbound(item, &mut wbuf);
                     }
                 }
+                // Decoded at the top of the loop.
                 result = reader.read_buf(&mut rbuf), if can_read => match result {
                     Ok(0) => break self.error(ErrorKind::ConnectionClosed).with_detail("closed by peer"),
-                    Ok(_) => {
-                        if let Err(e) = self.on_readable(&mut rbuf, &response_tx) {
-                            break e;
-                        }
-                    }
+                    Ok(_) => {}
                     Err(e) => break self.error(ErrorKind::ConnectionClosed).with_detail("read failed").with_source(e),
                 },
+                // Decoding paused at the in-flight bound resumes as soon as a request finishes;
+                // oneway requests produce no response that would wake the loop otherwise.
+                _ = inflight.acquire(), if blocked && !draining => {}
                 _ = sweep.tick() => self.pending.retain(|_, reply| !reply.is_closed()),
             }
         };
@@ -484,16 +495,18 @@ impl ConnectionTask {
         }
     }
 
-    /// Decodes every whole frame in `rbuf`. A decode error ends the connection.
+    /// Decodes the whole frames in `rbuf` while a request permit is free, so a request is never
+    /// decoded without one; the rest stays buffered. Returns whether it stopped at the
+    /// in-flight bound (`false`: it needs more bytes). A decode error ends the connection.
     fn on_readable(
         &mut self,
         rbuf: &mut BytesMut,
         response_tx: &mpsc::UnboundedSender<Bytes>,
-    ) -> Result<(), RemotingError> {
-        loop {
+    ) -> Result<bool, RemotingError> {
+        while self.inflight.available_permits() > 0 {
             let cmd = match self.codec.decode(rbuf) {
                 Ok(Some(cmd)) => cmd,
-                Ok(None) => return Ok(()),
+                Ok(None) => return Ok(false),
                 Err(e) => {
                     return Err(self
                         .error(ErrorKind::Codec)
@@ -516,6 +529,7 @@ impl ConnectionTask {
                 self.dispatch_request(cmd, response_tx);
             }
         }
+        Ok(true)
     }
 
     fn dispatch_request(
@@ -527,7 +541,9 @@ impl ConnectionTask {
             return;
         };
         let Ok(permit) = self.inflight.clone().try_acquire_owned() else {
-            // Reading is paused while no permit is free, so this cannot happen.
+            // `on_readable` decodes a request only while a permit is free, and nothing else
+            // takes one in between.
+            tracing::error!(addr = %self.addr, "request decoded without a free permit; dropped");
             return;
         };
         let processor = self.processors.find(request.code());

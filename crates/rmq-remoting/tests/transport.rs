@@ -720,3 +720,59 @@ async fn large_bodies_and_codec_errors_on_send() {
     );
     assert_permits_home(&client);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn oneway_floods_past_the_in_flight_bound_lose_nothing_and_never_stall() {
+    // A bound of 4 is reached mid-read many times over; every request must still be processed
+    // (none dropped) and reading must resume as soon as one finishes (no wait for a timer).
+    let seen = Arc::new(AtomicUsize::new(0));
+    let server = RemotingServer::builder().max_inflight_requests(4).build();
+    let counter = seen.clone();
+    server.register_processor(COUNTED, move |_: Channel, _: RemotingCommand| {
+        let counter = counter.clone();
+        async move {
+            tokio::task::yield_now().await;
+            counter.fetch_add(1, Ordering::SeqCst);
+            None
+        }
+    });
+    let handle = server.bind("127.0.0.1:0").await.expect("binds");
+    let addr = handle.local_addr().to_string();
+    let client = client();
+    let started = Instant::now();
+    let senders: Vec<_> = (0..20)
+        .map(|_| {
+            let (client, addr) = (client.clone(), addr.clone());
+            tokio::spawn(async move {
+                for _ in 0..100 {
+                    client
+                        .invoke_oneway(
+                            &addr,
+                            RemotingCommand::request(COUNTED).with_body(vec![1u8; 512]),
+                            SECOND,
+                        )
+                        .await
+                        .expect("written");
+                }
+            })
+        })
+        .collect();
+    for s in senders {
+        s.await.expect("sender");
+    }
+    let deadline = Instant::now() + 5 * SECOND;
+    while seen.load(Ordering::SeqCst) < 2000 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    assert_eq!(
+        seen.load(Ordering::SeqCst),
+        2000,
+        "every oneway request was processed"
+    );
+    assert!(
+        started.elapsed() < Duration::from_millis(900),
+        "no stall: {:?}",
+        started.elapsed()
+    );
+    assert_permits_home(&client);
+}
