@@ -111,9 +111,15 @@ fn ci() -> Result<()> {
     Ok(())
 }
 
-/// Criterion codec benches, then the pipelined transport run (`cargo xtask bench [SECONDS]`).
+/// Criterion benches (common, codec), then the pipelined transport run
+/// (`cargo xtask bench [SECONDS]`).
 fn bench(args: &[String]) -> Result<()> {
     let seconds = args.first().map_or("5", String::as_str);
+    run(
+        "cargo",
+        &["bench", "-p", "rmq-common", "--bench", "common"],
+        &[],
+    )?;
     run(
         "cargo",
         &["bench", "-p", "rmq-remoting", "--bench", "codec"],
