@@ -288,6 +288,11 @@ impl fmt::Debug for Channel {
     }
 }
 
+/// Roughly the memory a decoded request holds: its body plus header strings.
+fn approx_size(cmd: &RemotingCommand) -> usize {
+    cmd.body().len() + 256
+}
+
 /// Starts the task that owns `stream` and returns its handle. `on_close` runs once with the
 /// channel's id, when the task ends, after every waiting request has been failed.
 pub(crate) fn spawn(
@@ -325,6 +330,8 @@ pub(crate) fn spawn(
         write_acks: VecDeque::new(),
         queued: 0,
         written: 0,
+        waiting: VecDeque::new(),
+        waiting_bytes: 0,
     };
     tokio::spawn(async move {
         let id = task.id;
@@ -347,8 +354,26 @@ struct ConnectionTask {
     pending: HashMap<i32, oneshot::Sender<Reply>>,
     /// Oneway callers waiting for their frame to be written: (end offset, notify).
     write_acks: VecDeque<(u64, oneshot::Sender<()>)>,
+    /// Bytes appended to the write buffer so far (requests and responses alike).
     queued: u64,
     written: u64,
+    /// Decoded peer requests waiting for a slot (or for write room), oldest first.
+    waiting: VecDeque<RemotingCommand>,
+    /// Approximate bytes held by `waiting`.
+    waiting_bytes: usize,
+}
+
+/// Decoded peer requests held while every slot is busy; past this (or `WRITE_HIGH_WATER`
+/// bytes) reading pauses, so a peer cannot make us buffer without bound.
+const MAX_WAITING_REQUESTS: usize = 1024;
+
+/// What the loop waits for after decoding what was buffered.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+struct Awaiting {
+    /// More bytes (a partial frame is buffered, and there is room to hold more requests).
+    bytes: bool,
+    /// A free slot, for the oldest waiting request.
+    slot: bool,
 }
 
 impl ConnectionTask {
@@ -373,14 +398,15 @@ impl ConnectionTask {
                 }
             }
             while let Ok(frame) = response_rx.try_recv() {
-                wbuf.extend_from_slice(&frame);
+                self.push_response(&mut wbuf, &frame);
             }
             let draining = self.draining.is_cancelled();
             // A processor task sends its response before releasing its permit, so once every
             // permit is home, one more drain sees every response.
-            if draining && self.inflight.available_permits() == self.max_inflight {
+            let all_slots_free = self.inflight.available_permits() == self.max_inflight;
+            if draining && all_slots_free {
                 while let Ok(frame) = response_rx.try_recv() {
-                    wbuf.extend_from_slice(&frame);
+                    self.push_response(&mut wbuf, &frame);
                 }
                 if wbuf.is_empty() {
                     break self
@@ -393,20 +419,23 @@ impl ConnectionTask {
                     .error(ErrorKind::ConnectionClosed)
                     .with_detail("no handle left");
             }
-            // Frames already buffered are decoded before reading more. When the in-flight
-            // bound stops decoding, the loop waits for a permit rather than for bytes: the
-            // frames it needs are already here, and reading stays paused (back-pressure).
-            let mut blocked = false;
-            if !draining && !rbuf.is_empty() {
-                match self.on_readable(&mut rbuf, &response_tx) {
-                    Ok(stopped_at_bound) => blocked = stopped_at_bound,
+            // Frames already buffered are decoded before reading more. Responses go to their
+            // callers at once; peer requests run while slots and write room allow and wait in
+            // a bounded queue otherwise, where reading pauses (back-pressure).
+            let awaiting = if draining {
+                Awaiting::default()
+            } else {
+                match self.on_readable(&mut rbuf, wbuf.len(), &response_tx) {
+                    Ok(awaiting) => awaiting,
                     Err(e) => break e,
                 }
-            }
+            };
             if rbuf.capacity() - rbuf.len() < 8 * 1024 {
                 rbuf.reserve(64 * 1024);
             }
-            let can_read = !draining && !blocked;
+            let can_read = !draining && awaiting.bytes;
+            // Waiting on a slot: to run the oldest waiting request, or to finish a drain.
+            let await_slot = awaiting.slot || (draining && !all_slots_free);
             let inflight = self.inflight.clone();
             tokio::select! {
                 biased;
@@ -420,7 +449,7 @@ impl ConnectionTask {
                     Ok(n) => self.on_written(n),
                     Err(e) => break self.error(ErrorKind::ConnectionClosed).with_detail("write failed").with_source(e),
                 },
-                Some(frame) = response_rx.recv() => wbuf.extend_from_slice(&frame),
+                Some(frame) = response_rx.recv() => self.push_response(&mut wbuf, &frame),
                 n = rx.recv_many(&mut batch, BATCH), if !callers_gone && wbuf.len() < WRITE_HIGH_WATER => {
                     if n == 0 {
                         callers_gone = true;
@@ -435,9 +464,9 @@ impl ConnectionTask {
                     Ok(_) => {}
                     Err(e) => break self.error(ErrorKind::ConnectionClosed).with_detail("read failed").with_source(e),
                 },
-                // Decoding paused at the in-flight bound resumes as soon as a request finishes;
-                // oneway requests produce no response that would wake the loop otherwise.
-                _ = inflight.acquire(), if blocked && !draining => {}
+                // A finished request frees a slot; oneway requests produce no response that
+                // would wake the loop otherwise.
+                _ = inflight.acquire(), if await_slot => {}
                 _ = sweep.tick() => self.pending.retain(|_, reply| !reply.is_closed()),
             }
         };
@@ -495,18 +524,39 @@ impl ConnectionTask {
         }
     }
 
-    /// Decodes the whole frames in `rbuf` while a request permit is free, so a request is never
-    /// decoded without one; the rest stays buffered. Returns whether it stopped at the
-    /// in-flight bound (`false`: it needs more bytes). A decode error ends the connection.
+    /// Decodes the whole frames in `rbuf`: responses go to their waiting callers at once,
+    /// requests run while a slot is free and the write buffer has room, and wait in a bounded
+    /// queue otherwise. A decode error ends the connection.
     fn on_readable(
         &mut self,
         rbuf: &mut BytesMut,
+        write_backlog: usize,
         response_tx: &mpsc::UnboundedSender<Bytes>,
-    ) -> Result<bool, RemotingError> {
-        while self.inflight.available_permits() > 0 {
+    ) -> Result<Awaiting, RemotingError> {
+        loop {
+            // Responses a peer does not read must not pile up: no new request runs while the
+            // write buffer is over its high-water mark.
+            // `slot` records that a request found no free slot. It is not re-read from the
+            // semaphore afterwards: a slot freed in between would then go unnoticed, while
+            // waiting on the semaphore returns at once if one is already free.
+            let mut slot = false;
+            while write_backlog < WRITE_HIGH_WATER && !self.waiting.is_empty() {
+                let Ok(permit) = self.inflight.clone().try_acquire_owned() else {
+                    slot = true;
+                    break;
+                };
+                if let Some(request) = self.waiting.pop_front() {
+                    self.waiting_bytes = self.waiting_bytes.saturating_sub(approx_size(&request));
+                    self.dispatch_request(request, permit, response_tx);
+                }
+            }
+            if self.waiting.len() >= MAX_WAITING_REQUESTS || self.waiting_bytes >= WRITE_HIGH_WATER
+            {
+                return Ok(Awaiting { bytes: false, slot });
+            }
             let cmd = match self.codec.decode(rbuf) {
                 Ok(Some(cmd)) => cmd,
-                Ok(None) => return Ok(false),
+                Ok(None) => return Ok(Awaiting { bytes: true, slot }),
                 Err(e) => {
                     return Err(self
                         .error(ErrorKind::Codec)
@@ -526,24 +576,26 @@ impl ConnectionTask {
                     ),
                 }
             } else {
-                self.dispatch_request(cmd, response_tx);
+                // Run at the top of this loop, now or once a slot frees.
+                self.waiting_bytes += approx_size(&cmd);
+                self.waiting.push_back(cmd);
             }
         }
-        Ok(true)
+    }
+
+    /// Appends a response frame; counted in `queued` so oneway write acks stay exact.
+    fn push_response(&mut self, wbuf: &mut BytesMut, frame: &[u8]) {
+        wbuf.extend_from_slice(frame);
+        self.queued += frame.len() as u64;
     }
 
     fn dispatch_request(
         &self,
         request: RemotingCommand,
+        permit: tokio::sync::OwnedSemaphorePermit,
         response_tx: &mpsc::UnboundedSender<Bytes>,
     ) {
         let Some(channel) = self.weak.upgrade().map(|shared| Channel { shared }) else {
-            return;
-        };
-        let Ok(permit) = self.inflight.clone().try_acquire_owned() else {
-            // `on_readable` decodes a request only while a permit is free, and nothing else
-            // takes one in between.
-            tracing::error!(addr = %self.addr, "request decoded without a free permit; dropped");
             return;
         };
         let processor = self.processors.find(request.code());

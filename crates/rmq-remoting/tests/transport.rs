@@ -776,3 +776,67 @@ async fn oneway_floods_past_the_in_flight_bound_lose_nothing_and_never_stall() {
     );
     assert_permits_home(&client);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn responses_are_not_held_behind_slow_peer_requests() {
+    let (server, _) = server().await;
+    let addr = server.local_addr().to_string();
+    // The client serves one peer request at a time, slowly.
+    let client = RemotingClient::builder()
+        .max_inflight_server_requests(1)
+        .build()
+        .expect("valid");
+    client.register_processor(5000, |_: Channel, _: RemotingCommand| async move {
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        None
+    });
+    client.connect(&addr, SECOND).await.expect("connects");
+    let deadline = Instant::now() + SECOND;
+    while server.channels().is_empty() && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let channel = server.channels().pop().expect("server sees the client");
+    // Two slow requests: one runs, one waits for the slot.
+    for _ in 0..2 {
+        channel
+            .invoke_oneway(RemotingCommand::request(5000), SECOND)
+            .await
+            .expect("written");
+    }
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let started = Instant::now();
+    let echoed = client
+        .invoke_sync(&addr, RemotingCommand::request(ECHO), SECOND)
+        .await
+        .expect("answered while the peer's requests wait");
+    assert_eq!(echoed.code(), 0);
+    assert!(
+        started.elapsed() < Duration::from_millis(500),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_drain_ends_as_soon_as_its_last_oneway_request_finishes() {
+    let server = RemotingServer::builder().build();
+    server.register_processor(COUNTED, |_: Channel, _: RemotingCommand| async move {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        None
+    });
+    let handle = server.bind("127.0.0.1:0").await.expect("binds");
+    let addr = handle.local_addr().to_string();
+    let client = client();
+    client
+        .invoke_oneway(&addr, RemotingCommand::request(COUNTED), SECOND)
+        .await
+        .expect("written");
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    let started = Instant::now();
+    handle.shutdown(Duration::from_secs(5)).await;
+    let elapsed = started.elapsed();
+    assert!(
+        elapsed < Duration::from_millis(600),
+        "drain waited {elapsed:?}"
+    );
+}
