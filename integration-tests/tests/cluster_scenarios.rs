@@ -402,3 +402,89 @@ async fn auto_create_and_missing_routes() {
     assert!(matches!(err, rmq::Error::NoNameServer), "{err}");
     nowhere.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_instance_name_can_be_reused_right_after_shutdown() {
+    let cluster = support::cluster(1).await;
+    for round in 0..3 {
+        // The old producer's shutdown and the new one's start overlap.
+        let old = support::builder(&cluster, "g_reuse_a")
+            .instance_name("fixed")
+            .build()
+            .expect("config");
+        old.start().await.expect("starts");
+        let new = support::builder(&cluster, "g_reuse_b")
+            .instance_name("fixed")
+            .build()
+            .expect("config");
+        let (_, started) = tokio::join!(old.shutdown(), new.start());
+        started.expect("starts");
+        new.send(Message::new("TopicTest", format!("round {round}")))
+            .await
+            .expect("the new producer's instance is alive");
+        new.shutdown().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stored_result_is_not_lost_to_a_later_failed_attempt() {
+    let cluster = support::cluster(2).await;
+    let producer = support::builder(&cluster, "g_keep")
+        .retry_another_broker_when_not_store_ok(true)
+        .build()
+        .expect("config");
+    producer.start().await.expect("starts");
+    producer
+        .send(Message::new("TopicTest", "warm"))
+        .await
+        .expect("sent");
+    // broker-a stores with a weak status; broker-b refuses (not retryable).
+    cluster
+        .broker("broker-a")
+        .expect("broker")
+        .fail_next(response::FLUSH_DISK_TIMEOUT, 1000);
+    cluster
+        .broker("broker-b")
+        .expect("broker")
+        .fail_next(response::MESSAGE_ILLEGAL, 1000);
+    let mut stored = 0;
+    for _ in 0..12 {
+        match producer.send(Message::new("TopicTest", "x")).await {
+            Ok(r) => {
+                assert_eq!(r.status, SendStatus::FlushDiskTimeout);
+                stored += 1;
+            }
+            // First attempt on broker-b: nothing stored, its error stands (as Java).
+            Err(e) => assert_eq!(e.response_code(), Some(response::MESSAGE_ILLEGAL), "{e}"),
+        }
+    }
+    assert!(
+        stored > 0,
+        "a send stored on broker-a is reported even though broker-b failed next"
+    );
+    producer.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn results_never_show_the_namespace() {
+    let cluster = support::cluster(1).await;
+    let producer = support::builder(&cluster, "g_ns_result")
+        .namespace("MQ_INST_XXX")
+        .build()
+        .expect("config");
+    producer.start().await.expect("starts");
+    let r = producer
+        .send(Message::new("MQ_INST_XXX%TopicNs2", "already namespaced"))
+        .await
+        .expect("sent");
+    assert_eq!(r.queue.topic(), "TopicNs2");
+    assert_eq!(
+        cluster
+            .broker("broker-a")
+            .expect("broker")
+            .messages("MQ_INST_XXX%TopicNs2")
+            .len(),
+        1
+    );
+    producer.shutdown().await;
+}

@@ -52,14 +52,31 @@ pub(crate) struct ClientInstance {
 }
 
 impl ClientInstance {
-    /// The instance for `client_id`, creating and starting it if needed.
-    pub(crate) fn get_or_create(client_id: &str, config: &ProducerConfig) -> Result<Arc<Self>> {
+    /// Joins the instance for `client_id` (creating and starting it if needed) and registers
+    /// `group` on it (Java: `getOrCreateMQClientInstance` + `registerProducer`). Both happen
+    /// under the registry lock, so a concurrent last-producer shutdown can never stop an
+    /// instance a new producer has just joined.
+    pub(crate) fn join(
+        client_id: &str,
+        config: &ProducerConfig,
+        group: &str,
+        producer: Weak<ProducerInner>,
+    ) -> Result<Arc<Self>> {
         let mut instances = INSTANCES.lock();
-        if let Some(instance) = instances.get(client_id).and_then(Weak::upgrade)
-            && !instance.stop.is_cancelled()
-        {
-            return Ok(instance);
-        }
+        let instance = match instances.get(client_id).and_then(Weak::upgrade) {
+            Some(instance) if !instance.stop.is_cancelled() => instance,
+            _ => {
+                let instance = Self::create(client_id, config)?;
+                instances.retain(|_, weak| weak.strong_count() > 0);
+                instances.insert(client_id.to_owned(), Arc::downgrade(&instance));
+                instance
+            }
+        };
+        instance.register_producer(group, producer)?;
+        Ok(instance)
+    }
+
+    fn create(client_id: &str, config: &ProducerConfig) -> Result<Arc<Self>> {
         let remoting = RemotingClient::builder()
             .name_servers(config.name_servers.clone())
             .async_permits(config.async_permits)
@@ -85,8 +102,6 @@ impl ClientInstance {
         });
         instance.register_broker_requests();
         instance.spawn_background_tasks();
-        instances.retain(|_, weak| weak.strong_count() > 0);
-        instances.insert(client_id.to_owned(), Arc::downgrade(&instance));
         Ok(instance)
     }
 
@@ -99,11 +114,7 @@ impl ClientInstance {
     }
 
     /// Registers a producer group (Java: `registerProducer`); one per group per instance.
-    pub(crate) fn register_producer(
-        &self,
-        group: &str,
-        producer: Weak<ProducerInner>,
-    ) -> Result<()> {
+    fn register_producer(&self, group: &str, producer: Weak<ProducerInner>) -> Result<()> {
         let mut producers = self.producers.lock();
         if producers.get(group).is_some_and(|p| p.strong_count() > 0) {
             return Err(Error::GroupInUse {
@@ -117,28 +128,30 @@ impl ClientInstance {
 
     /// Unregisters a producer group, tells every broker, and stops the instance when no
     /// producer is left (Java: `unregisterProducer`, `unregisterClient`, `shutdown`).
+    ///
+    /// Whether this was the last producer is decided under the registry lock, where the
+    /// instance is also retired, so no new producer can join it in the meantime.
     pub(crate) async fn unregister_producer(&self, group: &str) {
         let last = {
+            let mut instances = INSTANCES.lock();
             let mut producers = self.producers.lock();
             producers.remove(group);
             producers.retain(|_, p| p.strong_count() > 0);
-            producers.is_empty()
+            let last = producers.is_empty();
+            if last {
+                self.stop.cancel();
+                if instances
+                    .get(&self.client_id)
+                    .is_some_and(|weak| std::ptr::eq(weak.as_ptr(), self))
+                {
+                    instances.remove(&self.client_id);
+                }
+            }
+            last
         };
         self.unregister_client(group).await;
         if last {
-            self.stop();
-        }
-    }
-
-    fn stop(&self) {
-        self.stop.cancel();
-        self.remoting.shutdown();
-        let mut instances = INSTANCES.lock();
-        if instances
-            .get(&self.client_id)
-            .is_some_and(|weak| std::ptr::eq(weak.as_ptr(), self))
-        {
-            instances.remove(&self.client_id);
+            self.remoting.shutdown();
         }
     }
 

@@ -212,20 +212,21 @@ impl Producer {
     ///
     /// Starting twice, or after a failed start or a shutdown, is an error.
     pub async fn start(&self) -> Result<()> {
-        {
-            let mut state = self.inner.state.lock();
-            if *state != ServiceState::CreateJust {
-                return Err(Error::AlreadyStarted(*state));
-            }
-            // Claimed now so a concurrent start fails instead of racing.
-            *state = ServiceState::StartFailed;
+        // Held throughout, so a concurrent `start` or `shutdown` sees the outcome, never the
+        // middle of it.
+        let mut state = self.inner.state.lock();
+        if *state != ServiceState::CreateJust {
+            return Err(Error::AlreadyStarted(*state));
         }
         match self.start_inner() {
             Ok(()) => {
-                *self.inner.state.lock() = ServiceState::Running;
+                *state = ServiceState::Running;
                 Ok(())
             }
-            Err(e) => Err(e),
+            Err(e) => {
+                *state = ServiceState::StartFailed;
+                Err(e)
+            }
         }
     }
 
@@ -244,8 +245,9 @@ impl Producer {
             .clone()
             .unwrap_or_else(address::local_client_ip);
         let client_id = build_client_id(&ip, &instance_name, config.unit_name.as_deref(), false);
-        let instance = ClientInstance::get_or_create(&client_id, config)?;
-        instance.register_producer(&self.inner.group, Arc::downgrade(&self.inner))?;
+        let group = &self.inner.group;
+        let instance =
+            ClientInstance::join(&client_id, config, group, Arc::downgrade(&self.inner))?;
         *self.inner.instance.write() = Some(instance);
         Ok(())
     }
@@ -262,6 +264,8 @@ impl Producer {
             }
             *state = ServiceState::ShutdownAlready;
         }
+        // No send is accepted from now on, including those waiting for a permit.
+        self.inner.tracker.permits.close();
         let grace = Instant::now() + self.inner.config.shutdown_grace;
         let pending = self.inner.tracker.wait_idle(grace).await;
         if pending > 0 {

@@ -45,7 +45,8 @@ impl ProducerInner {
     /// namespace and `%RETRY%` handling of `sendKernelImpl`).
     pub(crate) fn prepare(&self, mut message: Message) -> Result<Outgoing> {
         validators::check_message(&message, self.config.max_message_size)?;
-        let user_topic = message.topic().to_owned();
+        // Results name the topic without namespace even if the caller wrote it with one.
+        let user_topic = self.unwrap_topic(message.topic());
         message.set_topic(self.wrap(&user_topic));
         let msg_id = self.ensure_uniq_key(&mut message);
         self.finish(message, user_topic, false, msg_id)
@@ -146,6 +147,10 @@ impl ProducerInner {
             };
             last_broker = Some(queue.broker_name().to_owned());
             if Instant::now() >= deadline {
+                // A message already stored (with a weaker status) is reported, not lost.
+                if let Some(result) = last_result {
+                    return Ok(Some(result));
+                }
                 return Err(self.timeout_error(out, started, deadline, attempts));
             }
             let begin = Instant::now();
@@ -191,6 +196,9 @@ impl ProducerInner {
                     ));
                     tracing::debug!(broker = queue.broker_name(), error = %e, attempt, "send attempt failed");
                     if !verdict.retry {
+                        if let Some(result) = last_result {
+                            return Ok(Some(result));
+                        }
                         return Err(if attempts.len() == 1 {
                             e
                         } else {
@@ -274,7 +282,12 @@ impl ProducerInner {
         let addr = match instance.master_addr(broker) {
             Some(addr) => addr,
             None => {
-                Box::pin(instance.update_route(out.message.topic(), None)).await?;
+                let refresh = Box::pin(instance.update_route(out.message.topic(), None));
+                tokio::time::timeout_at(deadline, refresh)
+                    .await
+                    .map_err(|_| Error::BrokerNotFound {
+                        broker: broker.to_owned(),
+                    })??;
                 instance
                     .master_addr(broker)
                     .ok_or_else(|| Error::BrokerNotFound {
