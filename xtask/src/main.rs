@@ -3,11 +3,13 @@
 //! - `ci`: every check CI runs (format, clippy, tests, doctests, docs, then `e2e`).
 //! - `demo [--real | --namesrv HOST:PORT] [--seconds N]`: the main job, end to end.
 //! - `e2e`: the producer against real rocketmq-rust 1.0.0 servers (installs them once).
-//! - `bench [SECONDS]`: the codec micro-benchmarks and the pipelined transport benchmark.
+//! - `bench [SECONDS] [--no-real] [--no-criterion]`: micro-benchmarks, the transport benchmark,
+//!   and the `rmq bench` matrix written to docs/benchmarks.md.
 //! - `fuzz [SECONDS]`: the frame-decoder fuzz target for a bounded time (installs cargo-fuzz).
 
 mod demo;
 mod e2e;
+mod matrix;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -15,7 +17,7 @@ use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 
-const USAGE: &str = "usage: cargo xtask <ci | demo [--real | --namesrv HOST:PORT] [--seconds N] | e2e | bench [SECONDS] | fuzz [SECONDS]>";
+const USAGE: &str = "usage: cargo xtask <ci | demo [--real | --namesrv HOST:PORT] [--seconds N] | e2e | bench [SECONDS] [--no-real] [--no-criterion] | fuzz [SECONDS]>";
 
 fn main() -> Result<()> {
     let mut args = std::env::args().skip(1);
@@ -111,20 +113,36 @@ fn ci() -> Result<()> {
     Ok(())
 }
 
-/// Criterion benches (common, codec), then the pipelined transport run
-/// (`cargo xtask bench [SECONDS]`).
+/// `cargo xtask bench [SECONDS] [--no-real] [--no-criterion]`: the criterion benches, the
+/// pipelined transport run, then the `rmq bench` matrix written to docs/benchmarks.md.
 fn bench(args: &[String]) -> Result<()> {
-    let seconds = args.first().map_or("5", String::as_str);
-    run(
-        "cargo",
-        &["bench", "-p", "rmq-common", "--bench", "common"],
-        &[],
-    )?;
-    run(
-        "cargo",
-        &["bench", "-p", "rmq-remoting", "--bench", "codec"],
-        &[],
-    )?;
+    let mut seconds = 5;
+    let mut real = true;
+    let mut criterion = true;
+    for arg in args {
+        match arg.as_str() {
+            "--no-real" => real = false,
+            "--no-criterion" => criterion = false,
+            n => {
+                seconds = n.parse().with_context(|| {
+                    format!("bench takes SECONDS, --no-real, --no-criterion; not {n:?}")
+                })?;
+            }
+        }
+    }
+    if criterion {
+        run(
+            "cargo",
+            &["bench", "-p", "rmq-common", "--bench", "common"],
+            &[],
+        )?;
+        run(
+            "cargo",
+            &["bench", "-p", "rmq-remoting", "--bench", "codec"],
+            &[],
+        )?;
+    }
+    let secs = seconds.to_string();
     run(
         "cargo",
         &[
@@ -134,10 +152,11 @@ fn bench(args: &[String]) -> Result<()> {
             "--bench",
             "pipeline",
             "--",
-            seconds,
+            &secs,
         ],
         &[],
-    )
+    )?;
+    matrix::run(seconds, real)
 }
 
 fn fuzz(args: &[String]) -> Result<()> {
