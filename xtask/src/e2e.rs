@@ -97,7 +97,7 @@ fn test_args(no_run: bool) -> Vec<&'static str> {
 
 /// `$RMQ_E2E_CACHE`, else `~/.cache/rmq-e2e`; never inside the repo, where cargo and git
 /// would see a few GiB of build output.
-fn cache_dir() -> Result<PathBuf> {
+pub(crate) fn cache_dir() -> Result<PathBuf> {
     let dir = match std::env::var_os("RMQ_E2E_CACHE") {
         Some(dir) if !dir.is_empty() => PathBuf::from(dir),
         _ => std::env::var_os("HOME")

@@ -3,13 +3,14 @@
 //! - `ci`: every check CI runs (format, clippy, tests, doctests, docs, then `e2e`).
 //! - `demo [--real | --namesrv HOST:PORT] [--seconds N]`: the main job, end to end.
 //! - `e2e`: the producer against real rocketmq-rust 1.0.0 servers (installs them once).
-//! - `bench [SECONDS] [--no-real] [--no-criterion]`: micro-benchmarks, the transport benchmark,
+//! - `bench [SECONDS] [--no-real] [--no-peer] [--no-criterion]`: micro-benchmarks, the transport benchmark,
 //!   and the `rmq bench` matrix written to docs/benchmarks.md.
 //! - `fuzz [SECONDS]`: the frame-decoder fuzz target for a bounded time (installs cargo-fuzz).
 
 mod demo;
 mod e2e;
 mod matrix;
+mod plot;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -17,7 +18,7 @@ use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 
-const USAGE: &str = "usage: cargo xtask <ci | demo [--real | --namesrv HOST:PORT] [--seconds N] | e2e | bench [SECONDS] [--no-real] [--no-criterion] | fuzz [SECONDS]>";
+const USAGE: &str = "usage: cargo xtask <ci | demo [--real | --namesrv HOST:PORT] [--seconds N] | e2e | bench [SECONDS] [--no-real] [--no-peer] [--no-criterion] | fuzz [SECONDS]>";
 
 fn main() -> Result<()> {
     let mut args = std::env::args().skip(1);
@@ -113,19 +114,21 @@ fn ci() -> Result<()> {
     Ok(())
 }
 
-/// `cargo xtask bench [SECONDS] [--no-real] [--no-criterion]`: the criterion benches, the
+/// `cargo xtask bench [SECONDS] [--no-real] [--no-peer] [--no-criterion]`: the criterion benches, the
 /// pipelined transport run, then the `rmq bench` matrix written to docs/benchmarks.md.
 fn bench(args: &[String]) -> Result<()> {
     let mut seconds = 5;
     let mut real = true;
+    let mut peer = true;
     let mut criterion = true;
     for arg in args {
         match arg.as_str() {
             "--no-real" => real = false,
+            "--no-peer" => peer = false,
             "--no-criterion" => criterion = false,
             n => {
                 seconds = n.parse().with_context(|| {
-                    format!("bench takes SECONDS, --no-real, --no-criterion; not {n:?}")
+                    format!("bench takes SECONDS, --no-real, --no-peer, --no-criterion; not {n:?}")
                 })?;
             }
         }
@@ -156,7 +159,7 @@ fn bench(args: &[String]) -> Result<()> {
         ],
         &[],
     )?;
-    matrix::run(seconds, real)
+    matrix::run(seconds, real, peer)
 }
 
 fn fuzz(args: &[String]) -> Result<()> {

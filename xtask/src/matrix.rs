@@ -1,11 +1,12 @@
 //! The end-to-end benchmark matrix of `cargo xtask bench`: `rmq bench` in every mode at
 //! concurrency 1, 8, 64 and 256, against rmq's test broker run as its own process (so the
-//! client's CPU and memory are the client's alone) and against the rocketmq-rust servers;
-//! the results become `docs/benchmarks.md`.
+//! client's CPU and memory are the client's alone) and against the rocketmq-rust servers; and
+//! the same runs of the peer, rocketmq-client-rust 1.0.0, through `bench/peer` (built apart
+//! from the workspace, into the e2e cache). The results become `docs/benchmarks.md`.
 
 use std::fmt::Write as _;
 use std::net::TcpListener;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -17,11 +18,17 @@ use crate::root;
 const MODES: [&str; 4] = ["sync", "async", "oneway", "batch"];
 const CONCURRENCY: [u32; 4] = [1, 8, 64, 256];
 
-/// One `rmq bench --json` result.
+/// One run: which client against which broker, and its JSON report or why it failed.
 struct Row {
+    client: &'static str,
     target: &'static str,
-    report: Value,
+    mode: &'static str,
+    concurrency: u32,
+    report: Result<Value, String>,
 }
+
+const RMQ: &str = "rmq";
+const PEER: &str = "rocketmq-client-rust 1.0.0";
 
 /// Kills the test broker however the run ends.
 struct Broker(Child);
@@ -33,13 +40,17 @@ impl Drop for Broker {
     }
 }
 
-pub fn run(seconds: u64, real: bool) -> Result<()> {
+pub fn run(seconds: u64, real: bool, peer: bool) -> Result<()> {
     crate::run(
         "cargo",
         &["build", "--release", "-p", "rmq-cli", "-p", "rmq-testkit"],
         &[],
     )?;
     let bin = root().join("target").join("release");
+    let mut clients: Vec<(&'static str, PathBuf)> = vec![(RMQ, bin.join("rmq"))];
+    if peer {
+        clients.push((PEER, build_peer()?));
+    }
     let mut rows = Vec::new();
 
     let port = free_port()?;
@@ -58,46 +69,128 @@ pub fn run(seconds: u64, real: bool) -> Result<()> {
             .spawn()
             .context("could not start rmq-testkit")?,
     );
-    let namesrv = format!("127.0.0.1:{port}");
     wait_for_port(port)?;
-    for mode in MODES {
-        for concurrency in CONCURRENCY {
-            rows.push(Row {
-                target: "rmq-testkit",
-                report: bench(&bin.join("rmq"), &namesrv, mode, concurrency, seconds)?,
-            });
-        }
-    }
+    run_all(
+        &clients,
+        "rmq-testkit",
+        &format!("127.0.0.1:{port}"),
+        seconds,
+        &mut rows,
+    );
     drop(broker);
 
     if real {
         let servers = crate::e2e::RealServers::start()?;
+        run_all(
+            &clients,
+            "rocketmq-rust 1.0.0",
+            &servers.namesrv(),
+            seconds,
+            &mut rows,
+        );
+    }
+    let docs = root().join("docs");
+    let panels: Vec<(&str, Vec<crate::plot::Series>)> = ["rmq-testkit", "rocketmq-rust 1.0.0"]
+        .into_iter()
+        .map(|target| (target, series(&rows, target)))
+        .collect();
+    crate::plot::write(&docs.join("benchmarks.svg"), &panels)?;
+    let doc = render(&rows, seconds)?;
+    let path = docs.join("benchmarks.md");
+    std::fs::write(&path, doc)?;
+    println!("wrote {} and benchmarks.svg", path.display());
+    Ok(())
+}
+
+/// One chart line per client and mode against `target`.
+fn series(rows: &[Row], target: &str) -> Vec<crate::plot::Series> {
+    let mut out = Vec::new();
+    for client in [RMQ, PEER] {
+        for mode in MODES {
+            let points: Vec<(u32, &Value)> = rows
+                .iter()
+                .filter(|r| r.client == client && r.target == target && r.mode == mode)
+                .filter_map(|r| r.report.as_ref().ok().map(|v| (r.concurrency, v)))
+                .collect();
+            if points.is_empty() {
+                continue;
+            }
+            out.push(crate::plot::Series {
+                label: format!("{} {mode}", if client == RMQ { "rmq" } else { "peer" }),
+                tps: points
+                    .iter()
+                    .map(|(c, v)| (*c, v["tps"].as_f64().unwrap_or(0.0)))
+                    .collect(),
+                p99_us: points
+                    .iter()
+                    .map(|(c, v)| (*c, v["lat_us"]["p99"].as_f64().unwrap_or(0.0)))
+                    .collect(),
+            });
+        }
+    }
+    out
+}
+
+/// Builds the peer driver into the e2e cache, outside the workspace's target.
+fn build_peer() -> Result<PathBuf> {
+    let target = crate::e2e::cache_dir()?.join("target");
+    let manifest = root().join("bench").join("peer").join("Cargo.toml");
+    let (manifest, target_dir) = (manifest.to_string_lossy(), target.to_string_lossy());
+    crate::run(
+        "cargo",
+        &[
+            "build",
+            "--release",
+            "--locked",
+            "--manifest-path",
+            &manifest,
+            "--target-dir",
+            &target_dir,
+        ],
+        &[],
+    )?;
+    Ok(target.join("release").join("rmq-peer-bench"))
+}
+
+fn run_all(
+    clients: &[(&'static str, PathBuf)],
+    target: &'static str,
+    namesrv: &str,
+    seconds: u64,
+    rows: &mut Vec<Row>,
+) {
+    for (client, bin) in clients {
         for mode in MODES {
             for concurrency in CONCURRENCY {
+                let report = bench(client, bin, namesrv, mode, concurrency, seconds);
+                if let Err(e) = &report {
+                    println!("  {client} {mode} x{concurrency} against {target}: {e}");
+                }
                 rows.push(Row {
-                    target: "rocketmq-rust 1.0.0",
-                    report: bench(
-                        &bin.join("rmq"),
-                        &servers.namesrv(),
-                        mode,
-                        concurrency,
-                        seconds,
-                    )?,
+                    client,
+                    target,
+                    mode,
+                    concurrency,
+                    report,
                 });
             }
         }
     }
-    let doc = render(&rows, seconds)?;
-    let path = root().join("docs").join("benchmarks.md");
-    std::fs::write(&path, doc)?;
-    println!("wrote {}", path.display());
-    Ok(())
 }
 
-fn bench(rmq: &Path, namesrv: &str, mode: &str, concurrency: u32, seconds: u64) -> Result<Value> {
-    println!("$ rmq bench --mode {mode} --concurrency {concurrency} ({namesrv})");
-    let out = Command::new(rmq)
-        .args([
+fn bench(
+    client: &str,
+    bin: &Path,
+    namesrv: &str,
+    mode: &str,
+    concurrency: u32,
+    seconds: u64,
+) -> Result<Value, String> {
+    println!("$ {client} bench --mode {mode} --concurrency {concurrency} ({namesrv})");
+    let (concurrency, seconds) = (concurrency.to_string(), seconds.to_string());
+    let mut cmd = Command::new(bin);
+    if client == RMQ {
+        cmd.args([
             "--namesrv",
             namesrv,
             "--topic",
@@ -105,29 +198,72 @@ fn bench(rmq: &Path, namesrv: &str, mode: &str, concurrency: u32, seconds: u64) 
             "--serialization",
             "rocketmq",
         ])
-        .args([
-            "bench",
+        .args(["bench", "--mode", mode, "--concurrency", &concurrency])
+        .args(["--duration", &seconds, "--size", "1024", "--json"]);
+    } else {
+        cmd.args([
+            "--namesrv",
+            namesrv,
+            "--topic",
+            "BenchTopic",
             "--mode",
             mode,
-            "--concurrency",
-            &concurrency.to_string(),
         ])
         .args([
+            "--concurrency",
+            &concurrency,
             "--duration",
-            &seconds.to_string(),
+            &seconds,
             "--size",
             "1024",
-            "--json",
-        ])
-        .stderr(Stdio::inherit())
-        .output()
-        .context("could not run rmq bench")?;
-    if !out.status.success() {
-        bail!("rmq bench failed with {}", out.status);
+        ]);
     }
+    // A client that cannot talk to a server is a result to record, not a reason to stop; the
+    // time limit keeps one that hangs from stalling the matrix.
+    let out = run_with_limit(
+        cmd,
+        Duration::from_secs(seconds.parse::<u64>().unwrap_or(5) + 60),
+    )?;
     let stdout = String::from_utf8_lossy(&out.stdout);
-    let last = stdout.lines().last().context("rmq bench printed nothing")?;
-    serde_json::from_str(last).with_context(|| format!("rmq bench's last line is not JSON: {last}"))
+    let last = stdout.lines().last().unwrap_or_default();
+    let report: Option<Value> = serde_json::from_str(last).ok();
+    if let Some(error) = report.as_ref().and_then(|r| r["error"].as_str()) {
+        return Err(format!("failed: {error}"));
+    }
+    match report {
+        Some(report) if out.status.success() => Ok(report),
+        _ => {
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            let reason = stderr
+                .lines()
+                .rev()
+                .find(|l| !l.trim().is_empty())
+                .unwrap_or("no output");
+            Err(format!("failed ({}): {reason}", out.status))
+        }
+    }
+}
+
+fn run_with_limit(mut cmd: Command, limit: Duration) -> Result<std::process::Output, String> {
+    let mut child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("could not start: {e}"))?;
+    let deadline = Instant::now() + limit;
+    loop {
+        match child.try_wait() {
+            Ok(Some(_)) => break,
+            Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(100)),
+            _ => {
+                let _ = child.kill();
+                break;
+            }
+        }
+    }
+    child
+        .wait_with_output()
+        .map_err(|e| format!("could not collect output: {e}"))
 }
 
 fn free_port() -> Result<u16> {
@@ -175,34 +311,90 @@ fn render(rows: &[Row], seconds: u64) -> Result<String> {
     )?;
     writeln!(
         doc,
-        "Each row is `rmq bench --mode M --concurrency C --size 1024 --duration {seconds} \
-         --serialization rocketmq --json` against a name server and one broker on loopback: \
-         rmq's test broker (`rmq-testkit`, in-memory, its own process) or the rocketmq-rust \
-         1.0.0 servers. Client CPU and peak RSS are the `rmq` process's own (getrusage). \
-         The peer comparison with rocketmq-client-rust is not in this table yet.\n"
+        "Each row drives a client for {seconds} s with 1 KiB bodies in one mode with C sends in \
+         flight, against a name server and one broker on loopback: rmq's test broker \
+         (`rmq-testkit`, in-memory, its own process) or the rocketmq-rust 1.0.0 servers. rmq \
+         runs `rmq bench --serialization rocketmq --json`; the peer, rocketmq-client-rust 1.0.0, \
+         runs `bench/peer` with the same modes, concurrency and size. Client CPU and peak RSS are \
+         the client process's own (getrusage). A client that could not send records why; \
+         rocketmq-client-rust 1.0.0 cannot read 4.9.x-style routes (its `BrokerData` requires \
+         `enableActingMaster`, which only 5.x name servers send), so it fails against the test \
+         broker, which answers as a 4.9.8 name server does.\n"
     )?;
     writeln!(
         doc,
-        "| broker | mode | concurrency | msg/s | p50 µs | p99 µs | max µs | client CPU µs/msg | RSS KiB | failed |"
+        "![throughput and p99 latency against concurrency, per broker](benchmarks.svg)\n"
     )?;
-    writeln!(doc, "|---|---|---|---|---|---|---|---|---|---|")?;
+    writeln!(
+        doc,
+        "| client | broker | mode | C | msg/s | p50 µs | p99 µs | max µs | CPU µs/msg | RSS KiB | failed |"
+    )?;
+    writeln!(doc, "|---|---|---|---|---|---|---|---|---|---|---|")?;
     for row in rows {
-        let r = &row.report;
-        let lat = &r["lat_us"];
+        match &row.report {
+            Ok(r) => {
+                let lat = &r["lat_us"];
+                writeln!(
+                    doc,
+                    "| {} | {} | {} | {} | {:.0} | {} | {} | {} | {:.2} | {} | {} |",
+                    row.client,
+                    row.target,
+                    row.mode,
+                    row.concurrency,
+                    r["tps"].as_f64().unwrap_or(0.0),
+                    lat["p50"],
+                    lat["p99"],
+                    lat["max"],
+                    r["cpu_us_per_msg"].as_f64().unwrap_or(0.0),
+                    r["max_rss_kib"],
+                    r["failed"],
+                )?;
+            }
+            Err(e) => writeln!(
+                doc,
+                "| {} | {} | {} | {} | – | – | – | – | – | – | {} |",
+                row.client,
+                row.target,
+                row.mode,
+                row.concurrency,
+                e.replace('|', "/")
+            )?,
+        }
+    }
+    let ratios: Vec<String> = rows
+        .iter()
+        .filter(|r| r.client == RMQ)
+        .filter_map(|ours| {
+            let theirs = rows.iter().find(|p| {
+                p.client == PEER
+                    && p.target == ours.target
+                    && p.mode == ours.mode
+                    && p.concurrency == ours.concurrency
+            })?;
+            let (ours_r, theirs_r) = (ours.report.as_ref().ok()?, theirs.report.as_ref().ok()?);
+            let tps = |r: &Value| r["tps"].as_f64().unwrap_or(0.0);
+            let cpu = |r: &Value| r["cpu_us_per_msg"].as_f64().unwrap_or(0.0);
+            Some(format!(
+                "| {} | {} | {} | {:.2} | {:.2} |",
+                ours.target,
+                ours.mode,
+                ours.concurrency,
+                tps(ours_r) / tps(theirs_r).max(f64::EPSILON),
+                cpu(ours_r) / cpu(theirs_r).max(f64::EPSILON),
+            ))
+        })
+        .collect();
+    if !ratios.is_empty() {
+        writeln!(doc, "\n## rmq / rocketmq-client-rust\n")?;
         writeln!(
             doc,
-            "| {} | {} | {} | {:.0} | {} | {} | {} | {:.2} | {} | {} |",
-            row.target,
-            r["mode"].as_str().unwrap_or("?"),
-            r["concurrency"],
-            r["tps"].as_f64().unwrap_or(0.0),
-            lat["p50"],
-            lat["p99"],
-            lat["max"],
-            r["cpu_us_per_msg"].as_f64().unwrap_or(0.0),
-            r["max_rss_kib"],
-            r["failed"],
+            "Above 1 means rmq sends more messages per second; below 1 means rmq spends less CPU per message.\n"
         )?;
+        writeln!(doc, "| broker | mode | C | msg/s ratio | CPU/msg ratio |")?;
+        writeln!(doc, "|---|---|---|---|---|")?;
+        for line in ratios {
+            writeln!(doc, "{line}")?;
+        }
     }
     Ok(doc)
 }
