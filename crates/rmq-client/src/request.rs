@@ -8,8 +8,11 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use rmq_common::{Message, MessageQueue};
-use tokio::sync::oneshot;
+use std::sync::atomic::Ordering;
+
+use tokio::sync::OwnedSemaphorePermit;
 use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
 
 use crate::hook::SendMode;
 use crate::producer::ProducerInner;
@@ -134,12 +137,14 @@ impl Producer {
         }
     }
 
-    /// Accepts `msg` for sending in the background and returns a future of its result (Java:
-    /// `send(msg, callback)`, ASYNC). Resolves once accepted: after validation and once an async
-    /// permit is free (waiting up to the send timeout). A transport failure is retried on
-    /// another broker up to `retry_times_when_send_async_failed` times with a fresh request id.
-    /// The send completes even if the returned future is dropped; `flush` and `shutdown` wait
-    /// for it.
+    /// Accepts `msg` for sending and returns a future of its result (Java: `send(msg,
+    /// callback)`, ASYNC). Resolves once accepted: validated, holding an async permit (waiting
+    /// up to the send timeout for one), and its request queued on the broker's connection.
+    /// Awaiting the returned [`SendFuture`] drives the rest (retries of transport failures on
+    /// another broker, up to `retry_times_when_send_async_failed` times with a fresh request id)
+    /// in the awaiting task, with no task or channel in between; dropping it hands the rest to a
+    /// background task, so the send completes either way, and `flush` and `shutdown` wait for
+    /// it.
     ///
     /// ```no_run
     /// # async fn demo(producer: rmq_client::Producer) -> rmq_client::Result<()> {
@@ -358,17 +363,43 @@ impl<'a> IntoFuture for AsyncRequest<'a> {
 
     fn into_future(self) -> Self::IntoFuture {
         Box::pin(async move {
-            let (tx, rx) = oneshot::channel();
-            accept(
-                &self.producer.inner,
-                self.msg,
-                self.timeout,
-                move |result| {
-                    let _ = tx.send(result);
-                },
-            )
-            .await?;
-            Ok(SendFuture { rx })
+            let inner = &self.producer.inner;
+            let accepted = admit(inner, self.msg, self.timeout).await?;
+            let queued = accepted.out.queued.clone();
+            let Accepted {
+                out,
+                deadline,
+                started,
+                permit,
+                finished,
+            } = accepted;
+            let task_inner = inner.clone();
+            let mut send: BoxFuture<'static, Result<SendResult>> = Box::pin(async move {
+                task_inner
+                    .send_with_retries(&out, SendMode::Async, deadline, started)
+                    .await
+                    .and_then(|r| r.ok_or(Error::Shutdown))
+            });
+            // Drive the send here until its first request is queued on a connection (or it
+            // is already done): from then on it is accepted, and whoever awaits the returned
+            // future wakes when the answer arrives, with no task or channel in between.
+            let first = std::future::poll_fn(|cx| match send.as_mut().poll(cx) {
+                Poll::Ready(result) => Poll::Ready(Some(result)),
+                Poll::Pending if queued.load(Ordering::Acquire) => Poll::Ready(None),
+                Poll::Pending => Poll::Pending,
+            })
+            .await;
+            let abort = inner.tracker.abort.clone();
+            let state = match first {
+                Some(result) => State::Done(Some(outcome(result, &abort))),
+                None => State::Running(send),
+            };
+            Ok(SendFuture {
+                state,
+                permit: Some(permit),
+                finished: Some(finished),
+                abort,
+            })
         })
     }
 }
@@ -404,21 +435,83 @@ impl<'a> IntoFuture for CallbackRequest<'a> {
     }
 }
 
-/// The result of an accepted async send (see [`Producer::send_async`]). Dropping it does not
-/// cancel the send.
-#[derive(Debug)]
+/// The result of an accepted async send (see [`Producer::send_async`]).
+///
+/// Awaiting it drives the send (retries included) in the awaiting task. Dropping it before it
+/// completes does not cancel the send: the rest runs in a background task, still counted by
+/// `flush` and `shutdown`.
 #[must_use = "the send runs anyway; await this to learn its result"]
 pub struct SendFuture {
-    rx: oneshot::Receiver<Result<SendResult>>,
+    state: State,
+    permit: Option<OwnedSemaphorePermit>,
+    finished: Option<Finished>,
+    abort: CancellationToken,
+}
+
+enum State {
+    Running(BoxFuture<'static, Result<SendResult>>),
+    Done(Option<Result<SendResult>>),
+}
+
+impl std::fmt::Debug for SendFuture {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let state = match &self.state {
+            State::Running(_) => "running",
+            State::Done(Some(_)) => "done",
+            State::Done(None) => "taken",
+        };
+        f.debug_struct("SendFuture").field("state", &state).finish()
+    }
+}
+
+/// A send that failed because the producer shut down reports `Error::Shutdown`, whatever the
+/// transport said (its connections were closed under it).
+fn outcome(result: Result<SendResult>, abort: &CancellationToken) -> Result<SendResult> {
+    match result {
+        Err(_) if abort.is_cancelled() => Err(Error::Shutdown),
+        other => other,
+    }
 }
 
 impl Future for SendFuture {
     type Output = Result<SendResult>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        Pin::new(&mut self.rx)
-            .poll(cx)
-            .map(|received| received.unwrap_or(Err(Error::Shutdown)))
+        let this = &mut *self;
+        let result = match &mut this.state {
+            State::Done(result) => result.take().unwrap_or(Err(Error::Shutdown)),
+            State::Running(send) => match send.as_mut().poll(cx) {
+                Poll::Ready(result) => outcome(result, &this.abort),
+                // Shutdown's grace is over: stop waiting for this one.
+                Poll::Pending if this.abort.is_cancelled() => Err(Error::Shutdown),
+                Poll::Pending => return Poll::Pending,
+            },
+        };
+        this.state = State::Done(None);
+        this.permit = None;
+        this.finished = None;
+        Poll::Ready(result)
+    }
+}
+
+impl Drop for SendFuture {
+    fn drop(&mut self) {
+        let State::Running(send) = std::mem::replace(&mut self.state, State::Done(None)) else {
+            return;
+        };
+        let (permit, finished, abort) =
+            (self.permit.take(), self.finished.take(), self.abort.clone());
+        // Accepted sends complete even when nobody waits for them.
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            runtime.spawn(async move {
+                tokio::select! {
+                    _ = send => {}
+                    () = abort.cancelled() => {}
+                }
+                drop(permit);
+                drop(finished);
+            });
+        }
     }
 }
 
@@ -431,13 +524,21 @@ impl Drop for Finished {
     }
 }
 
-/// Validates, takes a permit, and runs the send in a task that calls `deliver` exactly once.
-async fn accept(
+/// A send admitted for async delivery: validated, holding its permit, counted in flight.
+struct Accepted {
+    out: Outgoing,
+    deadline: Instant,
+    started: Instant,
+    permit: OwnedSemaphorePermit,
+    finished: Finished,
+}
+
+/// Validates `msg` and takes an async permit (waiting until the deadline for one).
+async fn admit(
     inner: &Arc<ProducerInner>,
     msg: Message,
     timeout: Option<Duration>,
-    deliver: impl FnOnce(Result<SendResult>) + Send + 'static,
-) -> Result<()> {
+) -> Result<Accepted> {
     inner.instance()?;
     let started = Instant::now();
     let deadline = started + timeout.unwrap_or(inner.config.send_timeout);
@@ -453,7 +554,29 @@ async fn accept(
         Err(_) => return Err(Error::TooManyInFlight(inner.tracker.capacity())),
     };
     inner.tracker.started();
-    let finished = Finished(inner.clone());
+    Ok(Accepted {
+        out,
+        deadline,
+        started,
+        permit,
+        finished: Finished(inner.clone()),
+    })
+}
+
+/// Admits the send and runs it in a task that calls `deliver` exactly once.
+async fn accept(
+    inner: &Arc<ProducerInner>,
+    msg: Message,
+    timeout: Option<Duration>,
+    deliver: impl FnOnce(Result<SendResult>) + Send + 'static,
+) -> Result<()> {
+    let Accepted {
+        out,
+        deadline,
+        started,
+        permit,
+        finished,
+    } = admit(inner, msg, timeout).await?;
     let inner = inner.clone();
     tokio::spawn(async move {
         let abort = inner.tracker.abort.clone();

@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
@@ -38,6 +39,9 @@ pub(crate) struct Outgoing {
     properties: String,
     reconsume_times: i32,
     max_reconsume_times: Option<i32>,
+    /// Set once an attempt's request is queued on a connection: an async send is "accepted"
+    /// from then on.
+    pub(crate) queued: Arc<AtomicBool>,
 }
 
 impl ProducerInner {
@@ -114,6 +118,7 @@ impl ProducerInner {
             properties,
             reconsume_times,
             max_reconsume_times,
+            queued: Arc::default(),
         })
     }
 
@@ -445,7 +450,11 @@ impl ProducerInner {
         let remoting = instance.remoting();
         let response = match mode {
             SendMode::Sync => remoting.invoke_sync(addr, cmd, remaining).await?,
-            SendMode::Async => remoting.invoke_async(addr, cmd, remaining).await?.await?,
+            SendMode::Async => {
+                let response = remoting.invoke_async(addr, cmd, remaining).await?;
+                out.queued.store(true, Ordering::Release);
+                response.await?
+            }
             SendMode::Oneway => {
                 remoting.invoke_oneway(addr, cmd, remaining).await?;
                 return Ok(None);
