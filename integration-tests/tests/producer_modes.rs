@@ -474,3 +474,42 @@ async fn retry_topics_carry_reconsume_fields_in_the_header() {
     assert_eq!(stored[0].properties.get("MAX_RECONSUME_TIMES"), None);
     producer.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dropped_send_futures_still_deliver_and_flush_waits_for_them() {
+    let cluster = support::cluster(1).await;
+    let producer = support::producer(&cluster, "g_dropped").await;
+    producer
+        .send(Message::new("TopicTest", "warm"))
+        .await
+        .expect("sent");
+    // Slow answers: the futures are surely unfinished when dropped.
+    cluster
+        .broker("broker-a")
+        .expect("broker")
+        .set_latency(Duration::from_millis(200));
+    for i in 0..20 {
+        let pending = producer
+            .send_async(Message::new("TopicTest", format!("dropped {i}")))
+            .await
+            .expect("accepted");
+        drop(pending);
+    }
+    assert!(
+        producer.async_in_flight() > 0,
+        "the dropped sends are still in flight"
+    );
+    producer
+        .flush(Duration::from_secs(5))
+        .await
+        .expect("all completed");
+    let delivered = cluster
+        .broker("broker-a")
+        .expect("broker")
+        .messages("TopicTest")
+        .iter()
+        .filter(|m| m.body.starts_with(b"dropped"))
+        .count();
+    assert_eq!(delivered, 20);
+    producer.shutdown().await;
+}
