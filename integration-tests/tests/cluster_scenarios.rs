@@ -464,27 +464,3 @@ async fn a_stored_result_is_not_lost_to_a_later_failed_attempt() {
     );
     producer.shutdown().await;
 }
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn results_never_show_the_namespace() {
-    let cluster = support::cluster(1).await;
-    let producer = support::builder(&cluster, "g_ns_result")
-        .namespace("MQ_INST_XXX")
-        .build()
-        .expect("config");
-    producer.start().await.expect("starts");
-    let r = producer
-        .send(Message::new("MQ_INST_XXX%TopicNs2", "already namespaced"))
-        .await
-        .expect("sent");
-    assert_eq!(r.queue.topic(), "TopicNs2");
-    assert_eq!(
-        cluster
-            .broker("broker-a")
-            .expect("broker")
-            .messages("MQ_INST_XXX%TopicNs2")
-            .len(),
-        1
-    );
-    producer.shutdown().await;
-}

@@ -243,6 +243,13 @@ async fn namespaces_wrap_on_the_wire_and_unwrap_in_results() {
     assert_eq!(stored.len(), 1);
     assert_eq!(stored[0].producer_group, "MQ_INST_XXX%pg");
     assert_eq!(stored[0].properties.get("INSTANCE_ID"), Some("MQ_INST_XXX"));
+    // A topic the caller already namespaced is not wrapped twice, and results never show it.
+    let r = producer
+        .send(Message::new("MQ_INST_XXX%TopicNs2", "already namespaced"))
+        .await
+        .expect("sent");
+    assert_eq!(r.queue.topic(), "TopicNs2");
+    assert_eq!(broker.messages("MQ_INST_XXX%TopicNs2").len(), 1);
     producer.shutdown().await;
 }
 

@@ -290,7 +290,9 @@ impl<'a> SendRequest<'a> {
                 inner.send_to_queue(&out, &queue, mode, deadline).await
             }
             Target::Selected(select) => {
-                let info = inner.selectable_queues(&out, deadline).await?;
+                let info = inner
+                    .find_publish_info(out.message.topic(), &out.user_topic, deadline)
+                    .await?;
                 let queues: Vec<MessageQueue> =
                     info.queues.iter().map(|q| inner.unwrap_queue(q)).collect();
                 let msg = original.as_ref().unwrap_or(&out.message);

@@ -21,7 +21,6 @@ use tokio::time::Instant;
 use crate::hook::{CheckForbiddenContext, MessageType, SendContext, SendMode};
 use crate::instance::ClientInstance;
 use crate::producer::ProducerInner;
-use crate::route::TopicPublishInfo;
 use crate::{Error, Result, SendAttempt, SendResult, SendStatus};
 
 /// A message made ready for the wire once, and reused by every attempt.
@@ -520,16 +519,6 @@ impl ProducerInner {
             queue.queue_id(),
         );
         self.send_kernel(&instance, out, &wire, mode, deadline)
-            .await
-    }
-
-    /// The queues of `out`'s topic as the caller names them, for a selector.
-    pub(crate) async fn selectable_queues(
-        &self,
-        out: &Outgoing,
-        deadline: Instant,
-    ) -> Result<Arc<TopicPublishInfo>> {
-        self.find_publish_info(out.message.topic(), &out.user_topic, deadline)
             .await
     }
 }
