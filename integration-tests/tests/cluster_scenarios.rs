@@ -206,7 +206,7 @@ async fn ten_thousand_async_sends_with_a_broker_stopped_half_way() {
         .filter_map(|m| m.uniq_key)
         .collect();
     for id in ok_ids.lock().iter() {
-        assert!(stored.contains(id), "an Ok send is in a store: {id}");
+        assert!(stored.contains(&**id), "an Ok send is in a store: {id}");
     }
     assert_eq!(producer.async_in_flight(), 0);
     producer.shutdown().await;

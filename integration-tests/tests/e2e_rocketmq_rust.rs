@@ -171,10 +171,7 @@ async fn check_stored(client: &RemotingClient, sent: &SendResult, msg: &Message)
     assert_eq!(stored.queue_id, sent.queue.queue_id());
     assert_eq!(stored.queue_offset, sent.queue_offset);
     assert_eq!(stored.store_host, store_addr(offset_id));
-    assert_eq!(
-        stored.properties.get("UNIQ_KEY"),
-        Some(sent.msg_id.as_str())
-    );
+    assert_eq!(stored.properties.get("UNIQ_KEY"), Some(&*sent.msg_id));
     assert_eq!(
         stored.uncompressed_body(1 << 24).unwrap(),
         msg.body(),

@@ -52,7 +52,7 @@ async fn sync_send_is_stored_with_every_field() {
         .await
         .expect("stored");
     let m = &stored[0];
-    assert_eq!(m.uniq_key.as_deref(), Some(result.msg_id.as_str()));
+    assert_eq!(m.uniq_key.as_deref(), Some(&*result.msg_id));
     assert_eq!(
         Some(m.offset_msg_id.as_str()),
         result.offset_msg_id.as_deref()

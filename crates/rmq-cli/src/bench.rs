@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 use anyhow::Result;
 use bytes::Bytes;
 use indicatif::{ProgressBar, ProgressStyle};
+use rmq::common::ByteString;
 use rmq::prelude::*;
 use rmq::remoting::SerializeType;
 use serde_json::json;
@@ -100,6 +101,7 @@ pub async fn run(target: &BenchTarget<'_>, args: &BenchArgs) -> Result<BenchRepo
         .send(Message::new(target.topic, body.clone()))
         .await?;
 
+    let topic = ByteString::from(target.topic);
     let stats = Arc::new(Stats::default());
     let stop = Arc::new(AtomicBool::new(false));
     let usage_before = resources::now();
@@ -107,7 +109,7 @@ pub async fn run(target: &BenchTarget<'_>, args: &BenchArgs) -> Result<BenchRepo
     let workers: Vec<_> = (0..concurrency)
         .map(|_| {
             let (producer, stats, stop) = (producer.clone(), stats.clone(), stop.clone());
-            let (topic, body) = (target.topic.to_owned(), body.clone());
+            let (topic, body) = (topic.clone(), body.clone());
             let (mode, batch) = (args.mode, args.batch.max(1));
             tokio::spawn(async move {
                 while !stop.load(Ordering::Relaxed) {
@@ -160,10 +162,11 @@ async fn send_once(
     producer: &Producer,
     mode: BenchMode,
     batch: usize,
-    topic: &str,
+    topic: &ByteString,
     body: &Bytes,
 ) -> (u64, rmq::Result<()>) {
-    let msg = || Message::new(topic, body.clone());
+    // A shared topic string: each message holds it without copying.
+    let msg = || Message::new(topic.clone(), body.clone());
     match mode {
         BenchMode::Sync => (1, producer.send(msg()).await.map(drop)),
         BenchMode::Async => {

@@ -32,9 +32,9 @@ async fn send_all(
     body: Bytes,
 ) -> Result<()> {
     let message = || -> Result<Message> {
-        let mut builder = Message::builder(&common.topic).body(body.clone());
+        let mut builder = Message::builder(common.topic.as_str()).body(body.clone());
         if let Some(tags) = &args.tags {
-            builder = builder.tags(tags);
+            builder = builder.tags(tags.as_str());
         }
         if !args.keys.is_empty() {
             builder = builder.keys(args.keys.iter().cloned());

@@ -10,6 +10,7 @@ use std::sync::{Arc, LazyLock, Weak};
 use std::time::Duration;
 
 use parking_lot::{Mutex, RwLock};
+use rmq_common::ByteString;
 use rmq_common::validators::CLIENT_INNER_PRODUCER_GROUP;
 use rmq_remoting::body::{HeartbeatData, MASTER_ID, TopicRouteData};
 use rmq_remoting::code::{request, response};
@@ -44,7 +45,8 @@ pub(crate) struct ClientInstance {
     remoting: RemotingClient,
     routes: RwLock<HashMap<String, Arc<TopicRouteData>>>,
     /// Broker addresses by broker name and id (Java: `brokerAddrTable`).
-    brokers: RwLock<HashMap<String, BTreeMap<i64, String>>>,
+    /// Broker name → broker id → address; addresses shared, as every send reads one.
+    brokers: RwLock<HashMap<String, BTreeMap<i64, ByteString>>>,
     producers: Mutex<HashMap<String, Weak<ProducerInner>>>,
     /// Serializes name-server route updates (Java: `lockNamesrv`).
     route_update: tokio::sync::Mutex<()>,
@@ -240,13 +242,18 @@ impl ClientInstance {
             {
                 new_masters.push(master.to_owned());
             }
-            brokers.insert(bd.broker_name.clone(), bd.broker_addrs.clone());
+            let addrs = bd
+                .broker_addrs
+                .iter()
+                .map(|(id, addr)| (*id, ByteString::from(addr.as_str())))
+                .collect();
+            brokers.insert(bd.broker_name.clone(), addrs);
         }
         new_masters
     }
 
     /// The master address of `broker` (Java: `findBrokerAddressInPublish`).
-    pub(crate) fn master_addr(&self, broker: &str) -> Option<String> {
+    pub(crate) fn master_addr(&self, broker: &str) -> Option<ByteString> {
         self.brokers.read().get(broker)?.get(&MASTER_ID).cloned()
     }
 
@@ -283,7 +290,7 @@ impl ClientInstance {
     /// Sends a heartbeat to every master broker (Java: `sendHeartbeatToAllBroker`; a
     /// producer-only client skips slaves).
     pub(crate) async fn heartbeat_all(&self) {
-        let masters: Vec<String> = self
+        let masters: Vec<ByteString> = self
             .brokers
             .read()
             .values()
@@ -295,7 +302,7 @@ impl ClientInstance {
 
     /// Tells every known broker address that `group` left (Java: `unregisterClient`).
     async fn unregister_client(&self, group: &str) {
-        let addrs: Vec<String> = self
+        let addrs: Vec<ByteString> = self
             .brokers
             .read()
             .values()

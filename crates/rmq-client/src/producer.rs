@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use parking_lot::{Mutex, RwLock};
 use rmq_common::client_id::{DEFAULT_INSTANCE_NAME, build_client_id, instance_name_for_pid};
-use rmq_common::{UniqIdGenerator, address, namespace};
+use rmq_common::{ByteString, UniqIdGenerator, address, namespace};
 use rmq_remoting::body::TopicRouteData;
 use tokio::sync::{Notify, Semaphore};
 use tokio::time::Instant;
@@ -125,7 +125,9 @@ impl AsyncTracker {
 pub(crate) struct ProducerInner {
     pub(crate) config: ProducerConfig,
     /// The group with the namespace applied.
-    group: String,
+    pub(crate) group: ByteString,
+    /// `create_topic_key`, shared by every send header.
+    pub(crate) default_topic: ByteString,
     state: Mutex<ServiceState>,
     instance: RwLock<Option<Arc<ClientInstance>>>,
     publish: RwLock<HashMap<String, Arc<TopicPublishInfo>>>,
@@ -161,16 +163,18 @@ impl Producer {
     }
 
     pub(crate) fn from_config(config: ProducerConfig) -> Self {
-        let group = match config.namespace.as_deref() {
+        let group = ByteString::from(match config.namespace.as_deref() {
             Some(ns) => namespace::wrap(ns, &config.group).into_owned(),
             None => config.group.clone(),
-        };
+        });
+        let default_topic = ByteString::from(config.create_topic_key.as_str());
         let fault = FaultStrategy::new(config.send_latency_fault_enable, config.fault_flavor);
         let tracker = AsyncTracker::new(config.async_permits);
         Producer {
             inner: Arc::new(ProducerInner {
                 config,
                 group,
+                default_topic,
                 state: Mutex::new(ServiceState::CreateJust),
                 instance: RwLock::new(None),
                 publish: RwLock::default(),
@@ -328,7 +332,7 @@ impl Producer {
     /// The writable queues of `topic`, fetching its route if needed (Java:
     /// `fetchPublishMessageQueues`); topics without namespace.
     pub async fn publish_queues(&self, topic: &str) -> Result<Vec<rmq_common::MessageQueue>> {
-        let wire_topic = self.inner.wrap(topic);
+        let wire_topic = self.inner.wrap(&ByteString::from(topic));
         let deadline = Instant::now() + self.inner.config.send_timeout;
         let info = self
             .inner
@@ -392,19 +396,19 @@ impl ProducerInner {
         self.publish.read().get(topic).cloned()
     }
 
-    /// `topic` with the namespace applied.
-    pub(crate) fn wrap(&self, topic: &str) -> String {
+    /// `topic` with the namespace applied; without a namespace, `topic` itself (not a copy).
+    pub(crate) fn wrap(&self, topic: &ByteString) -> ByteString {
         match self.config.namespace.as_deref() {
-            Some(ns) => namespace::wrap(ns, topic).into_owned(),
-            None => topic.to_owned(),
+            Some(ns) => shared(topic, namespace::wrap(ns, topic)),
+            None => topic.clone(),
         }
     }
 
     /// `topic` without the namespace.
-    pub(crate) fn unwrap_topic(&self, topic: &str) -> String {
+    pub(crate) fn unwrap_topic(&self, topic: &ByteString) -> ByteString {
         match self.config.namespace.as_deref() {
-            Some(ns) => namespace::without_namespace(topic, ns).into_owned(),
-            None => topic.to_owned(),
+            Some(ns) => shared(topic, namespace::without_namespace(topic, ns)),
+            None => topic.clone(),
         }
     }
 
@@ -413,7 +417,7 @@ impl ProducerInner {
         queue: &rmq_common::MessageQueue,
     ) -> rmq_common::MessageQueue {
         rmq_common::MessageQueue::new(
-            self.unwrap_topic(queue.topic()),
+            self.unwrap_topic(queue.topic_shared()),
             queue.broker_name(),
             queue.queue_id(),
         )
@@ -470,5 +474,13 @@ impl ProducerInner {
                     )
                 }),
             })
+    }
+}
+
+/// `derived` (computed from `original`) as a shared string: `original` itself when unchanged.
+fn shared(original: &ByteString, derived: std::borrow::Cow<'_, str>) -> ByteString {
+    match derived {
+        std::borrow::Cow::Borrowed(text) if text.len() == original.len() => original.clone(),
+        other => ByteString::from(other.into_owned()),
     }
 }

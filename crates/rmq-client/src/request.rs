@@ -281,9 +281,9 @@ impl<'a> SendRequest<'a> {
         match self.target {
             Target::Any => inner.send_with_retries(&out, mode, deadline, started).await,
             Target::Queue(queue) => {
-                if queue.topic() != out.user_topic {
+                if queue.topic() != &*out.user_topic {
                     return Err(Error::TopicMismatch {
-                        message_topic: out.user_topic,
+                        message_topic: out.user_topic.to_string(),
                         queue_topic: queue.topic().to_owned(),
                     });
                 }

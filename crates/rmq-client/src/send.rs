@@ -10,7 +10,7 @@ use bytes::Bytes;
 use rmq_common::address::vip_channel_address;
 use rmq_common::namespace::RETRY_PREFIX;
 use rmq_common::properties::keys;
-use rmq_common::{Message, MessageBatch, MessageQueue, sysflag, validators};
+use rmq_common::{ByteString, Message, MessageBatch, MessageQueue, sysflag, validators};
 use rmq_remoting::code::request;
 use rmq_remoting::header::{
     SendMessageRequestHeader, SendMessageRequestHeaderV2, SendMessageResponseHeader,
@@ -30,12 +30,12 @@ pub(crate) struct Outgoing {
     /// properties and the encoded batch body.
     pub(crate) message: Message,
     /// The topic as the caller named it.
-    pub(crate) user_topic: String,
+    pub(crate) user_topic: ByteString,
     pub(crate) batch: bool,
     /// The id the caller sees: the `UNIQ_KEY`, or a batch's keys joined by `,`.
-    pub(crate) msg_id: String,
+    pub(crate) msg_id: ByteString,
     /// The property string, encoded once.
-    properties: String,
+    properties: ByteString,
     reconsume_times: i32,
     max_reconsume_times: Option<i32>,
     /// Set once an attempt's request is queued on a connection: an async send is "accepted"
@@ -49,7 +49,7 @@ impl ProducerInner {
     pub(crate) fn prepare(&self, mut message: Message) -> Result<Outgoing> {
         validators::check_message(&message, self.config.max_message_size)?;
         // Results name the topic without namespace even if the caller wrote it with one.
-        let user_topic = self.unwrap_topic(message.topic());
+        let user_topic = self.unwrap_topic(message.topic_shared());
         message.set_topic(self.wrap(&user_topic));
         let msg_id = self.ensure_uniq_key(&mut message);
         self.finish(message, user_topic, false, msg_id)
@@ -61,41 +61,41 @@ impl ProducerInner {
         let mut wire = Vec::with_capacity(messages.len());
         for mut message in messages {
             validators::check_message(&message, self.config.max_message_size)?;
-            let topic = self.wrap(message.topic());
+            let topic = self.wrap(message.topic_shared());
             message.set_topic(topic);
             ids.push(self.ensure_uniq_key(&mut message));
             wire.push(message);
         }
         let batch = MessageBatch::new(wire)?;
         let body = batch.encode_body(self.config.property_style)?;
-        let user_topic = self.unwrap_topic(batch.topic());
         let mut message = Message::new(batch.topic(), body);
+        let user_topic = self.unwrap_topic(message.topic_shared());
         *message.properties_mut() = batch.properties().clone();
-        self.finish(message, user_topic, true, ids.join(","))
+        self.finish(message, user_topic, true, ids.join(",").into())
     }
 
-    fn ensure_uniq_key(&self, message: &mut Message) -> String {
-        match message.uniq_key() {
-            Some(id) => id.to_owned(),
-            None => {
-                let id = self.ids.next_id();
-                message.properties_mut().insert(keys::UNIQ_KEY, id.clone());
-                id
-            }
+    fn ensure_uniq_key(&self, message: &mut Message) -> ByteString {
+        if let Some(id) = message.properties().get_shared(keys::UNIQ_KEY) {
+            return id.clone();
         }
+        let id = ByteString::from(self.ids.next_id());
+        message
+            .properties_mut()
+            .insert_static(keys::UNIQ_KEY, id.clone());
+        id
     }
 
     fn finish(
         &self,
         mut message: Message,
-        user_topic: String,
+        user_topic: ByteString,
         batch: bool,
-        msg_id: String,
+        msg_id: ByteString,
     ) -> Result<Outgoing> {
         if let Some(namespace) = self.config.namespace.as_deref() {
             message
                 .properties_mut()
-                .insert(keys::INSTANCE_ID, namespace);
+                .insert_static(keys::INSTANCE_ID, namespace);
         }
         // Retry topics carry these in the header, not in the properties.
         let (mut reconsume_times, mut max_reconsume_times) = (0, None);
@@ -108,7 +108,7 @@ impl ProducerInner {
                 .remove(keys::MAX_RECONSUME_TIMES)
                 .and_then(|v| v.parse().ok());
         }
-        let properties = message.properties().encode(self.config.property_style);
+        let properties = ByteString::from(message.properties().encode(self.config.property_style));
         Ok(Outgoing {
             message,
             user_topic,
@@ -140,7 +140,7 @@ impl ProducerInner {
             SendMode::Oneway => 0,
         };
         let mut attempts = Vec::new();
-        let mut last_broker: Option<String> = None;
+        let mut last_broker: Option<ByteString> = None;
         let mut last_result = None;
         for attempt in 0..total {
             let Some(queue) = self
@@ -149,7 +149,7 @@ impl ProducerInner {
             else {
                 break;
             };
-            last_broker = Some(queue.broker_name().to_owned());
+            last_broker = Some(queue.broker_name_shared().clone());
             if Instant::now() >= deadline {
                 // A message already stored (with a weaker status) is reported, not lost.
                 if let Some(result) = last_result {
@@ -207,7 +207,7 @@ impl ProducerInner {
                             e
                         } else {
                             Error::AllAttemptsFailed {
-                                topic: out.user_topic.clone(),
+                                topic: out.user_topic.to_string(),
                                 attempts,
                             }
                         });
@@ -222,7 +222,7 @@ impl ProducerInner {
             return Err(self.timeout_error(out, started, deadline, attempts));
         }
         Err(Error::AllAttemptsFailed {
-            topic: out.user_topic.clone(),
+            topic: out.user_topic.to_string(),
             attempts,
         })
     }
@@ -235,7 +235,7 @@ impl ProducerInner {
         attempts: Vec<SendAttempt>,
     ) -> Error {
         Error::Timeout {
-            topic: out.user_topic.clone(),
+            topic: out.user_topic.to_string(),
             elapsed: started.elapsed(),
             timeout: deadline.saturating_duration_since(started),
             attempts,
@@ -299,7 +299,11 @@ impl ProducerInner {
                     })?
             }
         };
-        let addr = vip_channel_address(self.config.vip_channel_enabled, &addr);
+        let addr = if self.config.vip_channel_enabled {
+            ByteString::from(vip_channel_address(true, &addr))
+        } else {
+            addr
+        };
         let message = &out.message;
 
         let mut sys_flag = 0;
@@ -405,9 +409,9 @@ impl ProducerInner {
     ) -> Result<Option<SendResult>> {
         let message = &out.message;
         let header = SendMessageRequestHeader {
-            producer_group: self.group().to_owned(),
-            topic: message.topic().to_owned(),
-            default_topic: self.config.create_topic_key.clone(),
+            producer_group: self.group.clone(),
+            topic: message.topic_shared().clone(),
+            default_topic: self.default_topic.clone(),
             default_topic_queue_nums: self.config.default_topic_queue_nums,
             queue_id: queue.queue_id(),
             sys_flag,
@@ -418,7 +422,7 @@ impl ProducerInner {
             unit_mode: Some(false),
             max_reconsume_times: out.max_reconsume_times,
             batch: Some(out.batch),
-            broker_name: Some(queue.broker_name().to_owned()),
+            broker_name: Some(queue.broker_name_shared().clone()),
         };
         let reply = message.properties().get(keys::MSG_TYPE) == Some("reply");
         let v2 = self.config.send_smart_msg || out.batch;
@@ -491,15 +495,15 @@ impl ProducerInner {
             msg_id: out.msg_id.clone(),
             offset_msg_id: Some(header.msg_id),
             queue: MessageQueue::new(
-                out.user_topic.as_str(),
-                queue.broker_name(),
+                out.user_topic.clone(),
+                queue.broker_name_shared().clone(),
                 header.queue_id,
             ),
             queue_offset: header.queue_offset,
             transaction_id: header.transaction_id,
             region_id: header
                 .region_id
-                .unwrap_or_else(|| "DefaultRegion".to_owned()),
+                .unwrap_or_else(|| ByteString::from_static("DefaultRegion")),
             trace_on: header.trace_on,
         })
     }
@@ -514,8 +518,8 @@ impl ProducerInner {
     ) -> Result<Option<SendResult>> {
         let instance = self.attached_instance()?;
         let wire = MessageQueue::new(
-            self.wrap(queue.topic()),
-            queue.broker_name(),
+            self.wrap(queue.topic_shared()),
+            queue.broker_name_shared().clone(),
             queue.queue_id(),
         );
         self.send_kernel(&instance, out, &wire, mode, deadline)

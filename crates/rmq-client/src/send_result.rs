@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use rmq_common::MessageQueue;
+use rmq_common::{ByteString, MessageQueue};
 
 /// How the broker stored the message (Java: `SendStatus`). Anything but `SendOk` was stored
 /// but not with the durability asked for.
@@ -84,18 +84,18 @@ pub struct SendResult {
     /// How it was stored.
     pub status: SendStatus,
     /// The message's `UNIQ_KEY` (for a batch, the inner keys joined by `,`): the id users see.
-    pub msg_id: String,
+    pub msg_id: ByteString,
     /// The broker's offset message id (store host + commit-log offset; comma-joined for a
     /// batch).
-    pub offset_msg_id: Option<String>,
+    pub offset_msg_id: Option<ByteString>,
     /// The queue written, topic without namespace.
     pub queue: MessageQueue,
     /// The message's offset in the queue (a batch's first message).
     pub queue_offset: i64,
     /// The transaction id, if the broker set one.
-    pub transaction_id: Option<String>,
+    pub transaction_id: Option<ByteString>,
     /// The broker's region (`DefaultRegion` when it sent none).
-    pub region_id: String,
+    pub region_id: ByteString,
     /// Whether message tracing is on at the broker.
     pub trace_on: bool,
 }

@@ -118,7 +118,7 @@ impl MessageBatch {
         } else {
             "false"
         };
-        properties.insert(keys::WAIT, wait);
+        properties.insert_static(keys::WAIT, wait);
         Ok(MessageBatch {
             messages,
             properties,
@@ -504,7 +504,7 @@ mod tests {
         );
         batch
             .properties_mut()
-            .insert(keys::UNIQ_KEY, "C0A80164123418B4AAC2075BCD150004");
+            .insert_static(keys::UNIQ_KEY, "C0A80164123418B4AAC2075BCD150004");
         assert_eq!(
             batch.properties().encode(SeparatorStyle::Trailing),
             "UNIQ_KEY\u{1}C0A80164123418B4AAC2075BCD150004\u{2}WAIT\u{1}true\u{2}"

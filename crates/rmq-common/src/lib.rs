@@ -35,6 +35,8 @@ pub mod sysflag;
 pub mod validators;
 
 pub use batch::{BatchEntry, BatchError, MessageBatch};
+/// The shared, immutable string type names and ids use (re-exported from `bytestring`).
+pub use bytestring::ByteString;
 pub use compression::{CompressionError, CompressionType};
 pub use message::{Message, MessageBuilder, MessageError};
 pub use message_id::{MessageIdError, OffsetMessageId, UniqIdGenerator};

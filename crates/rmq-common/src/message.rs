@@ -3,6 +3,7 @@
 //! Java: `Message`
 
 use bytes::Bytes;
+use bytestring::ByteString;
 
 use crate::properties::{
     self, KEY_SEPARATOR, Properties, PropertyError, check_separators, keys, validate_entry,
@@ -32,7 +33,7 @@ pub enum MessageError {
 /// ```
 #[derive(Debug, Clone, PartialEq)]
 pub struct Message {
-    topic: String,
+    topic: ByteString,
     flag: i32,
     properties: Properties,
     body: Bytes,
@@ -47,9 +48,9 @@ impl Message {
     /// assert_eq!(msg.body().as_ref(), &[1, 2]);
     /// assert!(msg.wait_store_msg_ok());
     /// ```
-    pub fn new(topic: impl Into<String>, body: impl Into<Bytes>) -> Self {
+    pub fn new(topic: impl Into<ByteString>, body: impl Into<Bytes>) -> Self {
         let mut properties = Properties::new();
-        properties.insert(keys::WAIT, "true");
+        properties.insert_static(keys::WAIT, ByteString::from_static("true"));
         Message {
             topic: topic.into(),
             flag: 0,
@@ -65,7 +66,7 @@ impl Message {
     /// let msg = rmq_common::Message::builder("T").tags("TagA").body("x").build().unwrap();
     /// assert_eq!(msg.tags(), Some("TagA"));
     /// ```
-    pub fn builder(topic: impl Into<String>) -> MessageBuilder {
+    pub fn builder(topic: impl Into<ByteString>) -> MessageBuilder {
         MessageBuilder::new(topic.into())
     }
 
@@ -75,6 +76,15 @@ impl Message {
     /// assert_eq!(rmq_common::Message::new("T", "b").topic(), "T");
     /// ```
     pub fn topic(&self) -> &str {
+        &self.topic
+    }
+
+    /// The topic as a shared string (cloning it does not copy).
+    ///
+    /// ```
+    /// assert_eq!(rmq_common::Message::new("T", "b").topic_shared(), "T");
+    /// ```
+    pub fn topic_shared(&self) -> &ByteString {
         &self.topic
     }
 
@@ -227,7 +237,7 @@ impl Message {
     /// msg.set_topic("U");
     /// assert_eq!(msg.topic(), "U");
     /// ```
-    pub fn set_topic(&mut self, topic: impl Into<String>) {
+    pub fn set_topic(&mut self, topic: impl Into<ByteString>) {
         self.topic = topic.into();
     }
 
@@ -263,8 +273,8 @@ impl Message {
     /// msg.set_tags("TagA");
     /// assert_eq!(msg.tags(), Some("TagA"));
     /// ```
-    pub fn set_tags(&mut self, tags: impl Into<String>) {
-        self.properties.insert(keys::TAGS, tags);
+    pub fn set_tags(&mut self, tags: impl Into<ByteString>) {
+        self.properties.insert_static(keys::TAGS, tags);
     }
 
     /// Sets `KEYS` to the keys joined by one space.
@@ -281,7 +291,7 @@ impl Message {
         I: IntoIterator,
         I::Item: Into<String>,
     {
-        self.properties.insert(keys::KEYS, join_keys(keys));
+        self.properties.insert_static(keys::KEYS, join_keys(keys));
     }
 
     /// Sets the `DELAY` level without checks, like Java.
@@ -294,7 +304,8 @@ impl Message {
     /// assert_eq!(msg.properties().get("DELAY"), Some("2"));
     /// ```
     pub fn set_delay_level(&mut self, level: i32) {
-        self.properties.insert(keys::DELAY, level.to_string());
+        self.properties
+            .insert_static(keys::DELAY, level.to_string());
     }
 
     /// Sets `TIMER_DELIVER_MS`: deliver at this absolute epoch time (5.x brokers).
@@ -308,7 +319,7 @@ impl Message {
     /// ```
     pub fn set_deliver_time_ms(&mut self, epoch_ms: i64) {
         self.properties
-            .insert(keys::TIMER_DELIVER_MS, epoch_ms.to_string());
+            .insert_static(keys::TIMER_DELIVER_MS, epoch_ms.to_string());
     }
 
     /// Sets `TIMER_DELAY_MS`: deliver after this many milliseconds (5.x brokers).
@@ -322,7 +333,7 @@ impl Message {
     /// ```
     pub fn set_delay_time_ms(&mut self, delay_ms: i64) {
         self.properties
-            .insert(keys::TIMER_DELAY_MS, delay_ms.to_string());
+            .insert_static(keys::TIMER_DELAY_MS, delay_ms.to_string());
     }
 
     /// Sets `TIMER_DELAY_SEC`: deliver after this many seconds (5.x brokers).
@@ -336,7 +347,7 @@ impl Message {
     /// ```
     pub fn set_delay_time_sec(&mut self, delay_sec: i64) {
         self.properties
-            .insert(keys::TIMER_DELAY_SEC, delay_sec.to_string());
+            .insert_static(keys::TIMER_DELAY_SEC, delay_sec.to_string());
     }
 
     /// Sets `WAIT` to `"true"` or `"false"`.
@@ -349,7 +360,8 @@ impl Message {
     /// assert_eq!(msg.properties().get("WAIT"), Some("false"));
     /// ```
     pub fn set_wait_store_msg_ok(&mut self, wait: bool) {
-        self.properties.insert(keys::WAIT, bool_str(wait));
+        self.properties
+            .insert_static(keys::WAIT, ByteString::from_static(bool_str(wait)));
     }
 
     /// Adds a user property after the checks of [`properties::validate_entry`].
@@ -363,8 +375,8 @@ impl Message {
     /// ```
     pub fn put_user_property(
         &mut self,
-        name: impl Into<String>,
-        value: impl Into<String>,
+        name: impl Into<ByteString>,
+        value: impl Into<ByteString>,
     ) -> Result<(), PropertyError> {
         let (name, value) = (name.into(), value.into());
         validate_entry(&name, &value)?;
@@ -391,9 +403,9 @@ impl Message {
     ///
     /// ```
     /// let mut msg = rmq_common::Message::new("T", "b");
-    /// assert_eq!(msg.clear_property("WAIT"), Some("true".to_owned()));
+    /// assert_eq!(msg.clear_property("WAIT").as_deref(), Some("true"));
     /// ```
-    pub fn clear_property(&mut self, name: &str) -> Option<String> {
+    pub fn clear_property(&mut self, name: &str) -> Option<ByteString> {
         self.properties.remove(name)
     }
 }
@@ -442,19 +454,19 @@ where
 #[derive(Debug, Clone)]
 #[must_use = "a builder does nothing until build() is called"]
 pub struct MessageBuilder {
-    topic: String,
+    topic: ByteString,
     flag: i32,
     body: Bytes,
-    tags: Option<String>,
+    tags: Option<ByteString>,
     keys: Option<String>,
     wait_store_msg_ok: bool,
     delay_level: Option<i32>,
     timers: Vec<(&'static str, i64)>,
-    user_properties: Vec<(String, String)>,
+    user_properties: Vec<(ByteString, ByteString)>,
 }
 
 impl MessageBuilder {
-    fn new(topic: String) -> Self {
+    fn new(topic: ByteString) -> Self {
         MessageBuilder {
             topic,
             flag: 0,
@@ -485,7 +497,7 @@ impl MessageBuilder {
     /// let msg = rmq_common::Message::builder("T").tags("").body("b").build().unwrap();
     /// assert_eq!(msg.tags(), None);
     /// ```
-    pub fn tags(mut self, tags: impl Into<String>) -> Self {
+    pub fn tags(mut self, tags: impl Into<ByteString>) -> Self {
         self.tags = Some(tags.into());
         self
     }
@@ -578,7 +590,11 @@ impl MessageBuilder {
     /// ```
     /// assert!(rmq_common::Message::builder("T").user_property("TAGS", "x").build().is_err());
     /// ```
-    pub fn user_property(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+    pub fn user_property(
+        mut self,
+        name: impl Into<ByteString>,
+        value: impl Into<ByteString>,
+    ) -> Self {
         self.user_properties.push((name.into(), value.into()));
         self
     }
@@ -598,18 +614,21 @@ impl MessageBuilder {
         let mut properties = Properties::new();
         if let Some(tags) = self.tags.filter(|t| !t.is_empty()) {
             check_separators(keys::TAGS, &tags)?;
-            properties.insert(keys::TAGS, tags);
+            properties.insert_static(keys::TAGS, tags);
         }
         if let Some(joined) = self.keys.filter(|k| !k.is_empty()) {
             check_separators(keys::KEYS, &joined)?;
-            properties.insert(keys::KEYS, joined);
+            properties.insert_static(keys::KEYS, joined);
         }
-        properties.insert(keys::WAIT, bool_str(self.wait_store_msg_ok));
+        properties.insert_static(
+            keys::WAIT,
+            ByteString::from_static(bool_str(self.wait_store_msg_ok)),
+        );
         if let Some(level) = self.delay_level {
             if level <= 0 {
                 return Err(MessageError::InvalidDelayLevel(level));
             }
-            properties.insert(keys::DELAY, level.to_string());
+            properties.insert_static(keys::DELAY, level.to_string());
         }
         for (name, value) in self.timers {
             properties.insert(name, value.to_string());
@@ -672,10 +691,10 @@ mod tests {
     #[test]
     fn v33_transaction_half_properties() {
         let mut m = Message::new("TopicTest", "Hello RocketMQ");
-        m.properties_mut().insert(keys::TRAN_MSG, "true");
-        m.properties_mut().insert(keys::PGROUP, "pg");
+        m.properties_mut().insert_static(keys::TRAN_MSG, "true");
+        m.properties_mut().insert_static(keys::PGROUP, "pg");
         m.properties_mut()
-            .insert(keys::UNIQ_KEY, "C0A80164123418B4AAC2075BCD150001");
+            .insert_static(keys::UNIQ_KEY, "C0A80164123418B4AAC2075BCD150001");
         let s = m.properties().encode(SeparatorStyle::NoTrailing);
         assert_eq!(
             s,
@@ -692,10 +711,10 @@ mod tests {
     fn v34_request_reply_properties() {
         let mut m = Message::new("TopicTest", "Hello RocketMQ");
         let p = m.properties_mut();
-        p.insert(keys::CORRELATION_ID, "0f8fad5b-d9cb-469f-a165-70867728950e");
-        p.insert(keys::REPLY_TO_CLIENT, "192.168.1.100@12345#1234567890123");
-        p.insert(keys::TTL, "3000");
-        p.insert(keys::UNIQ_KEY, "C0A80164123418B4AAC2075BCD150001");
+        p.insert_static(keys::CORRELATION_ID, "0f8fad5b-d9cb-469f-a165-70867728950e");
+        p.insert_static(keys::REPLY_TO_CLIENT, "192.168.1.100@12345#1234567890123");
+        p.insert_static(keys::TTL, "3000");
+        p.insert_static(keys::UNIQ_KEY, "C0A80164123418B4AAC2075BCD150001");
         assert_eq!(
             m.properties().encode(SeparatorStyle::NoTrailing),
             "REPLY_TO_CLIENT\u{1}192.168.1.100@12345#1234567890123\u{2}\
@@ -708,8 +727,9 @@ mod tests {
     fn v35_namespace_property() {
         let mut m = Message::new("TopicTest", "Hello RocketMQ");
         m.properties_mut()
-            .insert(keys::UNIQ_KEY, "C0A80164123418B4AAC2075BCD150001");
-        m.properties_mut().insert(keys::INSTANCE_ID, "MQ_INST_XXX");
+            .insert_static(keys::UNIQ_KEY, "C0A80164123418B4AAC2075BCD150001");
+        m.properties_mut()
+            .insert_static(keys::INSTANCE_ID, "MQ_INST_XXX");
         assert_eq!(
             m.properties().encode(SeparatorStyle::NoTrailing),
             "UNIQ_KEY\u{1}C0A80164123418B4AAC2075BCD150001\u{2}WAIT\u{1}true\u{2}INSTANCE_ID\u{1}MQ_INST_XXX"
@@ -725,7 +745,7 @@ mod tests {
             .build()
             .unwrap();
         m.properties_mut()
-            .insert(keys::UNIQ_KEY, "C0A80164123418B4AAC2075BCD150001");
+            .insert_static(keys::UNIQ_KEY, "C0A80164123418B4AAC2075BCD150001");
         assert_eq!(
             m.properties().encode(SeparatorStyle::NoTrailing),
             "KEYS\u{1}OrderID188\u{2}UNIQ_KEY\u{1}C0A80164123418B4AAC2075BCD150001\u{2}WAIT\u{1}true\u{2}TAGS\u{1}TagA"
@@ -790,9 +810,9 @@ mod tests {
         let mut m = Message::new("T", "b");
         m.clear_property(keys::WAIT);
         assert!(m.wait_store_msg_ok());
-        m.properties_mut().insert(keys::WAIT, "TRUE");
+        m.properties_mut().insert_static(keys::WAIT, "TRUE");
         assert!(m.wait_store_msg_ok());
-        m.properties_mut().insert(keys::WAIT, "yes");
+        m.properties_mut().insert_static(keys::WAIT, "yes");
         assert!(!m.wait_store_msg_ok());
     }
 
@@ -800,7 +820,7 @@ mod tests {
     fn keys_iter_skips_empty_parts() {
         let mut m = Message::new("T", "b");
         assert_eq!(m.keys_iter().count(), 0);
-        m.properties_mut().insert(keys::KEYS, "a  b");
+        m.properties_mut().insert_static(keys::KEYS, "a  b");
         assert_eq!(m.keys_iter().collect::<Vec<_>>(), ["a", "b"]);
     }
 }

@@ -6,6 +6,7 @@
 
 use std::fmt;
 
+use bytestring::ByteString;
 use indexmap::IndexMap;
 
 pub mod keys;
@@ -179,9 +180,12 @@ const INLINE_ORDER: usize = 24;
 ///     "KEYS\u{1}OrderID188\u{2}WAIT\u{1}true\u{2}TAGS\u{1}TagA"
 /// );
 /// ```
+///
+/// Names and values are shared [`ByteString`]s, so the well-known names (static strings) and
+/// values taken from elsewhere are stored without copying.
 #[derive(Clone, Default, PartialEq, Eq)]
 pub struct Properties {
-    map: IndexMap<String, String>,
+    map: IndexMap<ByteString, ByteString>,
 }
 
 impl Properties {
@@ -202,7 +206,17 @@ impl Properties {
     /// assert_eq!(props.get("TAGS"), None);
     /// ```
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.map.get(name).map(String::as_str)
+        self.map.get(name).map(|v| &**v)
+    }
+
+    /// The value stored under `name`, as the shared string it is kept as.
+    ///
+    /// ```
+    /// let props: rmq_common::Properties = [("WAIT", "true")].into_iter().collect();
+    /// assert_eq!(props.get_shared("WAIT").map(|v| &**v), Some("true"));
+    /// ```
+    pub fn get_shared(&self, name: &str) -> Option<&ByteString> {
+        self.map.get(name)
     }
 
     /// Stores a value without any check and returns the previous one. Replacing a value keeps
@@ -213,10 +227,31 @@ impl Properties {
     /// ```
     /// let mut props = rmq_common::Properties::new();
     /// assert_eq!(props.insert("WAIT", "true"), None);
-    /// assert_eq!(props.insert("WAIT", "false"), Some("true".to_owned()));
+    /// assert_eq!(props.insert("WAIT", "false").as_deref(), Some("true"));
     /// ```
-    pub fn insert(&mut self, name: impl Into<String>, value: impl Into<String>) -> Option<String> {
+    pub fn insert(
+        &mut self,
+        name: impl Into<ByteString>,
+        value: impl Into<ByteString>,
+    ) -> Option<ByteString> {
         self.map.insert(name.into(), value.into())
+    }
+
+    /// [`insert`](Self::insert) for a name known at compile time, such as those in [`keys`]:
+    /// the name is not copied.
+    ///
+    /// ```
+    /// use rmq_common::properties::{Properties, keys};
+    /// let mut props = Properties::new();
+    /// props.insert_static(keys::WAIT, "true");
+    /// assert_eq!(props.get(keys::WAIT), Some("true"));
+    /// ```
+    pub fn insert_static(
+        &mut self,
+        name: &'static str,
+        value: impl Into<ByteString>,
+    ) -> Option<ByteString> {
+        self.insert(ByteString::from_static(name), value)
     }
 
     /// Removes an entry, keeping the order of the others.
@@ -225,10 +260,10 @@ impl Properties {
     ///
     /// ```
     /// let mut props: rmq_common::Properties = [("a", "1"), ("b", "2")].into_iter().collect();
-    /// assert_eq!(props.remove("a"), Some("1".to_owned()));
+    /// assert_eq!(props.remove("a").as_deref(), Some("1"));
     /// assert_eq!(props.len(), 1);
     /// ```
-    pub fn remove(&mut self, name: &str) -> Option<String> {
+    pub fn remove(&mut self, name: &str) -> Option<ByteString> {
         self.map.shift_remove(name)
     }
 
@@ -268,7 +303,7 @@ impl Properties {
     /// assert_eq!(names, ["b", "a"]);
     /// ```
     pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.map.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+        self.map.iter().map(|(k, v)| (&**k, &**v))
     }
 
     /// Encodes the map as the wire string, in Java `HashMap` iteration order.
@@ -306,8 +341,11 @@ impl Properties {
         if len == 0 {
             return;
         }
+        // Exactly what is appended, so a fresh `out` ends with no spare capacity (a `String`
+        // without spare capacity becomes a `ByteString` without another allocation).
         let bytes: usize = self.map.iter().map(|(k, v)| k.len() + v.len() + 2).sum();
-        out.reserve(bytes);
+        let trailing = usize::from(style == SeparatorStyle::NoTrailing);
+        out.reserve_exact(bytes - trailing);
 
         let capacity = java_capacity(len);
         // (bucket, insertion index) pairs are unique, so an unstable sort yields exactly
@@ -373,7 +411,7 @@ impl fmt::Debug for Properties {
     }
 }
 
-impl<K: Into<String>, V: Into<String>> FromIterator<(K, V)> for Properties {
+impl<K: Into<ByteString>, V: Into<ByteString>> FromIterator<(K, V)> for Properties {
     fn from_iter<I: IntoIterator<Item = (K, V)>>(iter: I) -> Self {
         let mut props = Properties::new();
         props.extend(iter);
@@ -381,7 +419,7 @@ impl<K: Into<String>, V: Into<String>> FromIterator<(K, V)> for Properties {
     }
 }
 
-impl<K: Into<String>, V: Into<String>> Extend<(K, V)> for Properties {
+impl<K: Into<ByteString>, V: Into<ByteString>> Extend<(K, V)> for Properties {
     fn extend<I: IntoIterator<Item = (K, V)>>(&mut self, iter: I) {
         for (k, v) in iter {
             self.insert(k, v);

@@ -4,10 +4,14 @@
 
 use std::fmt;
 
+use bytestring::ByteString;
+
 /// One queue of a topic on one broker.
 ///
 /// Ordering compares the topic, then the broker name, then the queue id, as Java's
 /// `compareTo` does (topics and broker names are ASCII, so byte order equals UTF-16 order).
+/// Names are shared [`ByteString`]s: a queue taken from a route and put into a result or a
+/// request header is cloned without copying.
 ///
 /// Java: `org.apache.rocketmq.common.message.MessageQueue`
 ///
@@ -20,8 +24,8 @@ use std::fmt;
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct MessageQueue {
-    topic: String,
-    broker_name: String,
+    topic: ByteString,
+    broker_name: ByteString,
     queue_id: i32,
 }
 
@@ -32,7 +36,11 @@ impl MessageQueue {
     /// let mq = rmq_common::MessageQueue::new("T", "b", 0);
     /// assert_eq!(mq.queue_id(), 0);
     /// ```
-    pub fn new(topic: impl Into<String>, broker_name: impl Into<String>, queue_id: i32) -> Self {
+    pub fn new(
+        topic: impl Into<ByteString>,
+        broker_name: impl Into<ByteString>,
+        queue_id: i32,
+    ) -> Self {
         MessageQueue {
             topic: topic.into(),
             broker_name: broker_name.into(),
@@ -65,6 +73,26 @@ impl MessageQueue {
     /// ```
     pub fn queue_id(&self) -> i32 {
         self.queue_id
+    }
+
+    /// The topic as a shared string, for headers that carry it without copying.
+    ///
+    /// ```
+    /// let mq = rmq_common::MessageQueue::new("T", "b", 0);
+    /// assert_eq!(mq.topic_shared(), "T");
+    /// ```
+    pub fn topic_shared(&self) -> &ByteString {
+        &self.topic
+    }
+
+    /// The broker name as a shared string.
+    ///
+    /// ```
+    /// let mq = rmq_common::MessageQueue::new("T", "b", 0);
+    /// assert_eq!(mq.broker_name_shared(), "b");
+    /// ```
+    pub fn broker_name_shared(&self) -> &ByteString {
+        &self.broker_name
     }
 }
 

@@ -36,6 +36,8 @@ use crate::{ErrorKind, FrameCodec, RemotingCommand, RemotingError};
 
 /// Stop taking new frames from callers while this much is waiting to be written.
 const WRITE_HIGH_WATER: usize = 4 * 1024 * 1024;
+/// A write smaller than this waits for one turn of the scheduler first (see `run`).
+const COALESCE_BELOW: usize = 64 * 1024;
 /// Frames taken from the queue per wake-up.
 const BATCH: usize = 256;
 /// How often requests whose caller gave up are dropped from the response table
@@ -55,14 +57,17 @@ pub(crate) fn next_opaque() -> i32 {
 /// What a request's caller receives.
 pub(crate) type Reply = Result<RemotingCommand, RemotingError>;
 
+/// What a oneway caller learns once its frame is written (or could not be encoded).
+pub(crate) type Written = Result<(), RemotingError>;
+
 /// Work for the connection task.
 pub(crate) enum Outbound {
-    /// An encoded request; `reply` is absent for oneway requests.
+    /// A request with its opaque set; the task encodes it straight into its write buffer.
+    /// `reply` is absent for oneway requests.
     Request {
-        opaque: i32,
-        frame: Bytes,
+        request: RemotingCommand,
         reply: Option<oneshot::Sender<Reply>>,
-        written: Option<oneshot::Sender<()>>,
+        written: Option<oneshot::Sender<Written>>,
     },
 }
 
@@ -102,7 +107,6 @@ struct ChannelShared {
     tx: mpsc::Sender<Outbound>,
     closed: CancellationToken,
     draining: CancellationToken,
-    codec: FrameCodec,
 }
 
 impl Channel {
@@ -141,8 +145,7 @@ impl Channel {
         timeout: Duration,
     ) -> Result<RemotingCommand, RemotingError> {
         let deadline = Instant::now() + timeout;
-        let mut request = request;
-        let rx = self.send_request(&mut request, deadline).await?;
+        let (_, rx) = self.send_request(request, deadline).await?;
         self.await_reply(rx, deadline, timeout).await
     }
 
@@ -154,7 +157,7 @@ impl Channel {
     ) -> Result<(), RemotingError> {
         request.mark_oneway();
         let deadline = Instant::now() + timeout;
-        self.send_oneway(&mut request, deadline).await
+        self.send_oneway(request, deadline).await
     }
 
     pub(crate) fn id(&self) -> u64 {
@@ -168,16 +171,6 @@ impl Channel {
     /// Stops reading new requests; the task ends once in-flight work is answered and written.
     pub(crate) fn drain(&self) {
         self.shared.draining.cancel();
-    }
-
-    fn encode(&self, request: &RemotingCommand) -> Result<Bytes, RemotingError> {
-        let mut buf = BytesMut::with_capacity(256 + request.body().len());
-        self.shared
-            .codec
-            .clone()
-            .encode(request, &mut buf)
-            .map_err(|e| self.error(ErrorKind::Codec).with_source(e))?;
-        Ok(buf.freeze())
     }
 
     async fn enqueue(&self, item: Outbound, deadline: Instant) -> Result<(), RemotingError> {
@@ -206,27 +199,26 @@ impl Channel {
         }
     }
 
-    /// Assigns an opaque, encodes and queues `request`; returns where its response will land.
+    /// Assigns an opaque and queues `request`; returns the opaque and where its response
+    /// will land (an encoding error lands there too).
     pub(crate) async fn send_request(
         &self,
-        request: &mut RemotingCommand,
+        mut request: RemotingCommand,
         deadline: Instant,
-    ) -> Result<oneshot::Receiver<Reply>, RemotingError> {
+    ) -> Result<(i32, oneshot::Receiver<Reply>), RemotingError> {
         let opaque = next_opaque();
         request.set_opaque(opaque);
-        let frame = self.encode(request)?;
         let (reply, rx) = oneshot::channel();
         self.enqueue(
             Outbound::Request {
-                opaque,
-                frame,
+                request,
                 reply: Some(reply),
                 written: None,
             },
             deadline,
         )
         .await?;
-        Ok(rx)
+        Ok((opaque, rx))
     }
 
     /// Waits for a reply until `deadline`.
@@ -248,17 +240,14 @@ impl Channel {
     /// Queues a oneway `request` and waits until it has been written.
     pub(crate) async fn send_oneway(
         &self,
-        request: &mut RemotingCommand,
+        mut request: RemotingCommand,
         deadline: Instant,
     ) -> Result<(), RemotingError> {
-        let opaque = next_opaque();
-        request.set_opaque(opaque);
-        let frame = self.encode(request)?;
+        request.set_opaque(next_opaque());
         let (written, rx) = oneshot::channel();
         self.enqueue(
             Outbound::Request {
-                opaque,
-                frame,
+                request,
                 reply: None,
                 written: Some(written),
             },
@@ -266,7 +255,7 @@ impl Channel {
         )
         .await?;
         match tokio::time::timeout_at(deadline, rx).await {
-            Ok(Ok(())) => Ok(()),
+            Ok(Ok(written)) => written,
             Ok(Err(_)) => Err(self
                 .error(ErrorKind::SendRequest)
                 .with_detail("the connection closed before the request was written")),
@@ -312,7 +301,6 @@ pub(crate) fn spawn(
             tx,
             closed: CancellationToken::new(),
             draining: CancellationToken::new(),
-            codec: FrameCodec::new(config.max_frame_length),
         }),
     };
     let task = ConnectionTask {
@@ -353,7 +341,7 @@ struct ConnectionTask {
     inflight: Arc<Semaphore>,
     pending: HashMap<i32, oneshot::Sender<Reply>>,
     /// Oneway callers waiting for their frame to be written: (end offset, notify).
-    write_acks: VecDeque<(u64, oneshot::Sender<()>)>,
+    write_acks: VecDeque<(u64, oneshot::Sender<Written>)>,
     /// Bytes appended to the write buffer so far (requests and responses alike).
     queued: u64,
     written: u64,
@@ -386,6 +374,7 @@ impl ConnectionTask {
         let mut sweep = tokio::time::interval(SWEEP_INTERVAL);
         sweep.set_missed_tick_behavior(MissedTickBehavior::Delay);
         let mut callers_gone = false;
+        let mut yielded = false;
 
         let reason: RemotingError = loop {
             // Take in everything already queued before writing, so one write carries every
@@ -433,6 +422,15 @@ impl ConnectionTask {
             if rbuf.capacity() - rbuf.len() < 8 * 1024 {
                 rbuf.reserve(64 * 1024);
             }
+            // Let the tasks that are ready run before a small write: the callers woken by the
+            // responses just decoded queue their next requests, and one write carries them all
+            // instead of one write (and one trip through the TCP stack) per request.
+            if !wbuf.is_empty() && wbuf.len() < COALESCE_BELOW && !yielded {
+                yielded = true;
+                tokio::task::yield_now().await;
+                continue;
+            }
+            yielded = false;
             let can_read = !draining && awaiting.bytes;
             // Waiting on a slot: to run the oldest waiting request, or to finish a drain.
             let await_slot = awaiting.slot || (draining && !all_slots_free);
@@ -488,23 +486,32 @@ impl ConnectionTask {
     fn on_outbound(&mut self, item: Outbound, wbuf: &mut BytesMut) {
         match item {
             Outbound::Request {
-                opaque,
-                frame,
+                request,
                 reply,
                 written,
             } => {
-                if let Some(reply) = reply {
-                    if reply.is_closed() {
-                        return; // the caller gave up before the frame was written
-                    }
-                    if let Some(stale) = self.pending.insert(opaque, reply) {
-                        let _ = stale.send(Err(self
-                            .error(ErrorKind::ConnectionClosed)
-                            .with_detail("request id reused after wrapping")));
-                    }
+                if reply.as_ref().is_some_and(|reply| reply.is_closed()) {
+                    return; // the caller gave up before the frame was written
                 }
-                wbuf.extend_from_slice(&frame);
-                self.queued += frame.len() as u64;
+                // Encoded in place: no frame buffer per request, no copy into this one.
+                let start = wbuf.len();
+                if let Err(e) = self.codec.encode(&request, wbuf) {
+                    let error = self.error(ErrorKind::Codec).with_source(e);
+                    if let Some(reply) = reply {
+                        let _ = reply.send(Err(error));
+                    } else if let Some(written) = written {
+                        let _ = written.send(Err(error));
+                    }
+                    return;
+                }
+                if let Some(reply) = reply
+                    && let Some(stale) = self.pending.insert(request.opaque(), reply)
+                {
+                    let _ = stale.send(Err(self
+                        .error(ErrorKind::ConnectionClosed)
+                        .with_detail("request id reused after wrapping")));
+                }
+                self.queued += (wbuf.len() - start) as u64;
                 if let Some(written) = written {
                     self.write_acks.push_back((self.queued, written));
                 }
@@ -519,7 +526,7 @@ impl ConnectionTask {
                 break;
             }
             if let Some((_, ack)) = self.write_acks.pop_front() {
-                let _ = ack.send(());
+                let _ = ack.send(Ok(()));
             }
         }
     }

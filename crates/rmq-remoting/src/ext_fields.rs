@@ -63,6 +63,18 @@ impl ExtFields {
             .and_then(|i| self.entries[i].1.as_deref())
     }
 
+    /// The value of `key` as the shared string it is stored as (a view of the received frame
+    /// after decoding), or `None` when absent or without a value.
+    ///
+    /// ```
+    /// use rmq_remoting::ExtFields;
+    /// let ext: ExtFields = [("topic", "T")].into_iter().collect();
+    /// assert_eq!(ext.get_shared("topic").map(|v| v.to_string()), Some("T".to_owned()));
+    /// ```
+    pub fn get_shared(&self, key: &str) -> Option<&ByteString> {
+        self.position(key).and_then(|i| self.entries[i].1.as_ref())
+    }
+
     /// Whether `key` is present, even without a value.
     pub fn contains_key(&self, key: &str) -> bool {
         self.position(key).is_some()

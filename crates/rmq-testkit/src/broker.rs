@@ -144,17 +144,17 @@ impl BrokerState {
         header: &SendMessageRequestHeader,
     ) -> Result<TopicConfig, RemotingCommand> {
         let mut meta = self.meta.lock();
-        if let Some(config) = meta.topics.get(&header.topic) {
+        if let Some(config) = meta.topics.get(&*header.topic) {
             return Ok(config.clone());
         }
         let created = meta
             .topics
-            .get(&header.default_topic)
+            .get(&*header.default_topic)
             .filter(|default| default.is_inherited())
             .map(|default| {
                 let asked = u32::try_from(header.default_topic_queue_nums).unwrap_or(0);
                 TopicConfig::new(
-                    header.topic.clone(),
+                    header.topic.to_string(),
                     asked.min(default.write_queue_nums),
                     default.perm & !perm::INHERIT,
                 )
@@ -164,7 +164,7 @@ impl BrokerState {
                 .with_remark(fault::topic_not_exist(&header.topic)));
         };
         tracing::debug!(broker = %self.name, topic = %header.topic, queues = config.write_queue_nums, "auto-created topic");
-        meta.topics.insert(header.topic.clone(), config.clone());
+        meta.topics.insert(header.topic.to_string(), config.clone());
         self.publish(&meta);
         Ok(config)
     }

@@ -9,7 +9,7 @@ use rmq_common::batch::decode_body;
 use rmq_common::properties::keys;
 use rmq_common::sysflag::COMPRESSED_FLAG;
 use rmq_common::validators::{is_not_allowed_send_topic, validate_topic};
-use rmq_common::{CompressionType, Properties};
+use rmq_common::{ByteString, CompressionType, Properties};
 use rmq_remoting::code::{request, response};
 use rmq_remoting::header::{SendMessageRequestHeader, SendMessageResponseHeader};
 use rmq_remoting::{Channel, ExtFields, RemotingCommand, SerializeType};
@@ -202,7 +202,7 @@ impl Template<'_> {
         properties: Properties,
     ) -> NewMessage {
         NewMessage {
-            topic: self.header.topic.clone(),
+            topic: self.header.topic.to_string(),
             queue_id: self.queue_id,
             sys_flag: self.header.sys_flag,
             born_timestamp: self.header.born_timestamp,
@@ -212,7 +212,7 @@ impl Template<'_> {
             raw_body,
             properties,
             reconsume_times: self.header.reconsume_times.unwrap_or(0),
-            producer_group: self.header.producer_group.clone(),
+            producer_group: self.header.producer_group.to_string(),
             request_code: self.request_code,
             serialize_type: self.serialize_type,
             batch: self.batch,
@@ -281,13 +281,13 @@ fn send_response(
     serialize_type: SerializeType,
 ) -> RemotingCommand {
     let header = SendMessageResponseHeader {
-        msg_id: appended.msg_ids.join(","),
+        msg_id: appended.msg_ids.join(",").into(),
         queue_id,
         queue_offset: appended.first_queue_offset,
         transaction_id: None,
         batch_uniq_id: None,
         recall_handle: None,
-        region_id: Some(REGION.to_owned()),
+        region_id: Some(ByteString::from_static(REGION)),
         trace_on: true,
     };
     let response = RemotingCommand::response(status);
@@ -300,7 +300,7 @@ fn send_response(
                 ("queueId", header.queue_id.to_string()),
                 (keys::TRACE_ON, "true".to_owned()),
                 (keys::MSG_REGION, REGION.to_owned()),
-                ("msgId", header.msg_id),
+                ("msgId", header.msg_id.to_string()),
                 ("queueOffset", header.queue_offset.to_string()),
             ]
             .into_iter()

@@ -50,7 +50,7 @@ async fn v2_send_is_stored_with_every_field() {
     let stored = broker.messages("TopicTest");
     assert_eq!(stored.len(), 1);
     let msg: &StoredMessage = &stored[0];
-    assert_eq!(msg.offset_msg_id, answer.msg_id);
+    assert_eq!(answer.msg_id, msg.offset_msg_id);
     let id = OffsetMessageId::decode(&msg.offset_msg_id).unwrap();
     assert_eq!(id.addr, broker.socket_addr());
     assert_eq!(id.offset, msg.commit_log_offset);
@@ -324,7 +324,7 @@ async fn oversized_properties_are_13() {
     let cluster = cluster().await;
     let broker = cluster.broker("broker-a").unwrap();
     let mut header = header_for(0);
-    header.properties = Some(format!("k\u{1}{}", "v".repeat(32_767)));
+    header.properties = Some(format!("k\u{1}{}", "v".repeat(32_767)).into());
     let response = invoke(&client(), &broker.addr(), send_v2(header, "x"))
         .await
         .unwrap();

@@ -41,7 +41,7 @@ pub fn stored(cluster: &TestCluster, result: &SendResult) -> rmq_testkit::Stored
         .expect("the result's broker")
         .all_messages()
         .into_iter()
-        .find(|m| m.uniq_key.as_deref() == Some(result.msg_id.as_str()) && m.topic.ends_with(topic))
+        .find(|m| m.uniq_key.as_deref() == Some(&*result.msg_id) && m.topic.ends_with(topic))
         .expect("the sent message is stored")
 }
 

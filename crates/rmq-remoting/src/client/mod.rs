@@ -16,6 +16,7 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::time::Instant;
 
 pub use response::ResponseFuture;
+use response::Sent;
 
 use self::connect::{ConnectOptions, ConnectionTable};
 use self::name_server::NameServers;
@@ -273,10 +274,13 @@ impl RemotingClient {
         self.check_open(addr)?;
         let channel = self.channel(addr, deadline).await?;
         let hooks = self.before_request(addr, &mut request);
-        let rx = channel.send_request(&mut request, deadline).await?;
+        let kept = keep_for_hooks(&hooks, &request);
+        let (_, rx) = channel.send_request(request, deadline).await?;
         match channel.await_reply(rx, deadline, timeout).await {
             Ok(mut response) => {
-                after_response(&hooks, addr, &request, &mut response);
+                if let Some(request) = &kept {
+                    after_response(&hooks, addr, request, &mut response);
+                }
                 Ok(response)
             }
             Err(e) => {
@@ -305,9 +309,17 @@ impl RemotingClient {
         let permit = self.acquire_async(addr, deadline).await?;
         let channel = self.channel(addr, deadline).await?;
         let hooks = self.before_request(addr, &mut request);
-        let rx = channel.send_request(&mut request, deadline).await?;
+        let code = request.code();
+        let kept = keep_for_hooks(&hooks, &request);
+        let (opaque, rx) = channel.send_request(request, deadline).await?;
+        let sent = Sent {
+            opaque,
+            code,
+            hooks,
+            request: kept,
+        };
         Ok(ResponseFuture::new(
-            rx, deadline, timeout, permit, channel, hooks, request,
+            rx, deadline, timeout, permit, channel, sent,
         ))
     }
 
@@ -350,7 +362,7 @@ impl RemotingClient {
         // Hooks run before the oneway mark, as in Java.
         self.before_request(addr, &mut request);
         request.mark_oneway();
-        channel.send_oneway(&mut request, deadline).await
+        channel.send_oneway(request, deadline).await
     }
 
     /// Sends `request` to a name server and waits for the response (Java:
@@ -516,6 +528,15 @@ impl RemotingClient {
         )
         .await
     }
+}
+
+/// A copy of `request` for the hooks' `after_response`, only when there are hooks (the
+/// request itself goes to the connection, which encodes and drops it).
+fn keep_for_hooks(
+    hooks: &[Arc<dyn RpcHook>],
+    request: &RemotingCommand,
+) -> Option<RemotingCommand> {
+    (!hooks.is_empty()).then(|| request.clone())
 }
 
 fn after_response(

@@ -26,8 +26,16 @@ pub struct ResponseFuture {
     timeout: Duration,
     permit: Option<OwnedSemaphorePermit>,
     channel: Channel,
-    hooks: Arc<Vec<Arc<dyn RpcHook>>>,
-    request: RemotingCommand,
+    sent: Sent,
+}
+
+/// What a response future remembers of its request.
+pub(super) struct Sent {
+    pub(super) opaque: i32,
+    pub(super) code: i32,
+    pub(super) hooks: Arc<Vec<Arc<dyn RpcHook>>>,
+    /// The request, kept only when there are hooks to show it to.
+    pub(super) request: Option<RemotingCommand>,
 }
 
 impl ResponseFuture {
@@ -37,8 +45,7 @@ impl ResponseFuture {
         timeout: Duration,
         permit: OwnedSemaphorePermit,
         channel: Channel,
-        hooks: Arc<Vec<Arc<dyn RpcHook>>>,
-        request: RemotingCommand,
+        sent: Sent,
     ) -> Self {
         Self {
             rx,
@@ -46,14 +53,13 @@ impl ResponseFuture {
             timeout,
             permit: Some(permit),
             channel,
-            hooks,
-            request,
+            sent,
         }
     }
 
     /// The opaque the request was sent with.
     pub fn opaque(&self) -> i32 {
-        self.request.opaque()
+        self.sent.opaque
     }
 
     /// The address the request went to.
@@ -79,8 +85,10 @@ impl Future for ResponseFuture {
         };
         this.permit = None;
         Poll::Ready(outcome.map(|mut response| {
-            for hook in this.hooks.iter() {
-                hook.after_response(this.channel.addr(), &this.request, &mut response);
+            if let Some(request) = &this.sent.request {
+                for hook in this.sent.hooks.iter() {
+                    hook.after_response(this.channel.addr(), request, &mut response);
+                }
             }
             response
         }))
@@ -91,8 +99,8 @@ impl fmt::Debug for ResponseFuture {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ResponseFuture")
             .field("addr", &self.channel.addr())
-            .field("opaque", &self.request.opaque())
-            .field("code", &self.request.code())
+            .field("opaque", &self.sent.opaque)
+            .field("code", &self.sent.code)
             .finish()
     }
 }

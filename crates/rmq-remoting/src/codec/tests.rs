@@ -66,9 +66,12 @@ fn v14_header() -> SendMessageRequestHeader {
         sys_flag: 0,
         born_timestamp: 1_700_000_000_000,
         flag: 0,
-        properties: Some(format!(
-            "KEYS\u{1}OrderID188\u{2}UNIQ_KEY\u{1}{UNIQ_KEY}\u{2}WAIT\u{1}true\u{2}TAGS\u{1}TagA"
-        )),
+        properties: Some(
+            format!(
+                "KEYS\u{1}OrderID188\u{2}UNIQ_KEY\u{1}{UNIQ_KEY}\u{2}WAIT\u{1}true\u{2}TAGS\u{1}TagA"
+            )
+            .into(),
+        ),
         reconsume_times: Some(0),
         unit_mode: Some(false),
         max_reconsume_times: None,

@@ -78,6 +78,12 @@ pub enum HeaderError {
 pub trait FieldValue: Sized {
     /// Parses the wire text; `None` when it is not a valid value.
     fn parse_field(text: &str) -> Option<Self>;
+
+    /// Parses the wire text held in a shared string; types that can keep a view of it
+    /// (without copying) override this.
+    fn parse_shared(text: &ByteString) -> Option<Self> {
+        Self::parse_field(text)
+    }
 }
 
 macro_rules! number_field {
@@ -102,6 +108,17 @@ impl FieldValue for bool {
 impl FieldValue for String {
     fn parse_field(text: &str) -> Option<Self> {
         Some(text.to_owned())
+    }
+}
+
+impl FieldValue for ByteString {
+    fn parse_field(text: &str) -> Option<Self> {
+        Some(ByteString::from(text))
+    }
+
+    /// A view of the received frame, not a copy.
+    fn parse_shared(text: &ByteString) -> Option<Self> {
+        Some(text.clone())
     }
 }
 
@@ -136,14 +153,14 @@ pub fn optional<T: FieldValue>(
     header: &'static str,
     field: &'static str,
 ) -> Result<Option<T>, HeaderError> {
-    match ext.get(field) {
+    match ext.get_shared(field) {
         None => Ok(None),
-        Some(text) => T::parse_field(text)
+        Some(text) => T::parse_shared(text)
             .map(Some)
             .ok_or_else(|| HeaderError::Invalid {
                 header,
                 field,
-                value: text.to_owned(),
+                value: text.to_string(),
             }),
     }
 }
@@ -169,7 +186,9 @@ pub(crate) fn number(n: i64) -> ByteString {
     ];
     match usize::try_from(n).ok().and_then(|i| SMALL.get(i)) {
         Some(text) => ByteString::from_static(text),
-        None => ByteString::from(n.to_string()),
+        // One exact allocation (`to_string` leaves spare capacity, which costs a second one
+        // when the `String` becomes shared bytes).
+        None => ByteString::from(itoa::Buffer::new().format(n)),
     }
 }
 

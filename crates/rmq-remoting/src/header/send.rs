@@ -1,6 +1,8 @@
 //! Send headers (Java: `SendMessageRequestHeader`, `SendMessageRequestHeaderV2`,
 //! `SendMessageResponseHeader`).
 
+use bytestring::ByteString;
+
 use super::{CommandHeader, HeaderError, boolean, number, optional, put, put_opt, required};
 use crate::ExtFields;
 use crate::code::request;
@@ -30,11 +32,11 @@ use crate::code::request;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SendMessageRequestHeader {
     /// `producerGroup` / `a`: the producer group, namespace included.
-    pub producer_group: String,
+    pub producer_group: ByteString,
     /// `topic` / `b`: the topic, namespace included.
-    pub topic: String,
+    pub topic: ByteString,
     /// `defaultTopic` / `c`: the topic new topics are created from (`TBW102`).
-    pub default_topic: String,
+    pub default_topic: ByteString,
     /// `defaultTopicQueueNums` / `d`: queues of an auto-created topic (4).
     pub default_topic_queue_nums: i32,
     /// `queueId` / `e`: the target queue; negative lets the broker pick.
@@ -46,7 +48,7 @@ pub struct SendMessageRequestHeader {
     /// `flag` / `h`: the message's user flag.
     pub flag: i32,
     /// `properties` / `i`: the encoded property string.
-    pub properties: Option<String>,
+    pub properties: Option<ByteString>,
     /// `reconsumeTimes` / `j`.
     pub reconsume_times: Option<i32>,
     /// `unitMode` / `k`.
@@ -56,16 +58,16 @@ pub struct SendMessageRequestHeader {
     /// `batch` / `m`.
     pub batch: Option<bool>,
     /// `bname` / `n`: the target broker's name.
-    pub broker_name: Option<String>,
+    pub broker_name: Option<ByteString>,
 }
 
 impl Default for SendMessageRequestHeader {
     /// Java's producer defaults: `defaultTopic` `TBW102` with 4 queues, everything else zero.
     fn default() -> Self {
         Self {
-            producer_group: String::new(),
-            topic: String::new(),
-            default_topic: "TBW102".to_owned(),
+            producer_group: ByteString::new(),
+            topic: ByteString::new(),
+            default_topic: ByteString::from_static("TBW102"),
             default_topic_queue_nums: 4,
             queue_id: 0,
             sys_flag: 0,
@@ -125,7 +127,9 @@ impl SendMessageRequestHeader {
         if let Some(batch) = self.batch {
             put(ext, name(12), boolean(batch));
         }
-        put_opt(ext, name(13), self.broker_name.as_ref());
+        if let Some(broker_name) = &self.broker_name {
+            put(ext, name(13), broker_name.clone());
+        }
     }
 
     fn read_with(
@@ -216,19 +220,19 @@ impl CommandHeader for SendMessageRequestHeaderV2 {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SendMessageResponseHeader {
     /// The offset message id the broker assigned (for a batch, comma-joined).
-    pub msg_id: String,
+    pub msg_id: ByteString,
     /// The queue actually written.
     pub queue_id: i32,
     /// The logical offset in the queue (for a batch, the first message's).
     pub queue_offset: i64,
     /// Never set by the open-source broker.
-    pub transaction_id: Option<String>,
+    pub transaction_id: Option<ByteString>,
     /// 5.x: the batch's own id when stored as an inner batch.
-    pub batch_uniq_id: Option<String>,
+    pub batch_uniq_id: Option<ByteString>,
     /// 5.x: handle for `RECALL_MESSAGE` of a timer message.
-    pub recall_handle: Option<String>,
+    pub recall_handle: Option<ByteString>,
     /// `MSG_REGION`: the broker's region (`DefaultRegion` when absent or empty).
-    pub region_id: Option<String>,
+    pub region_id: Option<ByteString>,
     /// `TRACE_ON`: anything but `"false"` (and absence) is on, as Java reads it.
     pub trace_on: bool,
 }
@@ -258,7 +262,7 @@ impl CommandHeader for SendMessageResponseHeader {
             transaction_id: optional(ext, H, "transactionId")?,
             batch_uniq_id: optional(ext, H, "batchUniqId")?,
             recall_handle: optional(ext, H, "recallHandle")?,
-            region_id: optional::<String>(ext, H, "MSG_REGION")?.filter(|r| !r.is_empty()),
+            region_id: optional::<ByteString>(ext, H, "MSG_REGION")?.filter(|r| !r.is_empty()),
             trace_on: ext.get("TRACE_ON") != Some("false"),
         })
     }

@@ -44,7 +44,7 @@ pub fn header(topic: &str, queue_id: i32) -> SendMessageRequestHeader {
         topic: topic.into(),
         queue_id,
         born_timestamp: BORN,
-        properties: Some(v14_properties()),
+        properties: Some(v14_properties().into()),
         reconsume_times: Some(0),
         unit_mode: Some(false),
         batch: Some(false),
@@ -84,7 +84,7 @@ pub fn send_batch(topic: &str, queue_id: i32, bodies: &[&str]) -> RemotingComman
         .collect();
     let batch = MessageBatch::new(messages).expect("batch");
     let header = SendMessageRequestHeader {
-        properties: Some(batch.properties().encode(SeparatorStyle::NoTrailing)),
+        properties: Some(batch.properties().encode(SeparatorStyle::NoTrailing).into()),
         batch: Some(true),
         ..header(topic, queue_id)
     };
