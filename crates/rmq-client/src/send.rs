@@ -141,7 +141,8 @@ impl ProducerInner {
         };
         let mut attempts = Vec::new();
         let mut last_broker: Option<ByteString> = None;
-        let mut last_result = None;
+        // Boxed: rarely set, and inline it would enlarge every async send in flight.
+        let mut last_result: Option<Box<SendResult>> = None;
         for attempt in 0..total {
             let Some(queue) = self
                 .fault
@@ -153,7 +154,7 @@ impl ProducerInner {
             if Instant::now() >= deadline {
                 // A message already stored (with a weaker status) is reported, not lost.
                 if let Some(result) = last_result {
-                    return Ok(Some(result));
+                    return Ok(Some(*result));
                 }
                 return Err(self.timeout_error(out, started, deadline, attempts));
             }
@@ -179,7 +180,7 @@ impl ProducerInner {
                             None,
                             elapsed,
                         ));
-                        last_result = result;
+                        last_result = result.map(Box::new);
                         continue;
                     }
                     return Ok(result);
@@ -201,7 +202,7 @@ impl ProducerInner {
                     tracing::debug!(broker = queue.broker_name(), error = %e, attempt, "send attempt failed");
                     if !verdict.retry {
                         if let Some(result) = last_result {
-                            return Ok(Some(result));
+                            return Ok(Some(*result));
                         }
                         return Err(if attempts.len() == 1 {
                             e
@@ -216,7 +217,7 @@ impl ProducerInner {
             }
         }
         if let Some(result) = last_result {
-            return Ok(Some(result));
+            return Ok(Some(*result));
         }
         if Instant::now() >= deadline {
             return Err(self.timeout_error(out, started, deadline, attempts));
@@ -282,6 +283,51 @@ impl ProducerInner {
         mode: SendMode,
         deadline: Instant,
     ) -> Result<Option<SendResult>> {
+        // Everything up to the request being queued runs in its own allocation: that future is
+        // large (connecting, permits, hooks), and inline it would stay reserved for as long as
+        // an async send waits for its answer, in every send in flight.
+        let started = Box::pin(self.start_attempt(instance, out, queue, mode, deadline)).await?;
+        let outcome = match started.sent {
+            Sent::Done(outcome) => outcome,
+            Sent::Awaiting(response) => match response.await {
+                Ok(response) => self
+                    .process_response(out, queue, &started.addr, &response)
+                    .map(Some),
+                Err(e) => Err(e.into()),
+            },
+        };
+        if let Some(hooks) = started.hooks {
+            let (result, error) = match &outcome {
+                Ok(result) => (result.as_ref(), None),
+                Err(e) => (None, Some(e)),
+            };
+            let ctx = self.context(
+                out,
+                queue,
+                &started.addr,
+                mode,
+                started.message_type,
+                result,
+                error,
+                started.props,
+            );
+            for hook in hooks.iter() {
+                hook.send_message_after(&ctx);
+            }
+        }
+        outcome
+    }
+
+    /// The part of an attempt before its request is on a connection: address, compression,
+    /// hooks, the request itself. Sync and oneway sends finish here.
+    async fn start_attempt(
+        &self,
+        instance: &ClientInstance,
+        out: &Outgoing,
+        queue: &MessageQueue,
+        mode: SendMode,
+        deadline: Instant,
+    ) -> Result<Started> {
         let broker = queue.broker_name();
         let addr = match instance.master_addr(broker) {
             Some(addr) => addr,
@@ -352,21 +398,16 @@ impl ProducerInner {
             props = ctx.props;
         }
 
-        let outcome = self
+        let sent = self
             .invoke(instance, out, queue, &addr, body, sys_flag, mode, deadline)
             .await;
-
-        if !hooks.is_empty() {
-            let (result, error) = match &outcome {
-                Ok(result) => (result.as_ref(), None),
-                Err(e) => (None, Some(e)),
-            };
-            let ctx = self.context(out, queue, &addr, mode, message_type, result, error, props);
-            for hook in hooks.iter() {
-                hook.send_message_after(&ctx);
-            }
-        }
-        outcome
+        Ok(Started {
+            addr,
+            message_type,
+            props,
+            hooks: (!hooks.is_empty()).then_some(hooks),
+            sent,
+        })
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -395,6 +436,8 @@ impl ProducerInner {
         }
     }
 
+    /// Builds the request and sends it: to the answer for sync sends, until written for
+    /// oneway sends, until queued for async sends.
     #[allow(clippy::too_many_arguments)]
     async fn invoke(
         &self,
@@ -406,7 +449,7 @@ impl ProducerInner {
         sys_flag: i32,
         mode: SendMode,
         deadline: Instant,
-    ) -> Result<Option<SendResult>> {
+    ) -> Sent {
         let message = &out.message;
         let header = SendMessageRequestHeader {
             producer_group: self.group.clone(),
@@ -445,25 +488,32 @@ impl ProducerInner {
         };
         let remaining = deadline.saturating_duration_since(Instant::now());
         if remaining.is_zero() {
-            return Err(Error::Remoting(
+            return Sent::Done(Err(Error::Remoting(
                 rmq_remoting::RemotingError::new(ErrorKind::Timeout, addr)
                     .with_detail("the send's deadline passed before the request was sent"),
-            ));
+            )));
         }
         let remoting = instance.remoting();
-        let response = match mode {
-            SendMode::Sync => remoting.invoke_sync(addr, cmd, remaining).await?,
-            SendMode::Async => {
-                let response = remoting.invoke_async(addr, cmd, remaining).await?;
-                out.queued.store(true, Ordering::Release);
-                response.await?
-            }
-            SendMode::Oneway => {
-                remoting.invoke_oneway(addr, cmd, remaining).await?;
-                return Ok(None);
-            }
-        };
-        self.process_response(out, queue, addr, &response).map(Some)
+        match mode {
+            SendMode::Sync => Sent::Done(match remoting.invoke_sync(addr, cmd, remaining).await {
+                Ok(response) => self.process_response(out, queue, addr, &response).map(Some),
+                Err(e) => Err(e.into()),
+            }),
+            SendMode::Async => match remoting.invoke_async(addr, cmd, remaining).await {
+                Ok(response) => {
+                    out.queued.store(true, Ordering::Release);
+                    Sent::Awaiting(response)
+                }
+                Err(e) => Sent::Done(Err(e.into())),
+            },
+            SendMode::Oneway => Sent::Done(
+                remoting
+                    .invoke_oneway(addr, cmd, remaining)
+                    .await
+                    .map(|()| None)
+                    .map_err(Into::into),
+            ),
+        }
     }
 
     /// Turns the broker's answer into a result (Java: `processSendResponse`).
@@ -525,6 +575,24 @@ impl ProducerInner {
         self.send_kernel(&instance, out, &wire, mode, deadline)
             .await
     }
+}
+
+/// An attempt whose request has left the send path's large part (see `send_kernel`).
+struct Started {
+    addr: ByteString,
+    message_type: MessageType,
+    props: HashMap<String, String>,
+    /// The send hooks, when there are any.
+    hooks: Option<Arc<Vec<Arc<dyn crate::hook::SendMessageHook>>>>,
+    sent: Sent,
+}
+
+/// Where an attempt's request stands.
+enum Sent {
+    /// Finished: a sync answer, a oneway write, or an error before or while sending.
+    Done(Result<Option<SendResult>>),
+    /// An async request, queued on its connection, awaiting the answer.
+    Awaiting(rmq_remoting::ResponseFuture),
 }
 
 struct Verdict {
