@@ -543,17 +543,20 @@ impl ProducerInner {
         Ok(SendResult {
             status,
             msg_id: out.msg_id.clone(),
-            offset_msg_id: Some(header.msg_id),
+            // Results may be kept for long: they get their own copies, not views that would
+            // pin the connection's whole read buffer.
+            offset_msg_id: Some(detach(&header.msg_id)),
             queue: MessageQueue::new(
                 out.user_topic.clone(),
                 queue.broker_name_shared().clone(),
                 header.queue_id,
             ),
             queue_offset: header.queue_offset,
-            transaction_id: header.transaction_id,
-            region_id: header
-                .region_id
-                .unwrap_or_else(|| ByteString::from_static("DefaultRegion")),
+            transaction_id: header.transaction_id.as_ref().map(detach),
+            region_id: match header.region_id.as_deref() {
+                None | Some(DEFAULT_REGION) => ByteString::from_static(DEFAULT_REGION),
+                Some(region) => ByteString::from(region),
+            },
             trace_on: header.trace_on,
         })
     }
@@ -614,6 +617,14 @@ fn attempt_record(
         response_code: code,
         elapsed,
     }
+}
+
+/// The region a result names when the broker sends none (Java: `MixAll.DEFAULT_REGION`).
+const DEFAULT_REGION: &str = "DefaultRegion";
+
+/// A copy of `text` that does not share (and so keep alive) the buffer it was decoded from.
+fn detach(text: &ByteString) -> ByteString {
+    ByteString::from(&**text)
 }
 
 fn now_millis() -> i64 {

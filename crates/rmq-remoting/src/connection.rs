@@ -422,10 +422,14 @@ impl ConnectionTask {
             if rbuf.capacity() - rbuf.len() < 8 * 1024 {
                 rbuf.reserve(64 * 1024);
             }
-            // Let the tasks that are ready run before a small write: the callers woken by the
-            // responses just decoded queue their next requests, and one write carries them all
-            // instead of one write (and one trip through the TCP stack) per request.
-            if !wbuf.is_empty() && wbuf.len() < COALESCE_BELOW && !yielded {
+            // Let the tasks that are ready run before a small write when more frames are
+            // coming (other requests of ours await answers, or peer requests are being
+            // processed): the callers woken by the responses just decoded queue their next
+            // requests, and one write carries them all instead of one write (and one trip
+            // through the TCP stack) per request. A lone request is written at once.
+            let more_coming =
+                self.pending.len() > 1 || self.inflight.available_permits() < self.max_inflight;
+            if !wbuf.is_empty() && wbuf.len() < COALESCE_BELOW && !yielded && more_coming {
                 yielded = true;
                 tokio::task::yield_now().await;
                 continue;
