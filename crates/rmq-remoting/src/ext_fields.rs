@@ -39,10 +39,21 @@ fn signature_bit(key: &[u8]) -> u64 {
 /// assert_eq!(ext.get("topic"), Some("Other"));
 /// assert_eq!(ext.len(), 1);
 /// ```
-#[derive(Clone, Default, PartialEq, Eq)]
+#[derive(Clone, Default)]
 pub struct ExtFields {
     entries: Vec<(ByteString, Option<ByteString>)>,
+    /// The union of the keys' signature bits (a superset after removals): a key whose bit is
+    /// absent is certainly absent, so typed headers insert each field without a scan.
+    signatures: u64,
 }
+
+impl PartialEq for ExtFields {
+    fn eq(&self, other: &Self) -> bool {
+        self.entries == other.entries
+    }
+}
+
+impl Eq for ExtFields {}
 
 impl ExtFields {
     /// An empty map.
@@ -54,6 +65,7 @@ impl ExtFields {
     pub fn with_capacity(capacity: usize) -> Self {
         Self {
             entries: Vec::with_capacity(capacity),
+            signatures: 0,
         }
     }
 
@@ -100,13 +112,15 @@ impl ExtFields {
     ) -> Option<ByteString> {
         let key = key.into();
         let value = Some(value.into());
-        match self.position(&key) {
-            Some(i) => std::mem::replace(&mut self.entries[i].1, value),
-            None => {
-                self.entries.push((key, value));
-                None
-            }
+        let bit = signature_bit(key.as_bytes());
+        if self.signatures & bit != 0
+            && let Some(i) = self.position(&key)
+        {
+            return std::mem::replace(&mut self.entries[i].1, value);
         }
+        self.signatures |= bit;
+        self.entries.push((key, value));
+        None
     }
 
     /// Removes `key`, keeping the order of the others. Returns its value.
@@ -150,6 +164,7 @@ impl ExtFields {
     /// Appends a decoded entry without looking for duplicates; decoders call
     /// [`finish_decode`](Self::finish_decode) once all are in.
     pub(crate) fn push_decoded(&mut self, key: ByteString, value: Option<ByteString>) {
+        self.signatures |= signature_bit(key.as_bytes());
         self.entries.push((key, value));
     }
 
@@ -233,6 +248,32 @@ mod tests {
         assert_eq!(keys, ["a", "c"]);
         assert_eq!(ext.get("a"), Some("9"));
         assert_eq!(ext.remove("zz"), None);
+    }
+
+    #[test]
+    fn insert_finds_keys_that_share_a_signature_and_after_decode_and_remove() {
+        let mut ext = ExtFields::new();
+        // Many keys, so signature bits collide and the scan path runs too.
+        for i in 0..200 {
+            ext.insert(format!("key{i}"), "a");
+        }
+        for i in 0..200 {
+            assert_eq!(ext.insert(format!("key{i}"), "b").as_deref(), Some("a"));
+        }
+        assert_eq!(ext.len(), 200);
+        ext.remove("key7");
+        assert_eq!(ext.insert("key7", "c"), None);
+        assert_eq!(ext.insert("key7", "d").as_deref(), Some("c"));
+        assert_eq!(ext.len(), 200);
+
+        let mut decoded = ExtFields::new();
+        decoded.push_decoded("topic".into(), Some("T".into()));
+        decoded.finish_decode();
+        assert_eq!(decoded.insert("topic", "U").as_deref(), Some("T"));
+        assert_eq!(decoded.len(), 1);
+        // Equality ignores how the map was built.
+        let built: ExtFields = [("topic", "U")].into_iter().collect();
+        assert_eq!(decoded, built);
     }
 
     #[test]
