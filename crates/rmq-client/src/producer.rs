@@ -478,7 +478,7 @@ impl ProducerInner {
 }
 
 /// `derived` (computed from `original`) as a shared string: `original` itself when unchanged.
-fn shared(original: &ByteString, derived: std::borrow::Cow<'_, str>) -> ByteString {
+pub(crate) fn shared(original: &ByteString, derived: std::borrow::Cow<'_, str>) -> ByteString {
     match derived {
         std::borrow::Cow::Borrowed(text) if text.len() == original.len() => original.clone(),
         other => ByteString::from(other.into_owned()),

@@ -20,7 +20,7 @@ use tokio::time::Instant;
 
 use crate::hook::{CheckForbiddenContext, MessageType, SendContext, SendMode};
 use crate::instance::ClientInstance;
-use crate::producer::ProducerInner;
+use crate::producer::{ProducerInner, shared};
 use crate::{Error, Result, SendAttempt, SendResult, SendStatus};
 
 /// A message made ready for the wire once, and reused by every attempt.
@@ -345,11 +345,10 @@ impl ProducerInner {
                     })?
             }
         };
-        let addr = if self.config.vip_channel_enabled {
-            ByteString::from(vip_channel_address(true, &addr))
-        } else {
-            addr
-        };
+        let addr = shared(
+            &addr,
+            vip_channel_address(self.config.vip_channel_enabled, &addr),
+        );
         let message = &out.message;
 
         let mut sys_flag = 0;

@@ -4,11 +4,13 @@
 //! Java: `MixAll.brokerVIPChannel`, `RemotingUtil.getLocalAddress` (HEAD `NetworkUtil`),
 //! `UtilAll.getIP`, `MessageClientIDSetter.createFakeIP`
 
+use std::borrow::Cow;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 /// The broker address for the VIP channel: the port minus 2 when `enabled` (10911 → 10909).
-/// The address is split at its last `:`; one without a parsable port is returned unchanged.
+/// The address is split at its last `:`; one without a parsable port is returned unchanged
+/// (borrowed, as it is when `enabled` is false).
 ///
 /// Java: `MixAll.brokerVIPChannel`
 ///
@@ -19,17 +21,17 @@ use std::time::{SystemTime, UNIX_EPOCH};
 /// assert_eq!(vip_channel_address(true, "[::1]:10911"), "[::1]:10909");
 /// assert_eq!(vip_channel_address(false, "127.0.0.1:10911"), "127.0.0.1:10911");
 /// ```
-pub fn vip_channel_address(enabled: bool, addr: &str) -> String {
+pub fn vip_channel_address(enabled: bool, addr: &str) -> Cow<'_, str> {
     if !enabled {
-        return addr.to_owned();
+        return Cow::Borrowed(addr);
     }
     let Some((host, port)) = addr.rsplit_once(':') else {
-        return addr.to_owned();
+        return Cow::Borrowed(addr);
     };
     // Integer.parseInt semantics: an optional sign, decimal digits, 32-bit range.
     match port.parse::<i32>().ok().and_then(|p| p.checked_sub(2)) {
-        Some(vip_port) => format!("{host}:{vip_port}"),
-        None => addr.to_owned(),
+        Some(vip_port) => Cow::Owned(format!("{host}:{vip_port}")),
+        None => Cow::Borrowed(addr),
     }
 }
 

@@ -323,26 +323,22 @@ mod tests {
 
     #[test]
     fn v16_v17_response_field_order() {
+        fn keys(response: &RemotingCommand) -> Vec<&str> {
+            response
+                .ext_fields()
+                .into_iter()
+                .flat_map(|e| e.iter())
+                .map(|(k, _)| k)
+                .collect()
+        }
         let binary = send_response(0, 1, appended(), SerializeType::RocketMq);
-        let keys: Vec<_> = binary
-            .ext_fields()
-            .into_iter()
-            .flat_map(|e| e.iter())
-            .map(|(k, _)| k)
-            .collect();
         assert_eq!(
-            keys,
+            keys(&binary),
             ["msgId", "queueId", "queueOffset", "TRACE_ON", "MSG_REGION"]
         );
         let json = send_response(0, 1, appended(), SerializeType::Json);
-        let keys: Vec<_> = json
-            .ext_fields()
-            .into_iter()
-            .flat_map(|e| e.iter())
-            .map(|(k, _)| k)
-            .collect();
         assert_eq!(
-            keys,
+            keys(&json),
             ["queueId", "TRACE_ON", "MSG_REGION", "msgId", "queueOffset"]
         );
         for response in [binary, json] {
