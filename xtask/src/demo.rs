@@ -184,6 +184,7 @@ async fn benchmark(namesrv: &str, seconds: u64) -> Result<()> {
         group: "demo_bench",
         topic: TOPIC,
         serialize_type: rmq::remoting::SerializeType::RocketMq,
+        embedded: None,
     };
     let args = BenchArgs {
         mode: BenchMode::Async,

@@ -19,6 +19,7 @@ use serde_json::json;
 use crate::cli::{BenchArgs, BenchMode};
 use crate::resources;
 use crate::stats::{Latency, Stats, micros};
+use crate::target::EmbeddedCluster;
 
 /// The outcome of a run; `--json` prints it as the last line of stdout.
 #[derive(Clone, Debug, PartialEq)]
@@ -39,7 +40,7 @@ pub struct BenchReport {
     pub tps: f64,
     /// Latency per send, µs.
     pub lat_us: Latency,
-    /// CPU time of this process per acknowledged message, µs.
+    /// CPU time of this process per acknowledged message, µs (the embedded cluster's excluded).
     pub cpu_us_per_msg: f64,
     /// Peak resident memory of this process, KiB.
     pub max_rss_kib: u64,
@@ -81,6 +82,8 @@ pub struct BenchTarget<'a> {
     pub topic: &'a str,
     /// Header serialization.
     pub serialize_type: SerializeType,
+    /// The embedded cluster serving the run, whose CPU time is left out of the figures.
+    pub embedded: Option<&'a EmbeddedCluster>,
 }
 
 /// Runs the benchmark, printing a line each second and a summary.
@@ -104,7 +107,13 @@ pub async fn run(target: &BenchTarget<'_>, args: &BenchArgs) -> Result<BenchRepo
     let topic = ByteString::from(target.topic);
     let stats = Arc::new(Stats::default());
     let stop = Arc::new(AtomicBool::new(false));
-    let usage_before = resources::now();
+    let server_cpu = || {
+        target
+            .embedded
+            .map(EmbeddedCluster::cpu)
+            .unwrap_or_default()
+    };
+    let (usage_before, server_before) = (resources::now(), server_cpu());
     let started = Instant::now();
     let workers: Vec<_> = (0..concurrency)
         .map(|_| {
@@ -131,13 +140,16 @@ pub async fn run(target: &BenchTarget<'_>, args: &BenchArgs) -> Result<BenchRepo
         let _ = worker.await;
     }
     let seconds = started.elapsed().as_secs_f64();
-    let usage_after = resources::now();
+    let (usage_after, server_after) = (resources::now(), server_cpu());
     stats.take_interval();
     producer.shutdown().await;
 
     let (lat_us, histogram) = stats.total();
     let ok = stats.ok();
-    let cpu = usage_after.cpu.saturating_sub(usage_before.cpu);
+    let cpu = usage_after
+        .cpu
+        .saturating_sub(usage_before.cpu)
+        .saturating_sub(server_after.saturating_sub(server_before));
     let report = BenchReport {
         mode: args.mode.name(),
         concurrency,

@@ -1,4 +1,5 @@
-//! The command line (clap): `rmq [--namesrv A] [--group G] [--topic T] [--embedded] <command>`.
+//! The command line (clap): `rmq [--namesrv A] [--group G] [--topic T] [--embedded] [--threads N]
+//! <command>`.
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use rmq::common::CompressionType;
@@ -34,6 +35,14 @@ pub struct Common {
     /// Header serialization on the wire.
     #[arg(long, global = true, value_enum, default_value_t = Serialization::Json)]
     pub serialization: Serialization,
+    /// Run the embedded cluster on the command's runtime instead of its own: round trips
+    /// need no wake-up of another thread, but its CPU time counts in `rmq bench`'s figures.
+    #[arg(long, global = true, requires = "embedded")]
+    pub embedded_shared: bool,
+    /// Runtime worker threads (1: one thread; default: one per CPU). The embedded cluster
+    /// gets its own runtime of the same size.
+    #[arg(long, global = true)]
+    pub threads: Option<std::num::NonZeroUsize>,
 }
 
 /// The commands.

@@ -8,6 +8,7 @@ pub mod bench;
 pub mod cli;
 pub mod resources;
 pub mod route;
+pub mod runtime;
 pub mod send;
 pub mod stats;
 pub mod target;
@@ -35,6 +36,7 @@ pub async fn run(cli: Cli) -> Result<()> {
                 group: &cli.common.group,
                 topic: &cli.common.topic,
                 serialize_type: cli.common.serialization.into(),
+                embedded: target.embedded.as_ref(),
             };
             bench::run(&bench_target, args).await.map(drop)
         }

@@ -2,10 +2,12 @@
 
 use clap::Parser;
 
-#[tokio::main]
-async fn main() -> std::process::ExitCode {
+fn main() -> std::process::ExitCode {
     let cli = rmq_cli::cli::Cli::parse();
-    match rmq_cli::run(cli).await {
+    let outcome = rmq_cli::runtime::build(cli.common.threads, "rmq", || {})
+        .map_err(anyhow::Error::new)
+        .and_then(|runtime| runtime.block_on(rmq_cli::run(cli)));
+    match outcome {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e:#}");

@@ -1,9 +1,21 @@
 //! Which cluster a command talks to: `--namesrv`, `NAMESRV_ADDR`, or `--embedded`.
 
-use anyhow::{Result, bail};
+use std::num::NonZeroUsize;
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use parking_lot::Mutex;
 use rmq_testkit::TestCluster;
+use tokio::sync::oneshot;
 
 use crate::cli::Common;
+use crate::resources;
+
+/// Messages each embedded broker keeps for inspection: enough for `rmq send`, small enough
+/// that a long benchmark's memory stays flat.
+const EMBEDDED_RETENTION: usize = 10_000;
 
 /// The name server to use; holds the embedded cluster alive while the command runs.
 #[derive(Debug)]
@@ -11,20 +23,20 @@ pub struct Target {
     /// Name server addresses, `;`-separated as Java's `namesrvAddr`.
     pub namesrv: String,
     /// The embedded cluster, when one was started.
-    pub embedded: Option<TestCluster>,
+    pub embedded: Option<EmbeddedCluster>,
 }
 
 impl Target {
     /// Resolves the target from the common flags, starting the embedded cluster if asked.
     pub async fn resolve(common: &Common) -> Result<Target> {
         if common.embedded {
-            let cluster = TestCluster::builder()
-                .brokers(2)
-                .topic(&common.topic, 8)
-                .start()
-                .await?;
+            let cluster = if common.embedded_shared {
+                EmbeddedCluster::start_shared(&common.topic).await?
+            } else {
+                EmbeddedCluster::start(&common.topic, common.threads).await?
+            };
             return Ok(Target {
-                namesrv: cluster.namesrv_addr(),
+                namesrv: cluster.namesrv.clone(),
                 embedded: Some(cluster),
             });
         }
@@ -42,7 +54,122 @@ impl Target {
     /// Stops the embedded cluster, if any.
     pub async fn stop(self) {
         if let Some(cluster) = self.embedded {
-            cluster.shutdown().await;
+            cluster.stop().await;
+        }
+    }
+}
+
+/// rmq's test cluster (two brokers) in this process: on its own runtime and threads, as a
+/// separate server would be, so the command's CPU figures leave it out; or on the command's
+/// runtime (`--embedded-shared`), where a round trip needs no wake-up of another thread.
+#[derive(Debug)]
+pub struct EmbeddedCluster {
+    namesrv: String,
+    /// The cluster runtime's threads, for [`cpu`](Self::cpu); empty when shared.
+    tids: Arc<Mutex<Vec<i32>>>,
+    run: Run,
+}
+
+#[derive(Debug)]
+enum Run {
+    Own {
+        stop: oneshot::Sender<()>,
+        thread: JoinHandle<()>,
+    },
+    Shared(TestCluster),
+}
+
+fn builder(topic: &str) -> rmq_testkit::TestClusterBuilder {
+    TestCluster::builder()
+        .brokers(2)
+        .topic(topic, 8)
+        .max_stored_messages(EMBEDDED_RETENTION)
+}
+
+impl EmbeddedCluster {
+    /// Starts the cluster with `topic` (8 queues per broker) on a runtime of `threads` workers.
+    pub async fn start(topic: &str, threads: Option<NonZeroUsize>) -> Result<Self> {
+        let tids = Arc::new(Mutex::new(Vec::new()));
+        let (started_tx, started_rx) = oneshot::channel();
+        let (stop_tx, stop_rx) = oneshot::channel::<()>();
+        let builder = builder(topic);
+        let thread_tids = tids.clone();
+        let thread = std::thread::Builder::new()
+            .name("rmq-embedded".into())
+            .spawn(move || {
+                thread_tids.lock().push(resources::thread_id());
+                let started = {
+                    let tids = thread_tids.clone();
+                    crate::runtime::build(threads, "rmq-embedded", move || {
+                        tids.lock().push(resources::thread_id());
+                    })
+                };
+                let runtime = match started {
+                    Ok(runtime) => runtime,
+                    Err(e) => {
+                        let _ = started_tx.send(Err(anyhow::Error::new(e)));
+                        return;
+                    }
+                };
+                runtime.block_on(async move {
+                    match builder.start().await {
+                        Ok(cluster) => {
+                            let _ = started_tx.send(Ok(cluster.namesrv_addr()));
+                            // Runs until stopped, or until the command is gone.
+                            let _ = stop_rx.await;
+                            cluster.shutdown().await;
+                        }
+                        Err(e) => {
+                            let _ = started_tx.send(Err(anyhow::Error::new(e)));
+                        }
+                    }
+                });
+            })
+            .context("cannot start the embedded cluster's thread")?;
+        let namesrv = started_rx
+            .await
+            .context("the embedded cluster's thread ended before starting")?
+            .context("the embedded cluster did not start")?;
+        Ok(Self {
+            namesrv,
+            tids,
+            run: Run::Own {
+                stop: stop_tx,
+                thread,
+            },
+        })
+    }
+
+    /// Starts the cluster with `topic` on the caller's runtime.
+    pub async fn start_shared(topic: &str) -> Result<Self> {
+        let cluster = builder(topic).start().await?;
+        Ok(Self {
+            namesrv: cluster.namesrv_addr(),
+            tids: Arc::default(),
+            run: Run::Shared(cluster),
+        })
+    }
+
+    /// The name server's address.
+    pub fn namesrv_addr(&self) -> &str {
+        &self.namesrv
+    }
+
+    /// CPU time the cluster's own threads have used so far (zero when shared: its work cannot
+    /// be told apart from the command's).
+    pub fn cpu(&self) -> Duration {
+        resources::threads_cpu(&self.tids.lock())
+    }
+
+    /// Shuts the cluster down and waits for its thread.
+    pub async fn stop(self) {
+        match self.run {
+            Run::Own { stop, thread } => {
+                let _ = stop.send(());
+                // Joining blocks; the cluster's shutdown is quick, but keep this runtime free.
+                let _ = tokio::task::spawn_blocking(move || thread.join()).await;
+            }
+            Run::Shared(cluster) => cluster.shutdown().await,
         }
     }
 }

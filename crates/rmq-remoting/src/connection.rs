@@ -40,6 +40,11 @@ const WRITE_HIGH_WATER: usize = 4 * 1024 * 1024;
 const COALESCE_BELOW: usize = 64 * 1024;
 /// Frames taken from the queue per wake-up.
 const BATCH: usize = 256;
+/// Received frames handled per turn of the loop. Handling a whole read at once makes the two
+/// ends of a busy connection take turns (one works on a big batch while the other waits for
+/// it); smaller chunks let the answers to the first frames go out while later ones are still
+/// being handled, so both ends work at once.
+const DECODE_CHUNK: usize = 32;
 /// How often requests whose caller gave up are dropped from the response table
 /// (Java scans its `responseTable` every second too).
 const SWEEP_INTERVAL: Duration = Duration::from_secs(1);
@@ -362,6 +367,9 @@ struct Awaiting {
     bytes: bool,
     /// A free slot, for the oldest waiting request.
     slot: bool,
+    /// Nothing from outside: whole frames are still buffered, to handle next turn
+    /// (`DECODE_CHUNK`).
+    buffered: bool,
 }
 
 impl ConnectionTask {
@@ -435,7 +443,7 @@ impl ConnectionTask {
                 continue;
             }
             yielded = false;
-            let can_read = !draining && awaiting.bytes;
+            let can_read = !draining && awaiting.bytes && !awaiting.buffered;
             // Waiting on a slot: to run the oldest waiting request, or to finish a drain.
             let await_slot = awaiting.slot || (draining && !all_slots_free);
             let inflight = self.inflight.clone();
@@ -469,6 +477,7 @@ impl ConnectionTask {
                 // A finished request frees a slot; oneway requests produce no response that
                 // would wake the loop otherwise.
                 _ = inflight.acquire(), if await_slot => {}
+                () = std::future::ready(()), if awaiting.buffered => {}
                 _ = sweep.tick() => self.pending.retain(|_, reply| !reply.is_closed()),
             }
         };
@@ -544,6 +553,7 @@ impl ConnectionTask {
         write_backlog: usize,
         response_tx: &mpsc::UnboundedSender<Bytes>,
     ) -> Result<Awaiting, RemotingError> {
+        let mut decoded = 0;
         loop {
             // Responses a peer does not read must not pile up: no new request runs while the
             // write buffer is over its high-water mark.
@@ -563,11 +573,28 @@ impl ConnectionTask {
             }
             if self.waiting.len() >= MAX_WAITING_REQUESTS || self.waiting_bytes >= WRITE_HIGH_WATER
             {
-                return Ok(Awaiting { bytes: false, slot });
+                return Ok(Awaiting {
+                    slot,
+                    ..Awaiting::default()
+                });
             }
+            if decoded == DECODE_CHUNK {
+                return Ok(Awaiting {
+                    bytes: true,
+                    slot,
+                    buffered: true,
+                });
+            }
+            decoded += 1;
             let cmd = match self.codec.decode(rbuf) {
                 Ok(Some(cmd)) => cmd,
-                Ok(None) => return Ok(Awaiting { bytes: true, slot }),
+                Ok(None) => {
+                    return Ok(Awaiting {
+                        bytes: true,
+                        slot,
+                        buffered: false,
+                    });
+                }
                 Err(e) => {
                     return Err(self
                         .error(ErrorKind::Codec)

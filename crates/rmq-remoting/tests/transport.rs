@@ -840,3 +840,28 @@ async fn a_drain_ends_as_soon_as_its_last_oneway_request_finishes() {
         "drain waited {elapsed:?}"
     );
 }
+
+#[tokio::test(flavor = "current_thread")]
+async fn many_frames_in_one_read_are_all_handled_without_more_bytes() {
+    // The server handles received frames a chunk at a time; frames left in its buffer must be
+    // handled without waiting for anything more from the peer. Oneway requests make no
+    // response that could wake the connection by chance.
+    let (handle, counters) = server().await;
+    let mut stream = tokio::net::TcpStream::connect(handle.local_addr())
+        .await
+        .expect("connects");
+    let mut frames = BytesMut::new();
+    for opaque in 0..200 {
+        let mut request = RemotingCommand::request(COUNTED)
+            .with_opaque(opaque)
+            .with_serialize_type(SerializeType::RocketMq);
+        request.mark_oneway();
+        frames.extend_from_slice(&request.encode_to_bytes().expect("encodes"));
+    }
+    stream.write_all(&frames).await.expect("written at once");
+    let deadline = Instant::now() + 2 * SECOND;
+    while counters.oneway_seen.load(Ordering::SeqCst) < 200 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    assert_eq!(counters.oneway_seen.load(Ordering::SeqCst), 200);
+}

@@ -1,24 +1,50 @@
 //! `rmq-testkit`: runs a test cluster on loopback until Ctrl-C, for demos and manual tests.
 //!
 //! ```text
-//! rmq-testkit [--brokers N] [--namesrv-port P] [--topic NAME[:QUEUES]]... [--legacy-route-json] [--no-auto-create]
+//! rmq-testkit [--brokers N] [--namesrv-port P] [--topic NAME[:QUEUES]]... [--legacy-route-json]
+//!             [--no-auto-create] [--threads N]
 //! ```
 
 use std::process::ExitCode;
 
 use rmq_testkit::{TestCluster, TestClusterBuilder};
 
-const USAGE: &str = "usage: rmq-testkit [--brokers N] [--namesrv-port P] [--topic NAME[:QUEUES]]... [--legacy-route-json] [--no-auto-create]";
+const USAGE: &str = "usage: rmq-testkit [--brokers N] [--namesrv-port P] [--topic NAME[:QUEUES]]... [--legacy-route-json] [--no-auto-create] [--threads N]";
 
-#[tokio::main]
-async fn main() -> ExitCode {
-    let builder = match parse(std::env::args().skip(1)) {
-        Ok(builder) => builder,
+/// What the command line asks for.
+struct Options {
+    cluster: TestClusterBuilder,
+    /// Runtime worker threads; 1 is a current-thread runtime, `None` one worker per CPU.
+    threads: Option<usize>,
+}
+
+fn main() -> ExitCode {
+    let options = match parse(std::env::args().skip(1)) {
+        Ok(options) => options,
         Err(problem) => {
             eprintln!("{problem}\n{USAGE}");
             return ExitCode::from(2);
         }
     };
+    let mut runtime = match options.threads {
+        Some(1) => tokio::runtime::Builder::new_current_thread(),
+        Some(n) => {
+            let mut builder = tokio::runtime::Builder::new_multi_thread();
+            builder.worker_threads(n);
+            builder
+        }
+        None => tokio::runtime::Builder::new_multi_thread(),
+    };
+    match runtime.enable_all().build() {
+        Ok(runtime) => runtime.block_on(serve(options.cluster)),
+        Err(e) => {
+            eprintln!("rmq-testkit: cannot start the runtime: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn serve(builder: TestClusterBuilder) -> ExitCode {
     let cluster = match builder.start().await {
         Ok(cluster) => cluster,
         Err(e) => {
@@ -37,8 +63,9 @@ async fn main() -> ExitCode {
     ExitCode::SUCCESS
 }
 
-fn parse(mut args: impl Iterator<Item = String>) -> Result<TestClusterBuilder, String> {
+fn parse(mut args: impl Iterator<Item = String>) -> Result<Options, String> {
     let mut builder = TestCluster::builder();
+    let mut threads = None;
     while let Some(arg) = args.next() {
         let mut value = |name: &str| args.next().ok_or(format!("{name} needs a value"));
         builder = match arg.as_str() {
@@ -53,11 +80,21 @@ fn parse(mut args: impl Iterator<Item = String>) -> Result<TestClusterBuilder, S
             }
             "--legacy-route-json" => builder.legacy_route_json(true),
             "--no-auto-create" => builder.auto_create_topics(false),
+            "--threads" => match number(&value("--threads")?)? {
+                0 => return Err("--threads must be at least 1".into()),
+                n => {
+                    threads = Some(n);
+                    builder
+                }
+            },
             "-h" | "--help" => return Err("an in-process RocketMQ name server and brokers".into()),
             other => return Err(format!("unknown argument {other}")),
         };
     }
-    Ok(builder)
+    Ok(Options {
+        cluster: builder,
+        threads,
+    })
 }
 
 fn number<T: std::str::FromStr>(text: &str) -> Result<T, String> {
