@@ -393,7 +393,7 @@ impl<'a> IntoFuture for AsyncRequest<'a> {
             .await;
             let abort = inner.tracker.abort.clone();
             let state = match first {
-                Some(result) => State::Done(Some(outcome(result, &abort))),
+                Some(result) => State::Done(Some(Box::new(outcome(result, &abort)))),
                 None => State::Running(send),
             };
             Ok(SendFuture {
@@ -452,7 +452,8 @@ pub struct SendFuture {
 
 enum State {
     Running(BoxFuture<'static, Result<SendResult>>),
-    Done(Option<Result<SendResult>>),
+    /// Finished before it was queued (rare); boxed so every pending send stays small.
+    Done(Option<Box<Result<SendResult>>>),
 }
 
 impl std::fmt::Debug for SendFuture {
@@ -481,7 +482,7 @@ impl Future for SendFuture {
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = &mut *self;
         let result = match &mut this.state {
-            State::Done(result) => result.take().unwrap_or(Err(Error::Shutdown)),
+            State::Done(result) => result.take().map_or(Err(Error::Shutdown), |r| *r),
             State::Running(send) => match send.as_mut().poll(cx) {
                 Poll::Ready(result) => outcome(result, &this.abort),
                 // Shutdown's grace is over: stop waiting for this one.

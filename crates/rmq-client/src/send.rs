@@ -286,31 +286,28 @@ impl ProducerInner {
         // Everything up to the request being queued runs in its own allocation: that future is
         // large (connecting, permits, hooks), and inline it would stay reserved for as long as
         // an async send waits for its answer, in every send in flight.
-        let started = Box::pin(self.start_attempt(instance, out, queue, mode, deadline)).await?;
-        let outcome = match started.sent {
-            Sent::Done(outcome) => outcome,
+        let Started { addr, hooked, sent } =
+            Box::pin(self.start_attempt(instance, out, queue, mode, deadline)).await?;
+        let outcome = match sent {
+            Sent::Done(outcome) => *outcome,
             Sent::Awaiting(response) => match response.await {
                 Ok(response) => self
-                    .process_response(out, queue, &started.addr, &response)
+                    .process_response(out, queue, &addr, &response)
                     .map(Some),
                 Err(e) => Err(e.into()),
             },
         };
-        if let Some(hooks) = started.hooks {
+        if let Some(hooked) = hooked {
             let (result, error) = match &outcome {
                 Ok(result) => (result.as_ref(), None),
                 Err(e) => (None, Some(e)),
             };
-            let ctx = self.context(
-                out,
-                queue,
-                &started.addr,
-                mode,
-                started.message_type,
-                result,
-                error,
-                started.props,
-            );
+            let Hooked {
+                hooks,
+                message_type,
+                props,
+            } = *hooked;
+            let ctx = self.context(out, queue, &addr, mode, message_type, result, error, props);
             for hook in hooks.iter() {
                 hook.send_message_after(&ctx);
             }
@@ -388,25 +385,31 @@ impl ProducerInner {
         } else {
             MessageType::Normal
         };
-        let mut props = HashMap::new();
-        if !hooks.is_empty() {
-            let mut ctx = self.context(out, queue, &addr, mode, message_type, None, None, props);
+        let hooked = (!hooks.is_empty()).then(|| {
+            let mut ctx = self.context(
+                out,
+                queue,
+                &addr,
+                mode,
+                message_type,
+                None,
+                None,
+                HashMap::new(),
+            );
             for hook in hooks.iter() {
                 hook.send_message_before(&mut ctx);
             }
-            props = ctx.props;
-        }
+            Box::new(Hooked {
+                props: ctx.props,
+                hooks,
+                message_type,
+            })
+        });
 
         let sent = self
             .invoke(instance, out, queue, &addr, body, sys_flag, mode, deadline)
             .await;
-        Ok(Started {
-            addr,
-            message_type,
-            props,
-            hooks: (!hooks.is_empty()).then_some(hooks),
-            sent,
-        })
+        Ok(Started { addr, hooked, sent })
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -487,14 +490,14 @@ impl ProducerInner {
         };
         let remaining = deadline.saturating_duration_since(Instant::now());
         if remaining.is_zero() {
-            return Sent::Done(Err(Error::Remoting(
+            return Sent::done(Err(Error::Remoting(
                 rmq_remoting::RemotingError::new(ErrorKind::Timeout, addr)
                     .with_detail("the send's deadline passed before the request was sent"),
             )));
         }
         let remoting = instance.remoting();
         match mode {
-            SendMode::Sync => Sent::Done(match remoting.invoke_sync(addr, cmd, remaining).await {
+            SendMode::Sync => Sent::done(match remoting.invoke_sync(addr, cmd, remaining).await {
                 Ok(response) => self.process_response(out, queue, addr, &response).map(Some),
                 Err(e) => Err(e.into()),
             }),
@@ -503,9 +506,9 @@ impl ProducerInner {
                     out.queued.store(true, Ordering::Release);
                     Sent::Awaiting(response)
                 }
-                Err(e) => Sent::Done(Err(e.into())),
+                Err(e) => Sent::done(Err(e.into())),
             },
-            SendMode::Oneway => Sent::Done(
+            SendMode::Oneway => Sent::done(
                 remoting
                     .invoke_oneway(addr, cmd, remaining)
                     .await
@@ -582,19 +585,32 @@ impl ProducerInner {
 /// An attempt whose request has left the send path's large part (see `send_kernel`).
 struct Started {
     addr: ByteString,
-    message_type: MessageType,
-    props: HashMap<String, String>,
-    /// The send hooks, when there are any.
-    hooks: Option<Arc<Vec<Arc<dyn crate::hook::SendMessageHook>>>>,
+    /// Present only when there are send hooks.
+    hooked: Option<Box<Hooked>>,
     sent: Sent,
+}
+
+/// What the send hooks' `send_message_after` needs from the start of the attempt.
+struct Hooked {
+    hooks: Arc<Vec<Arc<dyn crate::hook::SendMessageHook>>>,
+    message_type: MessageType,
+    /// What `send_message_before` left in the context's `props`.
+    props: HashMap<String, String>,
 }
 
 /// Where an attempt's request stands.
 enum Sent {
-    /// Finished: a sync answer, a oneway write, or an error before or while sending.
-    Done(Result<Option<SendResult>>),
+    /// Finished: a sync answer, a oneway write, or an error before or while sending. Boxed:
+    /// inline, it would enlarge every async send waiting for its answer.
+    Done(Box<Result<Option<SendResult>>>),
     /// An async request, queued on its connection, awaiting the answer.
     Awaiting(rmq_remoting::ResponseFuture),
+}
+
+impl Sent {
+    fn done(outcome: Result<Option<SendResult>>) -> Self {
+        Sent::Done(Box::new(outcome))
+    }
 }
 
 struct Verdict {
@@ -630,4 +646,16 @@ fn now_millis() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+#[cfg(test)]
+mod footprint {
+    /// What every async send in flight holds stays small (a regression here multiplies by
+    /// the sends in flight: 10 000 by default in `rmq bench`'s memory target).
+    #[test]
+    fn a_send_waiting_for_its_answer_stays_small() {
+        assert!(std::mem::size_of::<super::Sent>() <= 96);
+        assert!(std::mem::size_of::<super::Started>() <= 128);
+        assert!(std::mem::size_of::<crate::request::SendFuture>() <= 64);
+        assert!(std::mem::size_of::<rmq_remoting::ResponseFuture>() <= 96);
+    }
 }

@@ -34,8 +34,9 @@ use crate::code::response;
 use crate::processor::ProcessorTable;
 use crate::{ErrorKind, FrameCodec, RemotingCommand, RemotingError};
 
-/// Stop taking new frames from callers while this much is waiting to be written.
-const WRITE_HIGH_WATER: usize = 4 * 1024 * 1024;
+/// Stop taking new frames from callers while this much is waiting to be written. The socket's
+/// own buffer holds more; past this, frames wait in the queue unencoded, which costs less.
+const WRITE_HIGH_WATER: usize = 1024 * 1024;
 /// A write smaller than this waits for one turn of the scheduler first (see `run`).
 const COALESCE_BELOW: usize = 64 * 1024;
 /// Frames taken from the queue per wake-up.

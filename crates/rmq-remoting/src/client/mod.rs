@@ -72,7 +72,7 @@ impl Default for RemotingClientBuilder {
             oneway_permits: 65535,
             close_socket_if_timeout: true,
             max_frame_length: DEFAULT_MAX_FRAME_LENGTH,
-            queue_capacity: 4096,
+            queue_capacity: 65536,
             max_inflight_server_requests: 256,
             tcp_keepalive: Some(Duration::from_secs(60)),
             name_servers: Vec::new(),
@@ -113,7 +113,9 @@ impl RemotingClientBuilder {
         self
     }
 
-    /// Requests queued per connection before callers wait (back-pressure), 4096.
+    /// Requests queued per connection before callers wait (back-pressure), 65 536. A queued
+    /// request holds less memory than a caller waiting to queue it, so the default lets every
+    /// async permit's request queue.
     pub fn queue_capacity(mut self, capacity: usize) -> Self {
         self.queue_capacity = capacity;
         self
@@ -274,12 +276,12 @@ impl RemotingClient {
         self.check_open(addr)?;
         let channel = self.channel(addr, deadline).await?;
         let hooks = self.before_request(addr, &mut request);
-        let kept = keep_for_hooks(&hooks, &request);
+        let after = AfterHooks::keep(hooks, &request);
         let (_, rx) = channel.send_request(request, deadline).await?;
         match channel.await_reply(rx, deadline, timeout).await {
             Ok(mut response) => {
-                if let Some(request) = &kept {
-                    after_response(&hooks, addr, request, &mut response);
+                if let Some(after) = &after {
+                    after.run(addr, &mut response);
                 }
                 Ok(response)
             }
@@ -310,13 +312,12 @@ impl RemotingClient {
         let channel = self.channel(addr, deadline).await?;
         let hooks = self.before_request(addr, &mut request);
         let code = request.code();
-        let kept = keep_for_hooks(&hooks, &request);
+        let after = AfterHooks::keep(hooks, &request);
         let (opaque, rx) = channel.send_request(request, deadline).await?;
         let sent = Sent {
             opaque,
             code,
-            hooks,
-            request: kept,
+            after,
         };
         Ok(ResponseFuture::new(
             rx, deadline, timeout, permit, channel, sent,
@@ -530,23 +531,28 @@ impl RemotingClient {
     }
 }
 
-/// A copy of `request` for the hooks' `after_response`, only when there are hooks (the
-/// request itself goes to the connection, which encodes and drops it).
-fn keep_for_hooks(
-    hooks: &[Arc<dyn RpcHook>],
-    request: &RemotingCommand,
-) -> Option<RemotingCommand> {
-    (!hooks.is_empty()).then(|| request.clone())
+/// What the hooks' `after_response` needs: the hooks and a copy of the request (the request
+/// itself goes to the connection, which encodes and drops it).
+pub(crate) struct AfterHooks {
+    hooks: Arc<Vec<Arc<dyn RpcHook>>>,
+    request: RemotingCommand,
 }
 
-fn after_response(
-    hooks: &[Arc<dyn RpcHook>],
-    addr: &str,
-    request: &RemotingCommand,
-    response: &mut RemotingCommand,
-) {
-    for hook in hooks {
-        hook.after_response(addr, request, response);
+impl AfterHooks {
+    /// Kept only when there are hooks; boxed, so a request without hooks carries one word.
+    fn keep(hooks: Arc<Vec<Arc<dyn RpcHook>>>, request: &RemotingCommand) -> Option<Box<Self>> {
+        (!hooks.is_empty()).then(|| {
+            Box::new(Self {
+                hooks,
+                request: request.clone(),
+            })
+        })
+    }
+
+    pub(crate) fn run(&self, addr: &str, response: &mut RemotingCommand) {
+        for hook in self.hooks.iter() {
+            hook.after_response(addr, &self.request, response);
+        }
     }
 }
 

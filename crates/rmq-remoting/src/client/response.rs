@@ -3,15 +3,15 @@
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
 use tokio::sync::{OwnedSemaphorePermit, oneshot};
 use tokio::time::{Instant, Sleep};
 
+use super::AfterHooks;
 use crate::connection::Reply;
-use crate::{Channel, ErrorKind, RemotingCommand, RemotingError, RpcHook};
+use crate::{Channel, ErrorKind, RemotingCommand, RemotingError};
 
 /// The response to a request sent with
 /// [`RemotingClient::invoke_async`](crate::RemotingClient::invoke_async).
@@ -33,9 +33,8 @@ pub struct ResponseFuture {
 pub(super) struct Sent {
     pub(super) opaque: i32,
     pub(super) code: i32,
-    pub(super) hooks: Arc<Vec<Arc<dyn RpcHook>>>,
-    /// The request, kept only when there are hooks to show it to.
-    pub(super) request: Option<RemotingCommand>,
+    /// Present only when there are hooks to run on the response.
+    pub(super) after: Option<Box<AfterHooks>>,
 }
 
 impl ResponseFuture {
@@ -85,10 +84,8 @@ impl Future for ResponseFuture {
         };
         this.permit = None;
         Poll::Ready(outcome.map(|mut response| {
-            if let Some(request) = &this.sent.request {
-                for hook in this.sent.hooks.iter() {
-                    hook.after_response(this.channel.addr(), request, &mut response);
-                }
+            if let Some(after) = &this.sent.after {
+                after.run(this.channel.addr(), &mut response);
             }
             response
         }))

@@ -149,6 +149,32 @@ impl Reader<'_> {
     }
 }
 
+/// How many entries the encoded ext fields hold, counted from their lengths alone, so the map
+/// is allocated once at its size (a guess from the byte length over-allocates the usual
+/// header several times). Stops at the first inconsistent length, which decoding reports.
+pub(super) fn count_entries(buf: &[u8]) -> usize {
+    let mut pos = 0;
+    let mut count = 0;
+    // `pos` stays below the buffer's length, so the sums below cannot overflow.
+    while pos < buf.len() {
+        let Some(key_len) = buf.get(pos..pos + 2) else {
+            break;
+        };
+        let key_len = usize::from(u16::from_be_bytes([key_len[0], key_len[1]]) & 0x7FFF);
+        let Some(value_len) = buf.get(pos + 2 + key_len..pos + 6 + key_len) else {
+            break;
+        };
+        let value_len =
+            i32::from_be_bytes([value_len[0], value_len[1], value_len[2], value_len[3]]);
+        let Ok(value_len) = usize::try_from(value_len) else {
+            break;
+        };
+        pos = pos + 6 + key_len + value_len;
+        count += 1;
+    }
+    count
+}
+
 /// Decodes a binary header; strings are shared with `header`'s buffer.
 pub(super) fn decode_header(header: &Bytes) -> Result<RemotingCommand, CodecError> {
     let mut r = Reader {
@@ -186,8 +212,7 @@ pub(super) fn decode_header(header: &Bytes) -> Result<RemotingCommand, CodecErro
 
 fn decode_ext(buf: &Bytes) -> Result<ExtFields, CodecError> {
     let mut r = Reader { buf, pos: 0 };
-    // Every entry takes at least 6 bytes, which bounds the allocation by the input.
-    let mut ext = ExtFields::with_capacity((buf.len() / 6).min(64));
+    let mut ext = ExtFields::with_capacity(count_entries(buf));
     while r.remaining() > 0 {
         let key_len = i32::from(r.i16("ext key length")?);
         let key = r.string("ext key", key_len)?;

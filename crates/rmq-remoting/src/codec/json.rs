@@ -302,7 +302,8 @@ impl<'de> Visitor<'de> for ExtSeed<'_> {
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        let mut ext = ExtFields::with_capacity(map.size_hint().unwrap_or(16).min(64));
+        // serde_json gives no size hint; 8 holds a response header without growing.
+        let mut ext = ExtFields::with_capacity(map.size_hint().unwrap_or(8).min(64));
         while let Some(Text(key)) = map.next_key::<Text<'de>>()? {
             let ExtValue(value) = map.next_value::<ExtValue<'de>>()?;
             ext.push_decoded(

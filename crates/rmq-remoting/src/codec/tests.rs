@@ -691,3 +691,34 @@ fn unused_header_trait_methods_compile() {
     SendMessageRequestHeader::default().write_to(&mut ext);
     assert_eq!(ext.get("defaultTopic"), Some("TBW102"));
 }
+
+#[test]
+fn ext_entries_are_counted_before_decoding_and_bad_lengths_stop_the_count() {
+    let mut ext = BytesMut::new();
+    for (key, value) in [("a", "pg"), ("b", "TopicTest"), ("k", "")] {
+        ext.put_i16(key.len() as i16);
+        ext.put_slice(key.as_bytes());
+        ext.put_i32(value.len() as i32);
+        ext.put_slice(value.as_bytes());
+    }
+    assert_eq!(binary::count_entries(&ext), 3);
+    assert_eq!(
+        binary::count_entries(&ext[..ext.len() - 1]),
+        2,
+        "nor is a truncated entry"
+    );
+    assert_eq!(
+        binary::count_entries(&ext[..4]),
+        0,
+        "a truncated key length does not"
+    );
+    let mut negative = BytesMut::new();
+    negative.put_i16(1);
+    negative.put_u8(b'a');
+    negative.put_i32(-5);
+    assert_eq!(binary::count_entries(&negative), 0);
+    assert_eq!(
+        binary::count_entries(&[0xFF, 0xFF, 0x7F, 0xFF, 0xFF, 0xFF]),
+        0
+    );
+}
