@@ -483,10 +483,11 @@ impl ProducerInner {
             .with_language(self.config.language)
             .with_serialize_type(self.config.serialize_type)
             .with_body(body);
+        // Written straight into the frame: no header map per send.
         let cmd = if v2 {
-            cmd.with_header(SendMessageRequestHeaderV2(header))
+            cmd.with_fast_header(SendMessageRequestHeaderV2(header))
         } else {
-            cmd.with_header(header)
+            cmd.with_fast_header(header)
         };
         let remaining = deadline.saturating_duration_since(Instant::now());
         if remaining.is_zero() {

@@ -4,7 +4,7 @@ use bytes::{Bytes, BytesMut};
 use bytestring::ByteString;
 
 use crate::codec::{self, CodecError};
-use crate::header::{CommandHeader, HeaderError};
+use crate::header::{CommandHeader, FastHeader, HeaderError};
 use crate::{ExtFields, LanguageCode, version};
 
 /// Flag bit 0: the command is a response (Java: `RPC_TYPE`).
@@ -286,6 +286,35 @@ impl RemotingCommand {
             Some(ext) => H::read_from(ext),
             None => H::read_from(&ExtFields::new()),
         }
+    }
+
+    /// Holds `header` to be written straight into the frame when the command is encoded, with
+    /// no header map built (Java: a `FastCodesHeader` custom header). Reading or changing the
+    /// ext fields still works: the header then turns into entries. Fields already in the map
+    /// stay, with the header's written over them, as [`set_header`](Self::set_header) does.
+    ///
+    /// ```
+    /// use rmq_remoting::{RemotingCommand, SerializeType, code::request};
+    /// use rmq_remoting::header::{SendMessageRequestHeader, SendMessageRequestHeaderV2};
+    ///
+    /// let header = SendMessageRequestHeader { topic: "TopicTest".into(), ..Default::default() };
+    /// let fast = RemotingCommand::request(request::SEND_MESSAGE_V2)
+    ///     .with_serialize_type(SerializeType::RocketMq)
+    ///     .with_fast_header(SendMessageRequestHeaderV2(header.clone()));
+    /// let mapped = RemotingCommand::request(request::SEND_MESSAGE_V2)
+    ///     .with_serialize_type(SerializeType::RocketMq)
+    ///     .with_header(SendMessageRequestHeaderV2(header));
+    /// assert_eq!(fast.encode_to_bytes().unwrap(), mapped.encode_to_bytes().unwrap());
+    /// assert_eq!(fast.ext_field("b"), Some("TopicTest"));
+    /// ```
+    pub fn with_fast_header<H: FastHeader>(mut self, header: H) -> Self {
+        match &mut self.ext_fields {
+            Some(ext) if !ext.is_empty() => header.write_fields(&mut |key, value| {
+                ext.insert(ByteString::from(key), ByteString::from(value));
+            }),
+            _ => self.ext_fields = Some(ExtFields::from_header(header)),
+        }
+        self
     }
 
     /// Builder form of [`set_header`](Self::set_header).

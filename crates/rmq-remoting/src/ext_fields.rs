@@ -5,13 +5,20 @@
 //! insertion order, which is the order they go on the wire: typed headers insert their fields in
 //! the order a Java peer writes them (the fixed `FastCodesHeader` order for the send headers), so
 //! rmq's frames match Java's byte for byte.
+//!
+//! A map may also hold a [`FastHeader`] not yet turned into entries (Java: a `FastCodesHeader`
+//! custom header): encoders write its fields straight into the frame, and it becomes entries
+//! only if someone reads or changes the map, so the producer's hot path builds no map at all.
 
 use std::collections::HashMap;
 use std::fmt;
+use std::sync::{Arc, OnceLock};
 
 use bytestring::ByteString;
 
-/// String comparisons [`ExtFields::may_have_duplicates`] may spend before it gives up and lets
+use crate::header::FastHeader;
+
+/// String comparisons [`Entries::may_have_duplicates`] may spend before it gives up and lets
 /// the hash index decide; keeps hostile headers linear.
 const COMPARE_BUDGET: usize = 256;
 
@@ -41,6 +48,52 @@ fn signature_bit(key: &[u8]) -> u64 {
 /// ```
 #[derive(Clone, Default)]
 pub struct ExtFields {
+    repr: Repr,
+}
+
+#[derive(Clone)]
+enum Repr {
+    Entries(Entries),
+    /// A typed header, written straight from its fields until the map is read or changed.
+    Header(Arc<dyn HeaderSource>),
+}
+
+impl Default for Repr {
+    fn default() -> Self {
+        Repr::Entries(Entries::default())
+    }
+}
+
+/// A [`FastHeader`] with the entries it turns into, made at most once.
+trait HeaderSource: Send + Sync {
+    fn write_fields(&self, field: &mut dyn FnMut(&str, &str));
+    fn entries(&self) -> &Entries;
+}
+
+struct Held<H> {
+    header: H,
+    entries: OnceLock<Entries>,
+}
+
+impl<H: FastHeader> HeaderSource for Held<H> {
+    fn write_fields(&self, field: &mut dyn FnMut(&str, &str)) {
+        self.header.write_fields(field);
+    }
+
+    fn entries(&self) -> &Entries {
+        self.entries.get_or_init(|| {
+            let mut entries = Entries::default();
+            self.header.write_fields(&mut |key, value| {
+                entries.insert(ByteString::from(key), Some(ByteString::from(value)));
+            });
+            entries
+        })
+    }
+}
+
+/// The entries themselves.
+#[derive(Clone, Default)]
+struct Entries {
     entries: Vec<(ByteString, Option<ByteString>)>,
     /// The union of the keys' signature bits (a superset after removals): a key whose bit is
     /// absent is certainly absent, so typed headers insert each field without a scan.
@@ -49,7 +102,7 @@ pub struct ExtFields {
 
 impl PartialEq for ExtFields {
     fn eq(&self, other: &Self) -> bool {
-        self.entries == other.entries
+        self.entries().entries == other.entries().entries
     }
 }
 
@@ -64,15 +117,68 @@ impl ExtFields {
     /// An empty map with room for `capacity` entries.
     pub fn with_capacity(capacity: usize) -> Self {
         Self {
-            entries: Vec::with_capacity(capacity),
-            signatures: 0,
+            repr: Repr::Entries(Entries {
+                entries: Vec::with_capacity(capacity),
+                signatures: 0,
+            }),
+        }
+    }
+
+    /// A map holding `header`, which encoders write straight into the frame; it becomes
+    /// entries the first time the map is read or changed.
+    ///
+    /// ```
+    /// use rmq_remoting::ExtFields;
+    /// use rmq_remoting::header::{SendMessageRequestHeader, SendMessageRequestHeaderV2};
+    ///
+    /// let header = SendMessageRequestHeader { topic: "TopicTest".into(), ..Default::default() };
+    /// let ext = ExtFields::from_header(SendMessageRequestHeaderV2(header));
+    /// assert_eq!(ext.get("b"), Some("TopicTest"));
+    /// ```
+    pub fn from_header(header: impl FastHeader) -> Self {
+        Self {
+            repr: Repr::Header(Arc::new(Held {
+                header,
+                entries: OnceLock::new(),
+            })),
+        }
+    }
+
+    /// Calls `field` with each entry that has a value, in wire order; a held header writes
+    /// its fields without becoming entries. What encoders use.
+    pub(crate) fn for_each_present(&self, mut field: impl FnMut(&str, &str)) {
+        match &self.repr {
+            Repr::Entries(entries) => {
+                for (key, value) in &entries.entries {
+                    if let Some(value) = value {
+                        field(key, value);
+                    }
+                }
+            }
+            Repr::Header(header) => header.write_fields(&mut field),
+        }
+    }
+
+    fn entries(&self) -> &Entries {
+        match &self.repr {
+            Repr::Entries(entries) => entries,
+            Repr::Header(header) => header.entries(),
+        }
+    }
+
+    fn entries_mut(&mut self) -> &mut Entries {
+        if let Repr::Header(header) = &self.repr {
+            self.repr = Repr::Entries(header.entries().clone());
+        }
+        match &mut self.repr {
+            Repr::Entries(entries) => entries,
+            Repr::Header(_) => unreachable!("a held header was just turned into entries"),
         }
     }
 
     /// The value of `key`, or `None` when the key is absent or maps to no value.
     pub fn get(&self, key: &str) -> Option<&str> {
-        self.position(key)
-            .and_then(|i| self.entries[i].1.as_deref())
+        self.get_shared(key).map(|v| &**v)
     }
 
     /// The value of `key` as the shared string it is stored as (a view of the received frame
@@ -84,12 +190,15 @@ impl ExtFields {
     /// assert_eq!(ext.get_shared("topic").map(|v| v.to_string()), Some("T".to_owned()));
     /// ```
     pub fn get_shared(&self, key: &str) -> Option<&ByteString> {
-        self.position(key).and_then(|i| self.entries[i].1.as_ref())
+        let entries = self.entries();
+        entries
+            .position(key)
+            .and_then(|i| entries.entries[i].1.as_ref())
     }
 
     /// Whether `key` is present, even without a value.
     pub fn contains_key(&self, key: &str) -> bool {
-        self.position(key).is_some()
+        self.entries().position(key).is_some()
     }
 
     /// Sets `key` to `value`, replacing an existing value in place (its position is kept).
@@ -110,8 +219,59 @@ impl ExtFields {
         key: impl Into<ByteString>,
         value: impl Into<ByteString>,
     ) -> Option<ByteString> {
-        let key = key.into();
-        let value = Some(value.into());
+        self.entries_mut().insert(key.into(), Some(value.into()))
+    }
+
+    /// Removes `key`, keeping the order of the others. Returns its value.
+    pub fn remove(&mut self, key: &str) -> Option<ByteString> {
+        let entries = self.entries_mut();
+        let i = entries.position(key)?;
+        entries.entries.remove(i).1
+    }
+
+    /// The number of keys, including keys without a value.
+    pub fn len(&self) -> usize {
+        self.entries().entries.len()
+    }
+
+    /// Whether the map has no keys.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Every entry in wire order; keys without a value yield `None`.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, Option<&str>)> + '_ {
+        self.entries()
+            .entries
+            .iter()
+            .map(|(k, v)| (&**k, v.as_deref()))
+    }
+
+    /// The entries that go on the wire (those with a value), in wire order.
+    pub fn present(&self) -> impl Iterator<Item = (&ByteString, &ByteString)> + '_ {
+        self.entries()
+            .entries
+            .iter()
+            .filter_map(|(k, v)| v.as_ref().map(|v| (k, v)))
+    }
+
+    /// Appends a decoded entry without looking for duplicates; decoders call
+    /// [`finish_decode`](Self::finish_decode) once all are in.
+    pub(crate) fn push_decoded(&mut self, key: ByteString, value: Option<ByteString>) {
+        let entries = self.entries_mut();
+        entries.signatures |= signature_bit(key.as_bytes());
+        entries.entries.push((key, value));
+    }
+
+    /// Resolves duplicate keys the way Java's `HashMap.put` does: the last value wins and the
+    /// key keeps its first position. Linear in the number of entries, hostile input included.
+    pub(crate) fn finish_decode(&mut self) {
+        self.entries_mut().finish_decode();
+    }
+}
+
+impl Entries {
+    fn insert(&mut self, key: ByteString, value: Option<ByteString>) -> Option<ByteString> {
         let bit = signature_bit(key.as_bytes());
         if self.signatures & bit != 0
             && let Some(i) = self.position(&key)
@@ -123,34 +283,6 @@ impl ExtFields {
         None
     }
 
-    /// Removes `key`, keeping the order of the others. Returns its value.
-    pub fn remove(&mut self, key: &str) -> Option<ByteString> {
-        let i = self.position(key)?;
-        self.entries.remove(i).1
-    }
-
-    /// The number of keys, including keys without a value.
-    pub fn len(&self) -> usize {
-        self.entries.len()
-    }
-
-    /// Whether the map has no keys.
-    pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
-    }
-
-    /// Every entry in wire order; keys without a value yield `None`.
-    pub fn iter(&self) -> impl Iterator<Item = (&str, Option<&str>)> + '_ {
-        self.entries.iter().map(|(k, v)| (&**k, v.as_deref()))
-    }
-
-    /// The entries that go on the wire (those with a value), in wire order.
-    pub fn present(&self) -> impl Iterator<Item = (&ByteString, &ByteString)> + '_ {
-        self.entries
-            .iter()
-            .filter_map(|(k, v)| v.as_ref().map(|v| (k, v)))
-    }
-
     fn position(&self, key: &str) -> Option<usize> {
         let key = key.as_bytes();
         // Header keys are short (the send header's are single letters): rejecting on length
@@ -159,13 +291,6 @@ impl ExtFields {
             let k = k.as_bytes();
             k.len() == key.len() && k.first() == key.first() && k == key
         })
-    }
-
-    /// Appends a decoded entry without looking for duplicates; decoders call
-    /// [`finish_decode`](Self::finish_decode) once all are in.
-    pub(crate) fn push_decoded(&mut self, key: ByteString, value: Option<ByteString>) {
-        self.signatures |= signature_bit(key.as_bytes());
-        self.entries.push((key, value));
     }
 
     /// Whether the decoded entries may hold a key twice. `false` is certain; `true` may be a
@@ -188,9 +313,7 @@ impl ExtFields {
         false
     }
 
-    /// Resolves duplicate keys the way Java's `HashMap.put` does: the last value wins and the
-    /// key keeps its first position. Linear in the number of entries, hostile input included.
-    pub(crate) fn finish_decode(&mut self) {
+    fn finish_decode(&mut self) {
         let n = self.entries.len();
         if n < 2 {
             return;

@@ -25,16 +25,23 @@ pub(super) fn encode_header(cmd: &RemotingCommand, dst: &mut BytesMut) -> Result
     let remark = cmd.remark().unwrap_or_default().as_bytes();
     let remark_len = to_i32("remark length", remark.len())?;
     let mut ext_len = 0usize;
-    for (key, value) in cmd.ext_fields().into_iter().flat_map(ExtFields::present) {
-        if key.len() > i16::MAX as usize {
-            return Err(CodecError::ValueOutOfRange {
-                field: "ext key length",
-                value: key.len() as i64,
-                width: "int16",
-            });
-        }
-        to_i32("ext value length", value.len())?;
-        ext_len += 2 + key.len() + 4 + value.len();
+    let mut too_long = None;
+    if let Some(ext) = cmd.ext_fields() {
+        ext.for_each_present(|key, value| {
+            if key.len() > i16::MAX as usize {
+                too_long = Some(("ext key length", key.len(), "int16"));
+            } else if value.len() > i32::MAX as usize {
+                too_long = Some(("ext value length", value.len(), "int32"));
+            }
+            ext_len += 2 + key.len() + 4 + value.len();
+        });
+    }
+    if let Some((field, len, width)) = too_long {
+        return Err(CodecError::ValueOutOfRange {
+            field,
+            value: len as i64,
+            width,
+        });
     }
     let ext_len_word = to_i32("ext length", ext_len)?;
 
@@ -43,6 +50,7 @@ pub(super) fn encode_header(cmd: &RemotingCommand, dst: &mut BytesMut) -> Result
     let mut w = SliceWriter {
         buf: &mut dst[start..],
         pos: 0,
+        overflow: false,
     };
     w.put(&code.to_be_bytes());
     w.put(&[cmd.language().code()]);
@@ -52,12 +60,19 @@ pub(super) fn encode_header(cmd: &RemotingCommand, dst: &mut BytesMut) -> Result
     w.put(&remark_len.to_be_bytes());
     w.put(remark);
     w.put(&ext_len_word.to_be_bytes());
-    for (key, value) in cmd.ext_fields().into_iter().flat_map(ExtFields::present) {
-        // Both lengths were range-checked above.
-        w.put(&(key.len() as i16).to_be_bytes());
-        w.put(key.as_bytes());
-        w.put(&(value.len() as i32).to_be_bytes());
-        w.put(value.as_bytes());
+    if let Some(ext) = cmd.ext_fields() {
+        ext.for_each_present(|key, value| {
+            // Both lengths were range-checked above. A held header that wrote other fields
+            // this time is caught below, not written past the space sized for it.
+            w.put(&(key.len() as i16).to_be_bytes());
+            w.put(key.as_bytes());
+            w.put(&(value.len() as i32).to_be_bytes());
+            w.put(value.as_bytes());
+        });
+    }
+    if w.overflow || w.pos != w.buf.len() {
+        dst.truncate(start);
+        return Err(CodecError::UnstableHeader);
     }
     Ok(())
 }
@@ -65,17 +80,23 @@ pub(super) fn encode_header(cmd: &RemotingCommand, dst: &mut BytesMut) -> Result
 /// The header's fixed part: code, language, version, opaque, flag, remark and ext lengths.
 const FIXED_LEN: usize = 2 + 1 + 2 + 4 + 4 + 4 + 4;
 
-/// Writes into a buffer already sized to fit.
+/// Writes into a buffer already sized to fit; what does not fit is noted, not written.
 struct SliceWriter<'a> {
     buf: &'a mut [u8],
     pos: usize,
+    overflow: bool,
 }
 
 impl SliceWriter<'_> {
     #[inline]
     fn put(&mut self, src: &[u8]) {
-        self.buf[self.pos..self.pos + src.len()].copy_from_slice(src);
-        self.pos += src.len();
+        match self.buf.get_mut(self.pos..self.pos + src.len()) {
+            Some(dst) => {
+                dst.copy_from_slice(src);
+                self.pos += src.len();
+            }
+            None => self.overflow = true,
+        }
     }
 }
 

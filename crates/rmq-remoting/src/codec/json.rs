@@ -130,23 +130,25 @@ fn write_int(dst: &mut Vec<u8>, n: i32) {
 /// Built in a local `Vec` and appended once: `Vec` writes inline, while each
 /// `BytesMut::put_*` is a non-inlined call with its own capacity check.
 pub(super) fn encode_header(cmd: &RemotingCommand, dst: &mut BytesMut) {
-    let mut out = Vec::with_capacity(
-        160 + cmd.ext_fields().map_or(0, |ext| {
-            ext.present().map(|(k, v)| k.len() + v.len() + 6).sum()
-        }),
-    );
+    let mut ext_len = 0;
+    if let Some(ext) = cmd.ext_fields() {
+        ext.for_each_present(|key, value| ext_len += key.len() + value.len() + 6);
+    }
+    let mut out = Vec::with_capacity(160 + ext_len);
     out.extend_from_slice(b"{\"code\":");
     write_int(&mut out, cmd.code());
     if let Some(ext) = cmd.ext_fields() {
         out.extend_from_slice(b",\"extFields\":{");
-        for (i, (key, value)) in ext.present().enumerate() {
-            if i > 0 {
+        let mut first = true;
+        ext.for_each_present(|key, value| {
+            if !first {
                 out.push(b',');
             }
+            first = false;
             write_json_string(&mut out, key);
             out.push(b':');
             write_json_string(&mut out, value);
-        }
+        });
         out.push(b'}');
     }
     out.extend_from_slice(b",\"flag\":");

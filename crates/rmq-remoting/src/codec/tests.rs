@@ -8,11 +8,11 @@ use tokio_util::codec::{Decoder, Encoder};
 use super::*;
 use crate::code::{request, response};
 use crate::header::{
-    CheckTransactionStateRequestHeader, CommandHeader, EndTransactionRequestHeader,
+    CheckTransactionStateRequestHeader, CommandHeader, EndTransactionRequestHeader, FastHeader,
     GetRouteInfoRequestHeader, SendMessageRequestHeader, SendMessageRequestHeaderV2,
     SendMessageResponseHeader, UnregisterClientRequestHeader,
 };
-use crate::{ExtFields, LanguageCode, RemotingCommand, version};
+use crate::{ExtFields, LanguageCode, RemotingCommand, SerializeType, version};
 
 fn hex(s: &str) -> Vec<u8> {
     assert!(s.len().is_multiple_of(2), "odd hex length");
@@ -721,4 +721,120 @@ fn ext_entries_are_counted_before_decoding_and_bad_lengths_stop_the_count() {
         binary::count_entries(&[0xFF, 0xFF, 0x7F, 0xFF, 0xFF, 0xFF]),
         0
     );
+}
+
+fn send_header() -> SendMessageRequestHeader {
+    SendMessageRequestHeader {
+        producer_group: "pg".into(),
+        topic: "TopicTest".into(),
+        queue_id: 3,
+        sys_flag: 1,
+        born_timestamp: 1_700_000_000_123,
+        properties: Some("UNIQ_KEY\u{1}AB\u{2}WAIT\u{1}true\u{2}".into()),
+        reconsume_times: Some(0),
+        batch: Some(false),
+        broker_name: Some("broker-a".into()),
+        ..SendMessageRequestHeader::default()
+    }
+}
+
+#[test]
+fn fast_headers_encode_as_their_maps_do_in_both_shapes_and_serializations() {
+    for serialize_type in [SerializeType::Json, SerializeType::RocketMq] {
+        let cmd = || {
+            RemotingCommand::request(request::SEND_MESSAGE_V2)
+                .with_opaque(9)
+                .with_serialize_type(serialize_type)
+                .with_body(Bytes::from_static(b"body"))
+        };
+        let v2 = SendMessageRequestHeaderV2(send_header());
+        assert_eq!(
+            cmd()
+                .with_fast_header(v2.clone())
+                .encode_to_bytes()
+                .expect("encodes"),
+            cmd().with_header(v2).encode_to_bytes().expect("encodes"),
+        );
+        assert_eq!(
+            cmd()
+                .with_fast_header(send_header())
+                .encode_to_bytes()
+                .expect("encodes"),
+            cmd()
+                .with_header(send_header())
+                .encode_to_bytes()
+                .expect("encodes"),
+        );
+    }
+}
+
+#[test]
+fn a_fast_header_becomes_entries_when_read_or_changed() {
+    let mut cmd = RemotingCommand::request(request::SEND_MESSAGE_V2)
+        .with_fast_header(SendMessageRequestHeaderV2(send_header()));
+    let clone = cmd.clone();
+    assert_eq!(cmd.ext_field("g"), Some("1700000000123"));
+    assert_eq!(
+        cmd.decode_header::<SendMessageRequestHeaderV2>()
+            .expect("reads back")
+            .0,
+        send_header()
+    );
+    // A hook adding a field: the header's fields keep their order, the new one follows.
+    cmd.add_ext_field("AccessKey", "ak");
+    let keys: Vec<&str> = cmd
+        .ext_fields()
+        .expect("a map")
+        .iter()
+        .map(|(k, _)| k)
+        .collect();
+    assert_eq!(
+        keys,
+        [
+            "a",
+            "b",
+            "c",
+            "d",
+            "e",
+            "f",
+            "g",
+            "h",
+            "i",
+            "j",
+            "m",
+            "n",
+            "AccessKey"
+        ]
+    );
+    assert_eq!(
+        clone.ext_fields().map(ExtFields::len),
+        Some(12),
+        "clones are unaffected"
+    );
+    assert_ne!(clone, cmd);
+    // A fast header over an existing map merges into it, as `with_header` does.
+    let merged = RemotingCommand::request(request::SEND_MESSAGE_V2)
+        .with_ext_field("b", "old")
+        .with_ext_field("x", "1")
+        .with_fast_header(SendMessageRequestHeaderV2(send_header()));
+    assert_eq!(merged.ext_field("b"), Some("TopicTest"));
+    assert_eq!(merged.ext_field("x"), Some("1"));
+}
+
+#[test]
+fn a_fast_header_that_changes_between_passes_is_an_error_not_a_panic() {
+    struct Unstable(std::sync::atomic::AtomicUsize);
+    impl FastHeader for Unstable {
+        fn write_fields(&self, field: &mut dyn FnMut(&str, &str)) {
+            let n = self.0.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            field("k", &"v".repeat(n + 1));
+        }
+    }
+    let cmd = RemotingCommand::request(request::HEART_BEAT)
+        .with_serialize_type(SerializeType::RocketMq)
+        .with_fast_header(Unstable(Default::default()));
+    let mut dst = BytesMut::from(&b"kept"[..]);
+    let err = cmd.encode(&mut dst).expect_err("unstable");
+    assert!(matches!(err, CodecError::UnstableHeader), "{err}");
+    assert_eq!(&dst[..], b"kept", "nothing half-written stays");
 }

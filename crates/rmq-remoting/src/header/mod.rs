@@ -50,6 +50,30 @@ pub trait CommandHeader: Sized {
     fn read_from(ext: &ExtFields) -> Result<Self, HeaderError>;
 }
 
+/// A header that writes its fields straight into a frame, so sending it builds no
+/// [`ExtFields`] map (Java: `FastCodesHeader`). Hold one with [`ExtFields::from_header`] or
+/// [`RemotingCommand::with_fast_header`](crate::RemotingCommand::with_fast_header); it turns
+/// into map entries only if someone reads or changes the map (an RPC hook, say).
+///
+/// ```
+/// use rmq_remoting::{RemotingCommand, header::FastHeader};
+///
+/// struct PingHeader { seq: u64 }
+///
+/// impl FastHeader for PingHeader {
+///     fn write_fields(&self, field: &mut dyn FnMut(&str, &str)) {
+///         field("seq", itoa::Buffer::new().format(self.seq));
+///     }
+/// }
+///
+/// let ping = RemotingCommand::request(2000).with_fast_header(PingHeader { seq: 7 });
+/// assert_eq!(ping.ext_field("seq"), Some("7"));
+/// ```
+pub trait FastHeader: Send + Sync + 'static {
+    /// Calls `field` with each field that has a value, in wire order.
+    fn write_fields(&self, field: &mut dyn FnMut(&str, &str));
+}
+
 /// A header field that is missing or cannot be parsed.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]

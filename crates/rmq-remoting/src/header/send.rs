@@ -3,7 +3,9 @@
 
 use bytestring::ByteString;
 
-use super::{CommandHeader, HeaderError, boolean, number, optional, put, put_opt, required};
+use super::{
+    CommandHeader, FastHeader, HeaderError, boolean, number, optional, put, put_opt, required,
+};
 use crate::ExtFields;
 use crate::code::request;
 
@@ -101,35 +103,65 @@ const NAMES: [(&str, &str); 14] = [
     ("bname", "n"),
 ];
 
+/// A field's value on its way out: shared text, or a number or flag formatted only where
+/// it is written.
+enum Value<'a> {
+    Text(&'a ByteString),
+    Int(i64),
+    Bool(bool),
+}
+
 impl SendMessageRequestHeader {
-    fn write_with(&self, ext: &mut ExtFields, letters: bool) {
+    /// Calls `field` with each present field, in wire order, under its V1 or V2 name.
+    fn visit(&self, letters: bool, field: &mut dyn FnMut(&'static str, Value<'_>)) {
         let name = |i: usize| if letters { NAMES[i].1 } else { NAMES[i].0 };
-        put(ext, name(0), self.producer_group.clone());
-        put(ext, name(1), self.topic.clone());
-        put(ext, name(2), self.default_topic.clone());
-        put(ext, name(3), number(self.default_topic_queue_nums.into()));
-        put(ext, name(4), number(self.queue_id.into()));
-        put(ext, name(5), number(self.sys_flag.into()));
-        put(ext, name(6), number(self.born_timestamp));
-        put(ext, name(7), number(self.flag.into()));
+        field(name(0), Value::Text(&self.producer_group));
+        field(name(1), Value::Text(&self.topic));
+        field(name(2), Value::Text(&self.default_topic));
+        field(name(3), Value::Int(self.default_topic_queue_nums.into()));
+        field(name(4), Value::Int(self.queue_id.into()));
+        field(name(5), Value::Int(self.sys_flag.into()));
+        field(name(6), Value::Int(self.born_timestamp));
+        field(name(7), Value::Int(self.flag.into()));
         if let Some(properties) = &self.properties {
-            put(ext, name(8), properties.clone());
+            field(name(8), Value::Text(properties));
         }
         if let Some(times) = self.reconsume_times {
-            put(ext, name(9), number(times.into()));
+            field(name(9), Value::Int(times.into()));
         }
         if let Some(unit_mode) = self.unit_mode {
-            put(ext, name(10), boolean(unit_mode));
+            field(name(10), Value::Bool(unit_mode));
         }
         if let Some(times) = self.max_reconsume_times {
-            put(ext, name(11), number(times.into()));
+            field(name(11), Value::Int(times.into()));
         }
         if let Some(batch) = self.batch {
-            put(ext, name(12), boolean(batch));
+            field(name(12), Value::Bool(batch));
         }
         if let Some(broker_name) = &self.broker_name {
-            put(ext, name(13), broker_name.clone());
+            field(name(13), Value::Text(broker_name));
         }
+    }
+
+    fn write_with(&self, ext: &mut ExtFields, letters: bool) {
+        self.visit(letters, &mut |name, value| {
+            let value = match value {
+                Value::Text(text) => text.clone(),
+                Value::Int(n) => number(n),
+                Value::Bool(b) => boolean(b),
+            };
+            put(ext, name, value);
+        });
+    }
+
+    /// Writes the fields straight out, numbers formatted on the stack.
+    fn write_fields_with(&self, letters: bool, field: &mut dyn FnMut(&str, &str)) {
+        let mut digits = itoa::Buffer::new();
+        self.visit(letters, &mut |name, value| match value {
+            Value::Text(text) => field(name, text),
+            Value::Int(n) => field(name, digits.format(n)),
+            Value::Bool(b) => field(name, if b { "true" } else { "false" }),
+        });
     }
 
     fn read_with(
@@ -176,6 +208,18 @@ impl SendMessageRequestHeader {
             }
             _ => Self::read_from(ext),
         }
+    }
+}
+
+impl FastHeader for SendMessageRequestHeader {
+    fn write_fields(&self, field: &mut dyn FnMut(&str, &str)) {
+        self.write_fields_with(false, field);
+    }
+}
+
+impl FastHeader for SendMessageRequestHeaderV2 {
+    fn write_fields(&self, field: &mut dyn FnMut(&str, &str)) {
+        self.0.write_fields_with(true, field);
     }
 }
 
