@@ -115,22 +115,25 @@ pub async fn run(target: &BenchTarget<'_>, args: &BenchArgs) -> Result<BenchRepo
     };
     let (usage_before, server_before) = (resources::now(), server_cpu());
     let started = Instant::now();
+    let target = Arc::new(SendTarget {
+        producer: producer.clone(),
+        topic,
+        body,
+    });
     let workers: Vec<_> = (0..concurrency)
         .map(|_| {
-            let (producer, stats, stop) = (producer.clone(), stats.clone(), stop.clone());
-            let (topic, body) = (topic.clone(), body.clone());
-            let (mode, batch) = (args.mode, args.batch.max(1));
-            tokio::spawn(async move {
-                while !stop.load(Ordering::Relaxed) {
-                    let begin = Instant::now();
-                    let (messages, outcome) =
-                        send_once(&producer, mode, batch, &topic, &body).await;
-                    match outcome {
-                        Ok(()) => stats.record_ok(messages, begin.elapsed().as_micros() as u64),
-                        Err(_) => stats.record_failed(messages),
-                    }
-                }
-            })
+            let worker = Worker {
+                stats: stats.clone(),
+                stop: stop.clone(),
+                target: target.clone(),
+            };
+            // One loop per mode, so each worker task holds only its own mode's future.
+            match args.mode {
+                BenchMode::Sync => worker.spawn(SyncSend),
+                BenchMode::Async => worker.spawn(AsyncSend),
+                BenchMode::Oneway => worker.spawn(OnewaySend),
+                BenchMode::Batch => worker.spawn(BatchSend(args.batch.max(1))),
+            }
         })
         .collect();
 
@@ -169,30 +172,86 @@ pub async fn run(target: &BenchTarget<'_>, args: &BenchArgs) -> Result<BenchRepo
     Ok(report)
 }
 
-/// One send (or batch) in `mode`; returns how many messages it carried.
-async fn send_once(
-    producer: &Producer,
-    mode: BenchMode,
-    batch: usize,
-    topic: &ByteString,
-    body: &Bytes,
-) -> (u64, rmq::Result<()>) {
-    // A shared topic string: each message holds it without copying.
-    let msg = || Message::new(topic.clone(), body.clone());
-    match mode {
-        BenchMode::Sync => (1, producer.send(msg()).await.map(drop)),
-        BenchMode::Async => {
-            let outcome = match producer.send_async(msg()).await {
-                Ok(pending) => pending.await.map(drop),
-                Err(e) => Err(e),
-            };
-            (1, outcome)
-        }
-        BenchMode::Oneway => (1, producer.send_oneway(msg()).await),
-        BenchMode::Batch => {
-            let messages: Vec<Message> = (0..batch).map(|_| msg()).collect();
-            (batch as u64, producer.send_batch(messages).await.map(drop))
-        }
+/// Where every send goes.
+struct SendTarget {
+    producer: Producer,
+    /// Shared: each message holds the topic without copying it.
+    topic: ByteString,
+    body: Bytes,
+}
+
+impl SendTarget {
+    fn message(&self) -> Message {
+        Message::new(self.topic.clone(), self.body.clone())
+    }
+}
+
+/// One send (or batch) in one mode; resolves to how many messages it carried.
+trait SendOnce: Send + Sync + 'static {
+    fn send<'a>(
+        &'a self,
+        target: &'a SendTarget,
+    ) -> impl Future<Output = (u64, rmq::Result<()>)> + Send + 'a;
+}
+
+struct SyncSend;
+struct AsyncSend;
+struct OnewaySend;
+/// Batches of this many messages.
+struct BatchSend(usize);
+
+impl SendOnce for SyncSend {
+    async fn send(&self, target: &SendTarget) -> (u64, rmq::Result<()>) {
+        (1, target.producer.send(target.message()).await.map(drop))
+    }
+}
+
+impl SendOnce for AsyncSend {
+    async fn send(&self, target: &SendTarget) -> (u64, rmq::Result<()>) {
+        let outcome = match target.producer.send_async(target.message()).await {
+            Ok(pending) => pending.await.map(drop),
+            Err(e) => Err(e),
+        };
+        (1, outcome)
+    }
+}
+
+impl SendOnce for OnewaySend {
+    async fn send(&self, target: &SendTarget) -> (u64, rmq::Result<()>) {
+        (1, target.producer.send_oneway(target.message()).await)
+    }
+}
+
+impl SendOnce for BatchSend {
+    async fn send(&self, target: &SendTarget) -> (u64, rmq::Result<()>) {
+        let messages: Vec<Message> = (0..self.0).map(|_| target.message()).collect();
+        let outcome = target.producer.send_batch(messages).await.map(drop);
+        (self.0 as u64, outcome)
+    }
+}
+
+/// What every worker shares: where sends go, where results go, and when to stop.
+struct Worker {
+    stats: Arc<Stats>,
+    stop: Arc<AtomicBool>,
+    target: Arc<SendTarget>,
+}
+
+impl Worker {
+    /// Runs sends one after another until stopped.
+    fn spawn(self, mode: impl SendOnce) -> tokio::task::JoinHandle<()> {
+        tokio::spawn(async move {
+            while !self.stop.load(Ordering::Relaxed) {
+                let begin = Instant::now();
+                let (messages, outcome) = mode.send(&self.target).await;
+                match outcome {
+                    Ok(()) => self
+                        .stats
+                        .record_ok(messages, begin.elapsed().as_micros() as u64),
+                    Err(_) => self.stats.record_failed(messages),
+                }
+            }
+        })
     }
 }
 

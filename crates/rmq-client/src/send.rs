@@ -2,8 +2,11 @@
 //! `MQClientAPIImpl.sendMessage`, `processSendResponse`).
 
 use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::task::{Context, Poll};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
@@ -288,14 +291,13 @@ impl ProducerInner {
         // an async send waits for its answer, in every send in flight.
         let Started { addr, hooked, sent } =
             Box::pin(self.start_attempt(instance, out, queue, mode, deadline)).await?;
-        let outcome = match sent {
-            Sent::Done(outcome) => *outcome,
-            Sent::Awaiting(response) => match response.await {
-                Ok(response) => self
-                    .process_response(out, queue, &addr, &response)
-                    .map(Some),
-                Err(e) => Err(e.into()),
-            },
+        // Awaited whole: matching out the response future would keep `sent` reserved beside it.
+        let outcome = match sent.await {
+            Answer::Done(outcome) => outcome,
+            Answer::Response(Ok(response)) => self
+                .process_response(out, queue, &addr, &response)
+                .map(Some),
+            Answer::Response(Err(e)) => Err(e.into()),
         };
         if let Some(hooked) = hooked {
             let (result, error) = match &outcome {
@@ -611,6 +613,26 @@ enum Sent {
 impl Sent {
     fn done(outcome: Result<Option<SendResult>>) -> Self {
         Sent::Done(Box::new(outcome))
+    }
+}
+
+/// What a [`Sent`] resolves to.
+enum Answer {
+    Done(Result<Option<SendResult>>),
+    Response(std::result::Result<RemotingCommand, rmq_remoting::RemotingError>),
+}
+
+impl Future for Sent {
+    type Output = Answer;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Answer> {
+        match &mut *self {
+            Sent::Done(outcome) => Poll::Ready(Answer::Done(std::mem::replace(
+                &mut **outcome,
+                Err(Error::Shutdown),
+            ))),
+            Sent::Awaiting(response) => Pin::new(response).poll(cx).map(Answer::Response),
+        }
     }
 }
 

@@ -4,10 +4,10 @@
 //! Java: `MessageConst`, `MessageDecoder.messageProperties2String` / `string2messageProperties`,
 //! `Message.putUserProperty`.
 
+use std::collections::HashMap;
 use std::fmt;
 
 use bytestring::ByteString;
-use indexmap::IndexMap;
 
 pub mod keys;
 
@@ -159,6 +159,10 @@ fn java_capacity(len: usize) -> usize {
 /// Maps of up to this many entries are ordered in a stack buffer (cap 32 holds ≤ 24 entries).
 const INLINE_ORDER: usize = 24;
 
+/// Maps up to this size are searched by scanning; past it they keep a hash index, so lookups
+/// in a large (or hostile) map stay constant-time.
+const INDEX_FROM: usize = 16;
+
 /// The properties of a message: an insertion-ordered string map.
 ///
 /// Insertion order is kept so that [`Properties::encode`] can reproduce the iteration order of
@@ -182,11 +186,29 @@ const INLINE_ORDER: usize = 24;
 /// ```
 ///
 /// Names and values are shared [`ByteString`]s, so the well-known names (static strings) and
-/// values taken from elsewhere are stored without copying.
-#[derive(Clone, Default, PartialEq, Eq)]
+/// values taken from elsewhere are stored without copying. A message has a handful of
+/// properties, so they live in one vector searched by scanning (no hashing, one allocation);
+/// past 16 entries a hash index keeps lookups fast. Equality ignores order, as a map's does.
+#[derive(Clone, Default)]
 pub struct Properties {
-    map: IndexMap<ByteString, ByteString>,
+    entries: Vec<(ByteString, ByteString)>,
+    /// Positions by name, once there are more than `INDEX_FROM` entries. Boxed: almost no
+    /// map has one, and inline it would more than double every message's map.
+    #[allow(clippy::box_collection)]
+    index: Option<Box<HashMap<ByteString, usize>>>,
 }
+
+impl PartialEq for Properties {
+    fn eq(&self, other: &Self) -> bool {
+        self.len() == other.len()
+            && self
+                .entries
+                .iter()
+                .all(|(name, value)| other.get_shared(name) == Some(value))
+    }
+}
+
+impl Eq for Properties {}
 
 impl Properties {
     /// An empty map.
@@ -206,7 +228,7 @@ impl Properties {
     /// assert_eq!(props.get("TAGS"), None);
     /// ```
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.map.get(name).map(|v| &**v)
+        self.get_shared(name).map(|v| &**v)
     }
 
     /// The value stored under `name`, as the shared string it is kept as.
@@ -216,7 +238,31 @@ impl Properties {
     /// assert_eq!(props.get_shared("WAIT").map(|v| &**v), Some("true"));
     /// ```
     pub fn get_shared(&self, name: &str) -> Option<&ByteString> {
-        self.map.get(name)
+        self.position(name).map(|i| &self.entries[i].1)
+    }
+
+    fn position(&self, name: &str) -> Option<usize> {
+        if let Some(index) = &self.index {
+            return index.get(name).copied();
+        }
+        let name = name.as_bytes();
+        // Length and first byte first: most names differ there, without a `memcmp` call.
+        self.entries.iter().position(|(k, _)| {
+            let k = k.as_bytes();
+            k.len() == name.len() && k.first() == name.first() && k == name
+        })
+    }
+
+    fn build_index(&mut self) {
+        self.index = (self.entries.len() > INDEX_FROM).then(|| {
+            Box::new(
+                self.entries
+                    .iter()
+                    .enumerate()
+                    .map(|(i, (name, _))| (name.clone(), i))
+                    .collect(),
+            )
+        });
     }
 
     /// Stores a value without any check and returns the previous one. Replacing a value keeps
@@ -234,7 +280,25 @@ impl Properties {
         name: impl Into<ByteString>,
         value: impl Into<ByteString>,
     ) -> Option<ByteString> {
-        self.map.insert(name.into(), value.into())
+        let name = name.into();
+        let value = value.into();
+        if let Some(i) = self.position(&name) {
+            return Some(std::mem::replace(&mut self.entries[i].1, value));
+        }
+        let i = self.entries.len();
+        match &mut self.index {
+            Some(index) => {
+                index.insert(name.clone(), i);
+                self.entries.push((name, value));
+            }
+            None => {
+                self.entries.push((name, value));
+                if self.entries.len() > INDEX_FROM {
+                    self.build_index();
+                }
+            }
+        }
+        None
     }
 
     /// [`insert`](Self::insert) for a name known at compile time, such as those in [`keys`]:
@@ -264,7 +328,13 @@ impl Properties {
     /// assert_eq!(props.len(), 1);
     /// ```
     pub fn remove(&mut self, name: &str) -> Option<ByteString> {
-        self.map.shift_remove(name)
+        let i = self.position(name)?;
+        let (_, value) = self.entries.remove(i);
+        if self.index.is_some() {
+            // Later positions shifted; removing is rare enough to rebuild.
+            self.build_index();
+        }
+        Some(value)
     }
 
     /// Whether an entry named `name` exists.
@@ -274,7 +344,7 @@ impl Properties {
     /// assert!(props.contains_key("a"));
     /// ```
     pub fn contains_key(&self, name: &str) -> bool {
-        self.map.contains_key(name)
+        self.position(name).is_some()
     }
 
     /// The number of entries.
@@ -283,7 +353,7 @@ impl Properties {
     /// assert_eq!(rmq_common::Properties::new().len(), 0);
     /// ```
     pub fn len(&self) -> usize {
-        self.map.len()
+        self.entries.len()
     }
 
     /// Whether the map has no entries.
@@ -292,7 +362,7 @@ impl Properties {
     /// assert!(rmq_common::Properties::new().is_empty());
     /// ```
     pub fn is_empty(&self) -> bool {
-        self.map.is_empty()
+        self.entries.is_empty()
     }
 
     /// The entries in insertion order (not wire order; see [`Properties::encode`]).
@@ -303,7 +373,7 @@ impl Properties {
     /// assert_eq!(names, ["b", "a"]);
     /// ```
     pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.map.iter().map(|(k, v)| (&**k, &**v))
+        self.entries.iter().map(|(k, v)| (&**k, &**v))
     }
 
     /// Encodes the map as the wire string, in Java `HashMap` iteration order.
@@ -337,13 +407,13 @@ impl Properties {
     /// assert_eq!(out, ">WAIT\u{1}true");
     /// ```
     pub fn encode_into(&self, style: SeparatorStyle, out: &mut String) {
-        let len = self.map.len();
+        let len = self.entries.len();
         if len == 0 {
             return;
         }
         // Exactly what is appended, so a fresh `out` ends with no spare capacity (a `String`
         // without spare capacity becomes a `ByteString` without another allocation).
-        let bytes: usize = self.map.iter().map(|(k, v)| k.len() + v.len() + 2).sum();
+        let bytes: usize = self.iter().map(|(k, v)| k.len() + v.len() + 2).sum();
         let trailing = usize::from(style == SeparatorStyle::NoTrailing);
         out.reserve_exact(bytes - trailing);
 
@@ -358,13 +428,13 @@ impl Properties {
             heap = vec![(0usize, 0usize); len];
             &mut heap
         };
-        for (slot, (index, key)) in order.iter_mut().zip(self.map.keys().enumerate()) {
+        for (slot, (index, (key, _))) in order.iter_mut().zip(self.entries.iter().enumerate()) {
             *slot = (java_bucket(key, capacity), index);
         }
         order.sort_unstable();
 
         for (n, &(_, index)) in order.iter().enumerate() {
-            if let Some((name, value)) = self.map.get_index(index) {
+            if let Some((name, value)) = self.entries.get(index) {
                 out.push_str(name);
                 out.push(NAME_VALUE_SEPARATOR);
                 out.push_str(value);
@@ -677,6 +747,43 @@ mod tests {
             .collect();
         assert!(buckets.windows(2).all(|w| w[0] <= w[1]));
         assert_eq!(Properties::decode(&encoded), p);
+    }
+
+    #[test]
+    fn large_maps_are_indexed_and_stay_consistent_through_removals() {
+        let mut p = Properties::new();
+        for i in 0..40 {
+            p.insert(format!("k{i}"), i.to_string());
+        }
+        assert!(p.index.is_some());
+        assert_eq!(p.get("k39"), Some("39"));
+        assert_eq!(p.insert("k5", "five").as_deref(), Some("5"));
+        assert_eq!(p.remove("k0").as_deref(), Some("0"));
+        assert_eq!(
+            p.get("k1"),
+            Some("1"),
+            "positions after a removal still resolve"
+        );
+        assert_eq!(p.get("k5"), Some("five"));
+        assert_eq!(p.get("k0"), None);
+        for i in 1..30 {
+            p.remove(&format!("k{i}"));
+        }
+        assert!(p.index.is_none(), "small again, so scanned");
+        assert_eq!(p.len(), 10);
+        assert_eq!(p.get("k35"), Some("35"));
+        let names: Vec<&str> = p.iter().map(|(k, _)| k).collect();
+        assert_eq!(names[0], "k30", "insertion order is kept");
+    }
+
+    #[test]
+    fn equality_ignores_order() {
+        assert_eq!(
+            props(&[("a", "1"), ("b", "2")]),
+            props(&[("b", "2"), ("a", "1")])
+        );
+        assert_ne!(props(&[("a", "1")]), props(&[("a", "2")]));
+        assert_ne!(props(&[("a", "1")]), props(&[("a", "1"), ("b", "2")]));
     }
 
     #[test]
