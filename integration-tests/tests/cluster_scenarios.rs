@@ -203,7 +203,7 @@ async fn ten_thousand_async_sends_with_a_broker_stopped_half_way() {
         .brokers()
         .iter()
         .flat_map(|b| b.messages("TopicTest"))
-        .filter_map(|m| m.uniq_key)
+        .filter_map(|m| m.uniq_key.map(String::from))
         .collect();
     for id in ok_ids.lock().iter() {
         assert!(stored.contains(&**id), "an Ok send is in a store: {id}");

@@ -53,10 +53,7 @@ async fn sync_send_is_stored_with_every_field() {
         .expect("stored");
     let m = &stored[0];
     assert_eq!(m.uniq_key.as_deref(), Some(&*result.msg_id));
-    assert_eq!(
-        Some(m.offset_msg_id.as_str()),
-        result.offset_msg_id.as_deref()
-    );
+    assert_eq!(Some(&*m.offset_msg_id), result.offset_msg_id.as_deref());
     assert_eq!(
         (m.queue_id, m.queue_offset),
         (result.queue.queue_id(), result.queue_offset)

@@ -462,13 +462,32 @@ impl Properties {
     /// assert_eq!(props.len(), 2);
     /// ```
     pub fn decode(s: &str) -> Properties {
+        Self::decode_with(s, |part| ByteString::from(part))
+    }
+
+    /// [`decode`](Self::decode) from a shared string: names and values are views of it, not
+    /// copies.
+    ///
+    /// ```
+    /// use rmq_common::{ByteString, Properties};
+    ///
+    /// let wire = ByteString::from("TAGS\u{1}TagA\u{2}WAIT\u{1}true\u{2}");
+    /// let props = Properties::decode_shared(&wire);
+    /// assert_eq!(props.get("TAGS"), Some("TagA"));
+    /// assert_eq!(props, Properties::decode(&wire));
+    /// ```
+    pub fn decode_shared(s: &ByteString) -> Properties {
+        Self::decode_with(s, |part| s.slice_ref(part))
+    }
+
+    fn decode_with(s: &str, to_shared: impl Fn(&str) -> ByteString) -> Properties {
         let mut props = Properties::new();
         for segment in s.split(PROPERTY_SEPARATOR) {
             if let Some((name, value)) = segment.split_once(NAME_VALUE_SEPARATOR)
                 && !name.is_empty()
                 && !value.is_empty()
             {
-                props.insert(name, value);
+                props.insert(to_shared(name), to_shared(value));
             }
         }
         props

@@ -22,6 +22,7 @@ use std::sync::atomic::{AtomicI32, AtomicU64, Ordering};
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
+use bytestring::ByteString;
 use futures_util::FutureExt;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -109,6 +110,8 @@ pub struct Channel {
 struct ChannelShared {
     id: u64,
     addr: Arc<str>,
+    /// `addr` again, for callers that keep it per message.
+    addr_shared: ByteString,
     remote: SocketAddr,
     tx: mpsc::Sender<Outbound>,
     closed: CancellationToken,
@@ -119,6 +122,12 @@ impl Channel {
     /// The peer's address as this side names it (`ip:port`).
     pub fn addr(&self) -> &str {
         &self.shared.addr
+    }
+
+    /// [`addr`](Self::addr) as a shared string: keeping it (a broker does, per stored message)
+    /// costs a reference count, not a copy.
+    pub fn addr_shared(&self) -> &ByteString {
+        &self.shared.addr_shared
     }
 
     /// The peer's socket address.
@@ -302,6 +311,7 @@ pub(crate) fn spawn(
     let channel = Channel {
         shared: Arc::new(ChannelShared {
             id: NEXT_CONNECTION_ID.fetch_add(1, Ordering::Relaxed),
+            addr_shared: ByteString::from(&*addr),
             addr,
             remote,
             tx,

@@ -95,7 +95,7 @@ impl BrokerState {
                 topics,
                 running: false,
             }),
-            store: MessageStore::new(addr, name.to_owned(), settings.max_stored_messages),
+            store: MessageStore::new(addr, name.into(), settings.max_stored_messages),
             faults: Faults::default(),
             heartbeats: Mutex::default(),
             unregisters: Mutex::default(),

@@ -113,7 +113,7 @@ fn store(
     let template = Template {
         header,
         queue_id,
-        born_host: channel.addr(),
+        born_host: channel.addr_shared(),
         request_code: code,
         serialize_type: request.serialize_type(),
         batch,
@@ -187,7 +187,7 @@ fn random_queue(write_queue_nums: u32) -> Option<i32> {
 struct Template<'a> {
     header: &'a SendMessageRequestHeader,
     queue_id: i32,
-    born_host: &'a str,
+    born_host: &'a ByteString,
     request_code: i32,
     serialize_type: SerializeType,
     batch: bool,
@@ -202,17 +202,17 @@ impl Template<'_> {
         properties: Properties,
     ) -> NewMessage {
         NewMessage {
-            topic: self.header.topic.to_string(),
+            topic: self.header.topic.clone(),
             queue_id: self.queue_id,
             sys_flag: self.header.sys_flag,
             born_timestamp: self.header.born_timestamp,
-            born_host: self.born_host.to_owned(),
+            born_host: self.born_host.clone(),
             flag,
             body,
             raw_body,
             properties,
             reconsume_times: self.header.reconsume_times.unwrap_or(0),
-            producer_group: self.header.producer_group.to_string(),
+            producer_group: self.header.producer_group.clone(),
             request_code: self.request_code,
             serialize_type: self.serialize_type,
             batch: self.batch,
@@ -220,7 +220,7 @@ impl Template<'_> {
     }
 
     fn single_message(&self, raw_body: &Bytes) -> Result<NewMessage, Refusal> {
-        let properties = self.header.properties.as_deref().unwrap_or("");
+        let properties = self.header.properties.clone().unwrap_or_default();
         if properties.len() > MAX_PROPERTIES_LENGTH || raw_body.len() > MAX_MESSAGE_SIZE {
             return Err(refuse(response::MESSAGE_ILLEGAL, fault::ILLEGAL_MESSAGE));
         }
@@ -229,7 +229,7 @@ impl Template<'_> {
             self.header.flag,
             body,
             raw_body.clone(),
-            Properties::decode(properties),
+            Properties::decode_shared(&properties),
         ))
     }
 
@@ -280,8 +280,12 @@ fn send_response(
     appended: Appended,
     serialize_type: SerializeType,
 ) -> RemotingCommand {
+    let msg_id = match appended.msg_ids.as_slice() {
+        [one] => one.clone(),
+        ids => ids.join(",").into(),
+    };
     let header = SendMessageResponseHeader {
-        msg_id: appended.msg_ids.join(",").into(),
+        msg_id,
         queue_id,
         queue_offset: appended.first_queue_offset,
         transaction_id: None,
@@ -293,7 +297,7 @@ fn send_response(
     let response = RemotingCommand::response(status);
     match serialize_type {
         // FastCodes order: the header's fields, then TRACE_ON, MSG_REGION (vectors.md V16).
-        SerializeType::RocketMq => response.with_header(header),
+        SerializeType::RocketMq => response.with_fast_header(header),
         // JSON puts everything in one HashMap, iterated in bucket order (vectors.md V17).
         SerializeType::Json => {
             let ext: ExtFields = [

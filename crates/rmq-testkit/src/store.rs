@@ -12,7 +12,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
 use parking_lot::Mutex;
-use rmq_common::{OffsetMessageId, Properties};
+use rmq_common::{ByteString, OffsetMessageId, Properties};
 use rmq_remoting::SerializeType;
 use tokio::sync::watch;
 use tokio::time::Instant;
@@ -34,7 +34,7 @@ const STORED_OVERHEAD: usize = 91;
 #[derive(Clone, Debug, PartialEq)]
 pub struct StoredMessage {
     /// The topic, namespace included.
-    pub topic: String,
+    pub topic: ByteString,
     /// The queue it was written to.
     pub queue_id: i32,
     /// Its logical offset in that queue.
@@ -43,7 +43,7 @@ pub struct StoredMessage {
     pub commit_log_offset: i64,
     /// The broker's id for it: store host `127.0.0.1:port` and commit-log offset
     /// ([`OffsetMessageId`]); what the send response's `msgId` carries.
-    pub offset_msg_id: String,
+    pub offset_msg_id: ByteString,
     /// The request's `sysFlag`.
     pub sys_flag: i32,
     /// The producer's timestamp (header `bornTimestamp`).
@@ -51,7 +51,7 @@ pub struct StoredMessage {
     /// When the broker stored it, in epoch milliseconds.
     pub store_timestamp: i64,
     /// The producer connection's address (`ip:port`).
-    pub born_host: String,
+    pub born_host: ByteString,
     /// The user flag.
     pub flag: i32,
     /// The body, decompressed according to the `sysFlag` type bits when it was compressed.
@@ -61,15 +61,15 @@ pub struct StoredMessage {
     /// The decoded properties.
     pub properties: Properties,
     /// Property `TAGS`.
-    pub tags: Option<String>,
+    pub tags: Option<ByteString>,
     /// Property `KEYS` (several keys are separated by spaces).
-    pub keys: Option<String>,
+    pub keys: Option<ByteString>,
     /// Property `UNIQ_KEY`: the id the producer reports as `msgId`.
-    pub uniq_key: Option<String>,
+    pub uniq_key: Option<ByteString>,
     /// Header `reconsumeTimes` (0 when absent).
     pub reconsume_times: i32,
     /// Header `producerGroup`.
-    pub producer_group: String,
+    pub producer_group: ByteString,
     /// The request code: 10, 310 or 320.
     pub request_code: i32,
     /// How the request's header was serialized.
@@ -77,23 +77,23 @@ pub struct StoredMessage {
     /// Whether it arrived in a batch (code 320).
     pub batch: bool,
     /// The broker that stored it.
-    pub broker_name: String,
+    pub broker_name: ByteString,
 }
 
 /// A message about to be stored: everything but what the store assigns.
 #[derive(Debug)]
 pub(crate) struct NewMessage {
-    pub(crate) topic: String,
+    pub(crate) topic: ByteString,
     pub(crate) queue_id: i32,
     pub(crate) sys_flag: i32,
     pub(crate) born_timestamp: i64,
-    pub(crate) born_host: String,
+    pub(crate) born_host: ByteString,
     pub(crate) flag: i32,
     pub(crate) body: Bytes,
     pub(crate) raw_body: Bytes,
     pub(crate) properties: Properties,
     pub(crate) reconsume_times: i32,
-    pub(crate) producer_group: String,
+    pub(crate) producer_group: ByteString,
     pub(crate) request_code: i32,
     pub(crate) serialize_type: SerializeType,
     pub(crate) batch: bool,
@@ -119,21 +119,21 @@ pub(crate) struct Appended {
     /// The queue offset of the first message.
     pub(crate) first_queue_offset: i64,
     /// The offset message id of each message, in order.
-    pub(crate) msg_ids: Vec<String>,
+    pub(crate) msg_ids: Vec<ByteString>,
 }
 
 #[derive(Debug, Default)]
 struct Inner {
     log: VecDeque<StoredMessage>,
     next_commit_log_offset: i64,
-    queue_offsets: HashMap<(String, i32), i64>,
+    queue_offsets: HashMap<(ByteString, i32), i64>,
 }
 
 /// One broker's messages.
 #[derive(Debug)]
 pub(crate) struct MessageStore {
     store_host: SocketAddr,
-    broker_name: String,
+    broker_name: ByteString,
     capacity: usize,
     inner: Mutex<Inner>,
     /// Bumped on every append so waiters re-check.
@@ -141,7 +141,7 @@ pub(crate) struct MessageStore {
 }
 
 impl MessageStore {
-    pub(crate) fn new(store_host: SocketAddr, broker_name: String, capacity: usize) -> Self {
+    pub(crate) fn new(store_host: SocketAddr, broker_name: ByteString, capacity: usize) -> Self {
         Self {
             store_host,
             broker_name,
@@ -173,13 +173,15 @@ impl MessageStore {
             if i == 0 {
                 first_queue_offset = queue_offset;
             }
-            let offset_msg_id = OffsetMessageId {
-                addr: self.store_host,
-                offset: commit_log_offset,
-            }
-            .encode();
+            let offset_msg_id = ByteString::from(
+                OffsetMessageId {
+                    addr: self.store_host,
+                    offset: commit_log_offset,
+                }
+                .encode(),
+            );
             msg_ids.push(offset_msg_id.clone());
-            let property = |key: &str| msg.properties.get(key).map(str::to_owned);
+            let property = |key: &str| msg.properties.get_shared(key).cloned();
             let stored = StoredMessage {
                 tags: property("TAGS"),
                 keys: property("KEYS"),
@@ -313,7 +315,7 @@ mod tests {
         let offsets: Vec<_> = store
             .select(|_| true)
             .iter()
-            .map(|m| (m.topic.clone(), m.queue_id, m.queue_offset))
+            .map(|m| (m.topic.to_string(), m.queue_id, m.queue_offset))
             .collect();
         assert_eq!(
             offsets,

@@ -163,7 +163,7 @@ async fn batch_of_three_is_stored_as_three() {
         .filter(|m| m.batch)
         .collect();
     assert_eq!(stored.len(), 3);
-    let ids: Vec<_> = stored.iter().map(|m| m.offset_msg_id.as_str()).collect();
+    let ids: Vec<_> = stored.iter().map(|m| &*m.offset_msg_id).collect();
     assert_eq!(answer.msg_id, ids.join(","));
     for (i, msg) in stored.iter().enumerate() {
         assert_eq!(msg.queue_offset, 1 + i as i64);

@@ -3,9 +3,7 @@
 
 use bytestring::ByteString;
 
-use super::{
-    CommandHeader, FastHeader, HeaderError, boolean, number, optional, put, put_opt, required,
-};
+use super::{CommandHeader, FastHeader, HeaderError, boolean, number, optional, put, required};
 use crate::ExtFields;
 use crate::code::request;
 
@@ -111,6 +109,31 @@ enum Value<'a> {
     Bool(bool),
 }
 
+/// A visit over a header's fields (one of the `visit` methods).
+type Visit<'v> = dyn FnMut(&mut dyn FnMut(&'static str, Value<'_>)) + 'v;
+
+/// Puts the visited fields into a map (text shared, numbers formatted once).
+fn put_values(visit: &mut Visit<'_>, ext: &mut ExtFields) {
+    visit(&mut |name, value| {
+        let value = match value {
+            Value::Text(text) => text.clone(),
+            Value::Int(n) => number(n),
+            Value::Bool(b) => boolean(b),
+        };
+        put(ext, name, value);
+    });
+}
+
+/// Writes the visited fields straight out, numbers formatted on the stack.
+fn write_values(visit: &mut Visit<'_>, field: &mut dyn FnMut(&str, &str)) {
+    let mut digits = itoa::Buffer::new();
+    visit(&mut |name, value| match value {
+        Value::Text(text) => field(name, text),
+        Value::Int(n) => field(name, digits.format(n)),
+        Value::Bool(b) => field(name, if b { "true" } else { "false" }),
+    });
+}
+
 impl SendMessageRequestHeader {
     /// Calls `field` with each present field, in wire order, under its V1 or V2 name.
     fn visit(&self, letters: bool, field: &mut dyn FnMut(&'static str, Value<'_>)) {
@@ -144,24 +167,11 @@ impl SendMessageRequestHeader {
     }
 
     fn write_with(&self, ext: &mut ExtFields, letters: bool) {
-        self.visit(letters, &mut |name, value| {
-            let value = match value {
-                Value::Text(text) => text.clone(),
-                Value::Int(n) => number(n),
-                Value::Bool(b) => boolean(b),
-            };
-            put(ext, name, value);
-        });
+        put_values(&mut |f| self.visit(letters, f), ext);
     }
 
-    /// Writes the fields straight out, numbers formatted on the stack.
     fn write_fields_with(&self, letters: bool, field: &mut dyn FnMut(&str, &str)) {
-        let mut digits = itoa::Buffer::new();
-        self.visit(letters, &mut |name, value| match value {
-            Value::Text(text) => field(name, text),
-            Value::Int(n) => field(name, digits.format(n)),
-            Value::Bool(b) => field(name, if b { "true" } else { "false" }),
-        });
+        write_values(&mut |f| self.visit(letters, f), field);
     }
 
     fn read_with(
@@ -281,20 +291,37 @@ pub struct SendMessageResponseHeader {
     pub trace_on: bool,
 }
 
+impl SendMessageResponseHeader {
+    /// Calls `field` with each present field, in the broker's binary order.
+    fn visit(&self, field: &mut dyn FnMut(&'static str, Value<'_>)) {
+        field("msgId", Value::Text(&self.msg_id));
+        field("queueId", Value::Int(self.queue_id.into()));
+        field("queueOffset", Value::Int(self.queue_offset));
+        for (name, value) in [
+            ("transactionId", &self.transaction_id),
+            ("batchUniqId", &self.batch_uniq_id),
+            ("recallHandle", &self.recall_handle),
+        ] {
+            if let Some(value) = value {
+                field(name, Value::Text(value));
+            }
+        }
+        field("TRACE_ON", Value::Bool(self.trace_on));
+        if let Some(region) = &self.region_id {
+            field("MSG_REGION", Value::Text(region));
+        }
+    }
+}
+
+impl FastHeader for SendMessageResponseHeader {
+    fn write_fields(&self, field: &mut dyn FnMut(&str, &str)) {
+        write_values(&mut |f| self.visit(f), field);
+    }
+}
+
 impl CommandHeader for SendMessageResponseHeader {
     fn write_to(&self, ext: &mut ExtFields) {
-        put(ext, "msgId", self.msg_id.clone());
-        put(ext, "queueId", number(self.queue_id.into()));
-        put(ext, "queueOffset", number(self.queue_offset));
-        put_opt(ext, "transactionId", self.transaction_id.as_ref());
-        put_opt(ext, "batchUniqId", self.batch_uniq_id.as_ref());
-        put_opt(ext, "recallHandle", self.recall_handle.as_ref());
-        put(
-            ext,
-            "TRACE_ON",
-            if self.trace_on { "true" } else { "false" },
-        );
-        put_opt(ext, "MSG_REGION", self.region_id.as_ref());
+        put_values(&mut |f| self.visit(f), ext);
     }
 
     fn read_from(ext: &ExtFields) -> Result<Self, HeaderError> {
