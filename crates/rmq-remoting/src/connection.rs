@@ -17,8 +17,10 @@ use std::collections::{HashMap, VecDeque};
 use std::fmt;
 use std::net::SocketAddr;
 use std::panic::AssertUnwindSafe;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI32, AtomicU64, Ordering};
+use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
@@ -33,7 +35,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::code::response;
 use crate::processor::ProcessorTable;
-use crate::{ErrorKind, FrameCodec, RemotingCommand, RemotingError};
+use crate::{ErrorKind, FrameCodec, RemotingCommand, RemotingError, SerializeType};
 
 /// Stop taking new frames from callers while this much is waiting to be written. The socket's
 /// own buffer holds more; past this, frames wait in the queue unencoded, which costs less.
@@ -433,7 +435,7 @@ impl ConnectionTask {
             let awaiting = if draining {
                 Awaiting::default()
             } else {
-                match self.on_readable(&mut rbuf, wbuf.len(), &response_tx) {
+                match self.on_readable(&mut rbuf, &mut wbuf, &response_tx) {
                     Ok(awaiting) => awaiting,
                     Err(e) => break e,
                 }
@@ -561,7 +563,7 @@ impl ConnectionTask {
     fn on_readable(
         &mut self,
         rbuf: &mut BytesMut,
-        write_backlog: usize,
+        wbuf: &mut BytesMut,
         response_tx: &mpsc::UnboundedSender<Bytes>,
     ) -> Result<Awaiting, RemotingError> {
         let mut decoded = 0;
@@ -572,14 +574,14 @@ impl ConnectionTask {
             // semaphore afterwards: a slot freed in between would then go unnoticed, while
             // waiting on the semaphore returns at once if one is already free.
             let mut slot = false;
-            while write_backlog < WRITE_HIGH_WATER && !self.waiting.is_empty() {
+            while wbuf.len() < WRITE_HIGH_WATER && !self.waiting.is_empty() {
                 let Ok(permit) = self.inflight.clone().try_acquire_owned() else {
                     slot = true;
                     break;
                 };
                 if let Some(request) = self.waiting.pop_front() {
                     self.waiting_bytes = self.waiting_bytes.saturating_sub(approx_size(&request));
-                    self.dispatch_request(request, permit, response_tx);
+                    self.dispatch_request(request, permit, wbuf, response_tx);
                 }
             }
             if self.waiting.len() >= MAX_WAITING_REQUESTS || self.waiting_bytes >= WRITE_HIGH_WATER
@@ -638,66 +640,111 @@ impl ConnectionTask {
         self.queued += frame.len() as u64;
     }
 
+    /// Runs a peer request's processor up to its first await, right here: most (a broker's
+    /// sends, say) finish there, and their responses go straight into the write buffer with no
+    /// task, channel or buffer of their own. One that is still waiting continues in its own
+    /// task, holding its slot until it answers.
     fn dispatch_request(
-        &self,
+        &mut self,
         request: RemotingCommand,
         permit: tokio::sync::OwnedSemaphorePermit,
+        wbuf: &mut BytesMut,
         response_tx: &mpsc::UnboundedSender<Bytes>,
     ) {
         let Some(channel) = self.weak.upgrade().map(|shared| Channel { shared }) else {
             return;
         };
-        let processor = self.processors.find(request.code());
-        let response_tx = response_tx.clone();
-        let codec = self.codec;
-        tokio::spawn(async move {
-            let _permit = permit;
-            let oneway = request.is_oneway();
-            let code = request.code();
-            let opaque = request.opaque();
-            let serialize_type = request.serialize_type();
-            let response = match processor {
-                Some(processor) => {
-                    let outcome = AssertUnwindSafe(processor.process(channel.clone(), request))
-                        .catch_unwind()
-                        .await;
-                    match outcome {
-                        Ok(response) => response,
-                        Err(_) => {
-                            tracing::error!(addr = %channel.addr(), code, "request processor panicked");
-                            Some(
-                                RemotingCommand::response(response::SYSTEM_ERROR)
-                                    .with_remark(format!("processing request code {code} failed")),
-                            )
-                        }
-                    }
-                }
-                None => Some(
-                    RemotingCommand::response(response::REQUEST_CODE_NOT_SUPPORTED)
-                        .with_remark(format!(" request type {code} not supported")),
-                ),
-            };
-            let Some(mut response) = response else { return };
-            if oneway {
+        let answer = Answer {
+            oneway: request.is_oneway(),
+            code: request.code(),
+            opaque: request.opaque(),
+            serialize_type: request.serialize_type(),
+        };
+        let mut processing = match self.processors.find(answer.code) {
+            Some(processor) => {
+                AssertUnwindSafe(processor.process(channel.clone(), request)).catch_unwind()
+            }
+            None => {
+                let unsupported = RemotingCommand::response(response::REQUEST_CODE_NOT_SUPPORTED)
+                    .with_remark(format!(" request type {} not supported", answer.code));
+                let start = wbuf.len();
+                answer.encode(
+                    Some(Some(unsupported)),
+                    &mut self.codec,
+                    wbuf,
+                    channel.addr(),
+                );
+                self.queued += (wbuf.len() - start) as u64;
                 return;
             }
-            response.set_opaque(opaque);
-            response.mark_response();
-            response.set_serialize_type(serialize_type);
+        };
+        // The task that continues a pending processor polls it at once, replacing this waker.
+        let mut cx = Context::from_waker(Waker::noop());
+        if let Poll::Ready(outcome) = Pin::new(&mut processing).poll(&mut cx) {
+            let start = wbuf.len();
+            answer.encode(outcome.ok(), &mut self.codec, wbuf, channel.addr());
+            self.queued += (wbuf.len() - start) as u64;
+            return;
+        }
+        let response_tx = response_tx.clone();
+        let mut codec = self.codec;
+        tokio::spawn(async move {
+            let _permit = permit;
+            let outcome = processing.await;
             let mut buf = BytesMut::new();
-            let mut codec = codec;
-            if let Err(e) = codec.encode(&response, &mut buf) {
-                tracing::error!(addr = %channel.addr(), code, error = %e, "response could not be encoded");
-                buf.clear();
-                let fallback = RemotingCommand::response(response::SYSTEM_ERROR)
-                    .with_opaque(opaque)
-                    .with_serialize_type(serialize_type)
-                    .with_remark(format!("response could not be encoded: {e}"));
-                if codec.encode(&fallback, &mut buf).is_err() {
-                    return;
-                }
+            answer.encode(outcome.ok(), &mut codec, &mut buf, channel.addr());
+            if !buf.is_empty() {
+                let _ = response_tx.send(buf.freeze());
             }
-            let _ = response_tx.send(buf.freeze());
         });
+    }
+}
+
+/// What answering a peer request needs to know of it.
+#[derive(Clone, Copy)]
+struct Answer {
+    oneway: bool,
+    code: i32,
+    opaque: i32,
+    serialize_type: SerializeType,
+}
+
+impl Answer {
+    /// Appends the response frame to `dst`, if one is due: `processed` is what the processor
+    /// returned, or `None` when it panicked. Oneway requests are never answered.
+    fn encode(
+        self,
+        processed: Option<Option<RemotingCommand>>,
+        codec: &mut FrameCodec,
+        dst: &mut BytesMut,
+        addr: &str,
+    ) {
+        let code = self.code;
+        let response = match processed {
+            Some(response) => response,
+            None => {
+                tracing::error!(addr, code, "request processor panicked");
+                Some(
+                    RemotingCommand::response(response::SYSTEM_ERROR)
+                        .with_remark(format!("processing request code {code} failed")),
+                )
+            }
+        };
+        let Some(mut response) = response else { return };
+        if self.oneway {
+            return;
+        }
+        response.set_opaque(self.opaque);
+        response.mark_response();
+        response.set_serialize_type(self.serialize_type);
+        if let Err(e) = codec.encode(&response, dst) {
+            tracing::error!(addr, code, error = %e, "response could not be encoded");
+            let fallback = RemotingCommand::response(response::SYSTEM_ERROR)
+                .with_opaque(self.opaque)
+                .with_serialize_type(self.serialize_type)
+                .with_remark(format!("response could not be encoded: {e}"));
+            // The codec leaves nothing behind on error, so the fallback starts clean.
+            let _ = codec.encode(&fallback, dst);
+        }
     }
 }
