@@ -154,14 +154,14 @@ impl ProducerInner {
                 break;
             };
             last_broker = Some(queue.broker_name_shared().clone());
-            if Instant::now() >= deadline {
+            let begin = Instant::now();
+            if begin >= deadline {
                 // A message already stored (with a weaker status) is reported, not lost.
                 if let Some(result) = last_result {
                     return Ok(Some(*result));
                 }
                 return Err(self.timeout_error(out, started, deadline, attempts));
             }
-            let begin = Instant::now();
             let outcome = self
                 .send_kernel(&instance, out, &queue, mode, deadline)
                 .await;
