@@ -41,7 +41,7 @@
 //!
 //! let stored = broker.wait_for_messages("TopicTest", 1, Duration::from_secs(3)).await?;
 //! assert_eq!(stored[0].tags.as_deref(), Some("TagA"));
-//! assert_eq!(answer.ext_field("msgId"), Some(stored[0].offset_msg_id.as_str()));
+//! assert_eq!(answer.ext_field("msgId"), Some(&*stored[0].offset_msg_id));
 //! cluster.shutdown().await;
 //! # Ok(()) }
 //! ```
