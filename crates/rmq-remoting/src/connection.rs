@@ -10,8 +10,12 @@
 //!   write cannot deadlock us;
 //! - when the connection ends for any reason, every waiting request fails at once with the
 //!   reason, instead of waiting out its timeout;
-//! - requests the peer starts run concurrently in their own tasks, bounded per connection, and
-//!   reading pauses while the bound is reached so memory stays bounded.
+//! - requests the peer starts run inline up to their first await (most finish there, and
+//!   their responses go straight into the write buffer); those still waiting continue
+//!   concurrently in their own tasks, bounded per connection, and reading pauses while the
+//!   bound is reached so memory stays bounded;
+//! - received frames are handled a chunk at a time, so on a busy connection the answers to the
+//!   first ones go out while the rest are handled.
 
 use std::collections::{HashMap, VecDeque};
 use std::fmt;
