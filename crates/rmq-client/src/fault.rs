@@ -107,12 +107,21 @@ impl LatencyFaultTolerance {
         let now = Instant::now();
         let until = now + not_available;
         let mut items = self.items.lock();
-        let item = items.entry(broker.to_owned()).or_insert_with(|| FaultItem {
-            name: broker.to_owned(),
-            current_latency: latency_ms,
-            available_at: now,
-            reachable: true,
-        });
+        // Looked up first: the broker's name is copied only the first time it is seen.
+        if !items.contains_key(broker) {
+            items.insert(
+                broker.to_owned(),
+                FaultItem {
+                    name: broker.to_owned(),
+                    current_latency: latency_ms,
+                    available_at: now,
+                    reachable: true,
+                },
+            );
+        }
+        let Some(item) = items.get_mut(broker) else {
+            return;
+        };
         item.current_latency = latency_ms;
         if !extend_only || (!not_available.is_zero() && until > item.available_at) {
             item.available_at = until;

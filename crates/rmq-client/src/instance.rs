@@ -16,6 +16,7 @@ use rmq_remoting::body::{HeartbeatData, MASTER_ID, TopicRouteData};
 use rmq_remoting::code::{request, response};
 use rmq_remoting::header::{GetRouteInfoRequestHeader, UnregisterClientRequestHeader};
 use rmq_remoting::{Channel, RemotingClient, RemotingCommand};
+use rustc_hash::FxHashMap;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::ProducerConfig;
@@ -43,10 +44,10 @@ pub(crate) struct ClientInstance {
     client_id: String,
     config: InstanceConfig,
     remoting: RemotingClient,
-    routes: RwLock<HashMap<String, Arc<TopicRouteData>>>,
+    routes: RwLock<FxHashMap<String, Arc<TopicRouteData>>>,
     /// Broker addresses by broker name and id (Java: `brokerAddrTable`).
     /// Broker name → broker id → address; addresses shared, as every send reads one.
-    brokers: RwLock<HashMap<String, BTreeMap<i64, ByteString>>>,
+    brokers: RwLock<FxHashMap<String, BTreeMap<i64, ByteString>>>,
     producers: Mutex<HashMap<String, Weak<ProducerInner>>>,
     /// Serializes name-server route updates (Java: `lockNamesrv`).
     route_update: tokio::sync::Mutex<()>,

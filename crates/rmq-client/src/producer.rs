@@ -1,10 +1,10 @@
 //! The producer and its lifecycle (Java: `DefaultMQProducer`, `DefaultMQProducerImpl.start`,
 //! `shutdown`, `ServiceState`).
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
 use std::fmt;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use parking_lot::{Mutex, RwLock};
@@ -72,7 +72,10 @@ pub(crate) struct AsyncTracker {
     capacity: usize,
     in_flight: AtomicUsize,
     idle: Notify,
+    /// Cancelled once shutdown's grace is over, for sends still waiting to stop.
     pub(crate) abort: CancellationToken,
+    /// `abort` as a flag: checking a token takes its lock, and sends check on every poll.
+    aborted: AtomicBool,
 }
 
 impl AsyncTracker {
@@ -83,7 +86,19 @@ impl AsyncTracker {
             in_flight: AtomicUsize::new(0),
             idle: Notify::new(),
             abort: CancellationToken::new(),
+            aborted: AtomicBool::new(false),
         }
+    }
+
+    /// Ends the grace of the sends still in flight.
+    fn abort(&self) {
+        self.aborted.store(true, Ordering::SeqCst);
+        self.abort.cancel();
+    }
+
+    /// Whether shutdown's grace is over.
+    pub(crate) fn is_aborted(&self) -> bool {
+        self.aborted.load(Ordering::Acquire)
     }
 
     pub(crate) fn capacity(&self) -> usize {
@@ -130,7 +145,7 @@ pub(crate) struct ProducerInner {
     pub(crate) default_topic: ByteString,
     state: Mutex<ServiceState>,
     instance: RwLock<Option<Arc<ClientInstance>>>,
-    publish: RwLock<HashMap<String, Arc<TopicPublishInfo>>>,
+    publish: RwLock<FxHashMap<String, Arc<TopicPublishInfo>>>,
     pub(crate) fault: FaultStrategy,
     pub(crate) send_hooks: RwLock<Arc<Vec<Arc<dyn SendMessageHook>>>>,
     pub(crate) forbidden_hooks: RwLock<Arc<Vec<Arc<dyn CheckForbiddenHook>>>>,
@@ -278,7 +293,7 @@ impl Producer {
                 "async sends still pending at shutdown; failing them"
             );
         }
-        self.inner.tracker.abort.cancel();
+        self.inner.tracker.abort();
         // Aborted sends resolve promptly; wait so their callbacks have run when we return.
         self.inner
             .tracker

@@ -12,7 +12,6 @@ use std::sync::atomic::Ordering;
 
 use tokio::sync::OwnedSemaphorePermit;
 use tokio::time::Instant;
-use tokio_util::sync::CancellationToken;
 
 use crate::hook::SendMode;
 use crate::producer::ProducerInner;
@@ -391,16 +390,14 @@ impl<'a> IntoFuture for AsyncRequest<'a> {
                 Poll::Pending => Poll::Pending,
             })
             .await;
-            let abort = inner.tracker.abort.clone();
             let state = match first {
-                Some(result) => State::Done(Some(Box::new(outcome(result, &abort)))),
+                Some(result) => State::Done(Some(Box::new(outcome(result, inner)))),
                 None => State::Running(send),
             };
             Ok(SendFuture {
                 state,
                 permit: Some(permit),
                 finished: Some(finished),
-                abort,
             })
         })
     }
@@ -446,8 +443,8 @@ impl<'a> IntoFuture for CallbackRequest<'a> {
 pub struct SendFuture {
     state: State,
     permit: Option<OwnedSemaphorePermit>,
+    /// Holds the producer too, for its shutdown state.
     finished: Option<Finished>,
-    abort: CancellationToken,
 }
 
 enum State {
@@ -469,9 +466,9 @@ impl std::fmt::Debug for SendFuture {
 
 /// A send that failed because the producer shut down reports `Error::Shutdown`, whatever the
 /// transport said (its connections were closed under it).
-fn outcome(result: Result<SendResult>, abort: &CancellationToken) -> Result<SendResult> {
+fn outcome(result: Result<SendResult>, inner: &ProducerInner) -> Result<SendResult> {
     match result {
-        Err(_) if abort.is_cancelled() => Err(Error::Shutdown),
+        Err(_) if inner.tracker.is_aborted() => Err(Error::Shutdown),
         other => other,
     }
 }
@@ -481,14 +478,16 @@ impl Future for SendFuture {
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = &mut *self;
-        let result = match &mut this.state {
-            State::Done(result) => result.take().map_or(Err(Error::Shutdown), |r| *r),
-            State::Running(send) => match send.as_mut().poll(cx) {
-                Poll::Ready(result) => outcome(result, &this.abort),
+        let result = match (&mut this.state, &this.finished) {
+            (State::Running(send), Some(Finished(inner))) => match send.as_mut().poll(cx) {
+                Poll::Ready(result) => outcome(result, inner),
                 // Shutdown's grace is over: stop waiting for this one.
-                Poll::Pending if this.abort.is_cancelled() => Err(Error::Shutdown),
+                Poll::Pending if inner.tracker.is_aborted() => Err(Error::Shutdown),
                 Poll::Pending => return Poll::Pending,
             },
+            (State::Done(result), _) => result.take().map_or(Err(Error::Shutdown), |r| *r),
+            // A running send always holds its producer; this is unreachable in practice.
+            (State::Running(_), None) => Err(Error::Shutdown),
         };
         this.state = State::Done(None);
         this.permit = None;
@@ -502,14 +501,13 @@ impl Drop for SendFuture {
         let State::Running(send) = std::mem::replace(&mut self.state, State::Done(None)) else {
             return;
         };
-        let (permit, finished, abort) =
-            (self.permit.take(), self.finished.take(), self.abort.clone());
+        let (permit, finished) = (self.permit.take(), self.finished.take());
         // Accepted sends complete even when nobody waits for them.
-        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+        if let (Ok(runtime), Some(finished)) = (tokio::runtime::Handle::try_current(), finished) {
             runtime.spawn(async move {
                 tokio::select! {
                     _ = send => {}
-                    () = abort.cancelled() => {}
+                    () = finished.0.tracker.abort.cancelled() => {}
                 }
                 drop(permit);
                 drop(finished);
@@ -582,14 +580,13 @@ async fn accept(
     } = admit(inner, msg, timeout).await?;
     let inner = inner.clone();
     tokio::spawn(async move {
-        let abort = inner.tracker.abort.clone();
         // Boxed so the spawned task, copied into place on every spawn, stays small.
         let send = Box::pin(inner.send_with_retries(&out, SendMode::Async, deadline, started));
         let result = tokio::select! {
             result = send => {
                 result.and_then(|r| r.ok_or(Error::Shutdown))
             }
-            () = abort.cancelled() => Err(Error::Shutdown),
+            () = inner.tracker.abort.cancelled() => Err(Error::Shutdown),
         };
         drop(permit);
         deliver(result);

@@ -17,19 +17,20 @@
 //! - received frames are handled a chunk at a time, so on a busy connection the answers to the
 //!   first ones go out while the rest are handled.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::fmt;
 use std::net::SocketAddr;
 use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicI32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, Ordering};
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
 use bytestring::ByteString;
 use futures_util::FutureExt;
+use rustc_hash::FxHashMap;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::{Semaphore, mpsc, oneshot};
@@ -120,8 +121,27 @@ struct ChannelShared {
     addr_shared: ByteString,
     remote: SocketAddr,
     tx: mpsc::Sender<Outbound>,
-    closed: CancellationToken,
+    closed: Arc<CloseSignal>,
     draining: CancellationToken,
+}
+
+/// How a connection's end is told: a flag for the checks callers make on every request (a
+/// token's own check takes its lock), and a token to wait on.
+#[derive(Default)]
+struct CloseSignal {
+    flag: AtomicBool,
+    token: CancellationToken,
+}
+
+impl CloseSignal {
+    fn close(&self) {
+        self.flag.store(true, Ordering::Release);
+        self.token.cancel();
+    }
+
+    fn is_closed(&self) -> bool {
+        self.flag.load(Ordering::Acquire)
+    }
 }
 
 impl Channel {
@@ -143,17 +163,17 @@ impl Channel {
 
     /// Whether the connection has ended.
     pub fn is_closed(&self) -> bool {
-        self.shared.closed.is_cancelled()
+        self.shared.closed.is_closed()
     }
 
     /// Closes the connection now; requests waiting on it fail with a connection error.
     pub fn close(&self) {
-        self.shared.closed.cancel();
+        self.shared.closed.close();
     }
 
     /// Resolves once the connection has ended.
     pub async fn closed(&self) {
-        self.shared.closed.cancelled().await;
+        self.shared.closed.token.cancelled().await;
     }
 
     /// Sends `request` and waits for its response until `timeout`.
@@ -321,7 +341,7 @@ pub(crate) fn spawn(
             addr,
             remote,
             tx,
-            closed: CancellationToken::new(),
+            closed: Arc::default(),
             draining: CancellationToken::new(),
         }),
     };
@@ -336,7 +356,7 @@ pub(crate) fn spawn(
         processors,
         max_inflight: config.max_inflight_requests.max(1),
         inflight: Arc::new(Semaphore::new(config.max_inflight_requests.max(1))),
-        pending: HashMap::new(),
+        pending: FxHashMap::default(),
         write_acks: VecDeque::new(),
         queued: 0,
         written: 0,
@@ -353,7 +373,7 @@ pub(crate) fn spawn(
 
 struct ConnectionTask {
     id: u64,
-    closed: CancellationToken,
+    closed: Arc<CloseSignal>,
     draining: CancellationToken,
     addr: Arc<str>,
     weak: std::sync::Weak<ChannelShared>,
@@ -361,7 +381,8 @@ struct ConnectionTask {
     processors: Arc<ProcessorTable>,
     max_inflight: usize,
     inflight: Arc<Semaphore>,
-    pending: HashMap<i32, oneshot::Sender<Reply>>,
+    /// Keyed by opaque, which we assign: a fast hash is safe here.
+    pending: FxHashMap<i32, oneshot::Sender<Reply>>,
     /// Oneway callers waiting for their frame to be written: (end offset, notify).
     write_acks: VecDeque<(u64, oneshot::Sender<Written>)>,
     /// Bytes appended to the write buffer so far (requests and responses alike).
@@ -466,7 +487,7 @@ impl ConnectionTask {
             let inflight = self.inflight.clone();
             tokio::select! {
                 biased;
-                () = self.closed.cancelled() => {
+                () = self.closed.token.cancelled() => {
                     break self.error(ErrorKind::ConnectionClosed).with_detail("closed locally");
                 }
                 // Only wakes the loop so the drain condition above is checked.
@@ -500,7 +521,7 @@ impl ConnectionTask {
         };
 
         tracing::debug!(addr = %self.addr, %reason, pending = self.pending.len(), "connection ended");
-        self.closed.cancel();
+        self.closed.close();
         let _ = writer.shutdown().await;
         for (_, reply) in self.pending.drain() {
             let _ = reply.send(Err(reason.clone()));

@@ -1,6 +1,6 @@
 //! Handlers for requests a peer starts (Java: `NettyRequestProcessor`, `processorTable`).
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -50,7 +50,7 @@ where
 /// registration applies to connections that already exist.
 #[derive(Default)]
 pub(crate) struct ProcessorTable {
-    by_code: RwLock<HashMap<i32, Arc<dyn RequestProcessor>>>,
+    by_code: RwLock<FxHashMap<i32, Arc<dyn RequestProcessor>>>,
     default: RwLock<Option<Arc<dyn RequestProcessor>>>,
 }
 

@@ -2,7 +2,7 @@
 //! address share a single connect (Java: `NettyRemotingClient.channelTables`,
 //! `createChannel`).
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
@@ -30,7 +30,8 @@ pub(crate) struct ConnectOptions {
 /// Connections by the address string callers use.
 #[derive(Default)]
 pub(crate) struct ConnectionTable {
-    slots: Mutex<HashMap<Arc<str>, Connecting>>,
+    /// By broker or name-server address (trusted configuration and routes; a fast hash).
+    slots: Mutex<FxHashMap<Arc<str>, Connecting>>,
 }
 
 impl std::fmt::Debug for ConnectionTable {

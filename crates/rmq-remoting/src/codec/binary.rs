@@ -52,21 +52,21 @@ pub(super) fn encode_header(cmd: &RemotingCommand, dst: &mut BytesMut) -> Result
         pos: 0,
         overflow: false,
     };
-    w.put(&code.to_be_bytes());
-    w.put(&[cmd.language().code()]);
-    w.put(&version.to_be_bytes());
-    w.put(&cmd.opaque().to_be_bytes());
-    w.put(&cmd.flag().to_be_bytes());
-    w.put(&remark_len.to_be_bytes());
+    w.put_array(code.to_be_bytes());
+    w.put_array([cmd.language().code()]);
+    w.put_array(version.to_be_bytes());
+    w.put_array(cmd.opaque().to_be_bytes());
+    w.put_array(cmd.flag().to_be_bytes());
+    w.put_array(remark_len.to_be_bytes());
     w.put(remark);
-    w.put(&ext_len_word.to_be_bytes());
+    w.put_array(ext_len_word.to_be_bytes());
     if let Some(ext) = cmd.ext_fields() {
         ext.for_each_present(|key, value| {
             // Both lengths were range-checked above. A held header that wrote other fields
             // this time is caught below, not written past the space sized for it.
-            w.put(&(key.len() as i16).to_be_bytes());
+            w.put_array((key.len() as i16).to_be_bytes());
             w.put(key.as_bytes());
-            w.put(&(value.len() as i32).to_be_bytes());
+            w.put_array((value.len() as i32).to_be_bytes());
             w.put(value.as_bytes());
         });
     }
@@ -88,6 +88,19 @@ struct SliceWriter<'a> {
 }
 
 impl SliceWriter<'_> {
+    /// A fixed-size field: a plain store, where a slice of unknown length costs a `memcpy`
+    /// call (a send header has 28 length words).
+    #[inline]
+    fn put_array<const N: usize>(&mut self, src: [u8; N]) {
+        match self.buf.get_mut(self.pos..self.pos + N) {
+            Some(dst) => {
+                dst.copy_from_slice(&src);
+                self.pos += N;
+            }
+            None => self.overflow = true,
+        }
+    }
+
     #[inline]
     fn put(&mut self, src: &[u8]) {
         match self.buf.get_mut(self.pos..self.pos + src.len()) {
