@@ -165,10 +165,13 @@ impl ProducerInner {
             let outcome = self
                 .send_kernel(&instance, out, &queue, mode, deadline)
                 .await;
-            let elapsed = begin.elapsed();
             match outcome {
                 Ok(result) => {
-                    self.fault.update(queue.broker_name(), elapsed, false, true);
+                    // The clock is read only when something uses the attempt's duration.
+                    if self.fault.enabled() {
+                        self.fault
+                            .update(queue.broker_name(), begin.elapsed(), false, true);
+                    }
                     let stored_short = result
                         .as_ref()
                         .is_some_and(|r| r.status != SendStatus::SendOk);
@@ -181,7 +184,7 @@ impl ProducerInner {
                             &queue,
                             format!("stored with status {status}"),
                             None,
-                            elapsed,
+                            begin.elapsed(),
                         ));
                         last_result = result.map(Box::new);
                         continue;
@@ -189,6 +192,7 @@ impl ProducerInner {
                     return Ok(result);
                 }
                 Err(e) => {
+                    let elapsed = begin.elapsed();
                     let verdict = self.classify(&e, mode);
                     self.fault.update(
                         queue.broker_name(),
