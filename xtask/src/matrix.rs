@@ -550,7 +550,8 @@ fn render_targets(doc: &mut String, targets: &[Target], seconds: u64) -> Result<
          rmq's test cluster (two brokers) in the same process on its own one-thread runtime, and \
          its CPU is left out of the client's; `--embedded-shared` puts it on the client's \
          runtime, so a round trip wakes no other thread. RSS is measured against `rmq-testkit` \
-         in its own process, so it is the client's alone.\n"
+         in its own process, so it is the client's alone. Where the time and memory go, and \
+         what the missed targets would take: [performance.md](performance.md).\n"
     )?;
     writeln!(doc, "| target | measured | verdict | command |")?;
     writeln!(doc, "|---|---|---|---|")?;

@@ -159,6 +159,19 @@ impl ExtFields {
         }
     }
 
+    /// About how many bytes the entries take as text, for sizing buffers; a held header is
+    /// not asked (that would format its fields once more), a send header's size is assumed.
+    pub(crate) fn text_len_hint(&self) -> usize {
+        match &self.repr {
+            Repr::Entries(entries) => entries
+                .entries
+                .iter()
+                .map(|(k, v)| k.len() + v.as_ref().map_or(0, |v| v.len()))
+                .sum(),
+            Repr::Header(_) => 384,
+        }
+    }
+
     fn entries(&self) -> &Entries {
         match &self.repr {
             Repr::Entries(entries) => entries,

@@ -15,103 +15,74 @@ use bytestring::ByteString;
 use super::CodecError;
 use crate::{ExtFields, LanguageCode, RemotingCommand, SerializeType};
 
-/// Appends the binary header of `cmd`.
-///
-/// The size is computed first so the header is written into place with plain slice copies: a
-/// `BytesMut::put_*` per field costs a non-inlined call and a capacity check each.
+/// Appends the binary header of `cmd`, in one pass over its fields: the ext-length word is
+/// patched in afterwards, so a [`FastHeader`](crate::header::FastHeader) formats its fields
+/// once.
 pub(super) fn encode_header(cmd: &RemotingCommand, dst: &mut BytesMut) -> Result<(), CodecError> {
     let code = to_i16("code", cmd.code())?;
     let version = to_i16("version", cmd.version())?;
     let remark = cmd.remark().unwrap_or_default().as_bytes();
     let remark_len = to_i32("remark length", remark.len())?;
-    let mut ext_len = 0usize;
+
+    let start = dst.len();
+    // Room for a send header without regrowing.
+    dst.reserve(FIXED_LEN + remark.len() + 512);
+    let mut fixed = [0u8; FIXED_LEN - 4];
+    fixed[0..2].copy_from_slice(&code.to_be_bytes());
+    fixed[2] = cmd.language().code();
+    fixed[3..5].copy_from_slice(&version.to_be_bytes());
+    fixed[5..9].copy_from_slice(&cmd.opaque().to_be_bytes());
+    fixed[9..13].copy_from_slice(&cmd.flag().to_be_bytes());
+    fixed[13..17].copy_from_slice(&remark_len.to_be_bytes());
+    dst.extend_from_slice(&fixed);
+    dst.extend_from_slice(remark);
+    let ext_len_at = dst.len();
+    dst.extend_from_slice(&[0; 4]);
+
     let mut too_long = None;
     if let Some(ext) = cmd.ext_fields() {
         ext.for_each_present(|key, value| {
             if key.len() > i16::MAX as usize {
-                too_long = Some(("ext key length", key.len(), "int16"));
-            } else if value.len() > i32::MAX as usize {
-                too_long = Some(("ext value length", value.len(), "int32"));
+                too_long.get_or_insert(("ext key length", key.len(), "int16"));
+                return;
             }
-            ext_len += 2 + key.len() + 4 + value.len();
+            if value.len() > i32::MAX as usize {
+                too_long.get_or_insert(("ext value length", value.len(), "int32"));
+                return;
+            }
+            append_field(dst, key.as_bytes(), value.as_bytes());
         });
     }
     if let Some((field, len, width)) = too_long {
+        dst.truncate(start);
         return Err(CodecError::ValueOutOfRange {
             field,
             value: len as i64,
             width,
         });
     }
-    let ext_len_word = to_i32("ext length", ext_len)?;
-
-    let start = dst.len();
-    dst.resize(start + FIXED_LEN + remark.len() + ext_len, 0);
-    let mut w = SliceWriter {
-        buf: &mut dst[start..],
-        pos: 0,
-        overflow: false,
+    let ext_len = match to_i32("ext length", dst.len() - ext_len_at - 4) {
+        Ok(len) => len,
+        Err(e) => {
+            dst.truncate(start);
+            return Err(e);
+        }
     };
-    w.put_array(code.to_be_bytes());
-    w.put_array([cmd.language().code()]);
-    w.put_array(version.to_be_bytes());
-    w.put_array(cmd.opaque().to_be_bytes());
-    w.put_array(cmd.flag().to_be_bytes());
-    w.put_array(remark_len.to_be_bytes());
-    w.put(remark);
-    w.put_array(ext_len_word.to_be_bytes());
-    if let Some(ext) = cmd.ext_fields() {
-        ext.for_each_present(|key, value| {
-            // Both lengths were range-checked above. A held header that wrote other fields
-            // this time is caught below, not written past the space sized for it.
-            w.put_array((key.len() as i16).to_be_bytes());
-            w.put(key.as_bytes());
-            w.put_array((value.len() as i32).to_be_bytes());
-            w.put(value.as_bytes());
-        });
-    }
-    if w.overflow || w.pos != w.buf.len() {
-        dst.truncate(start);
-        return Err(CodecError::UnstableHeader);
-    }
+    dst[ext_len_at..ext_len_at + 4].copy_from_slice(&ext_len.to_be_bytes());
     Ok(())
+}
+
+/// Appends one ext entry (lengths already range-checked).
+#[inline]
+fn append_field(dst: &mut BytesMut, key: &[u8], value: &[u8]) {
+    dst.extend_from_slice(&(key.len() as i16).to_be_bytes());
+    dst.extend_from_slice(key);
+    dst.extend_from_slice(&(value.len() as i32).to_be_bytes());
+    dst.extend_from_slice(value);
 }
 
 /// The header's fixed part: code, language, version, opaque, flag, remark and ext lengths.
 const FIXED_LEN: usize = 2 + 1 + 2 + 4 + 4 + 4 + 4;
-
-/// Writes into a buffer already sized to fit; what does not fit is noted, not written.
-struct SliceWriter<'a> {
-    buf: &'a mut [u8],
-    pos: usize,
-    overflow: bool,
-}
-
-impl SliceWriter<'_> {
-    /// A fixed-size field: a plain store, where a slice of unknown length costs a `memcpy`
-    /// call (a send header has 28 length words).
-    #[inline]
-    fn put_array<const N: usize>(&mut self, src: [u8; N]) {
-        match self.buf.get_mut(self.pos..self.pos + N) {
-            Some(dst) => {
-                dst.copy_from_slice(&src);
-                self.pos += N;
-            }
-            None => self.overflow = true,
-        }
-    }
-
-    #[inline]
-    fn put(&mut self, src: &[u8]) {
-        match self.buf.get_mut(self.pos..self.pos + src.len()) {
-            Some(dst) => {
-                dst.copy_from_slice(src);
-                self.pos += src.len();
-            }
-            None => self.overflow = true,
-        }
-    }
-}
 
 fn to_i16(field: &'static str, value: i32) -> Result<i16, CodecError> {
     i16::try_from(value).map_err(|_| CodecError::ValueOutOfRange {

@@ -64,10 +64,6 @@ pub enum CodecError {
         /// The field's width, e.g. `"int16"`.
         width: &'static str,
     },
-    /// A [`FastHeader`](crate::header::FastHeader) wrote different fields when asked twice
-    /// (once to size the ROCKETMQ header, once to write it).
-    #[error("a fast header wrote different fields on its two passes")]
-    UnstableHeader,
     /// An encoded header longer than the 24 bits of the header-length word allow.
     #[error("encoded header of {0} bytes exceeds the 16 MiB - 1 limit of the header-length word")]
     HeaderTooLarge(usize),

@@ -130,10 +130,9 @@ fn write_int(dst: &mut Vec<u8>, n: i32) {
 /// Built in a local `Vec` and appended once: `Vec` writes inline, while each
 /// `BytesMut::put_*` is a non-inlined call with its own capacity check.
 pub(super) fn encode_header(cmd: &RemotingCommand, dst: &mut BytesMut) {
-    let mut ext_len = 0;
-    if let Some(ext) = cmd.ext_fields() {
-        ext.for_each_present(|key, value| ext_len += key.len() + value.len() + 6);
-    }
+    let ext_len = cmd
+        .ext_fields()
+        .map_or(0, |ext| ext.text_len_hint() + 6 * 16);
     let mut out = Vec::with_capacity(160 + ext_len);
     out.extend_from_slice(b"{\"code\":");
     write_int(&mut out, cmd.code());

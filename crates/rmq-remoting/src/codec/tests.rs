@@ -8,7 +8,7 @@ use tokio_util::codec::{Decoder, Encoder};
 use super::*;
 use crate::code::{request, response};
 use crate::header::{
-    CheckTransactionStateRequestHeader, CommandHeader, EndTransactionRequestHeader, FastHeader,
+    CheckTransactionStateRequestHeader, CommandHeader, EndTransactionRequestHeader,
     GetRouteInfoRequestHeader, SendMessageRequestHeader, SendMessageRequestHeaderV2,
     SendMessageResponseHeader, UnregisterClientRequestHeader,
 };
@@ -819,22 +819,4 @@ fn a_fast_header_becomes_entries_when_read_or_changed() {
         .with_fast_header(SendMessageRequestHeaderV2(send_header()));
     assert_eq!(merged.ext_field("b"), Some("TopicTest"));
     assert_eq!(merged.ext_field("x"), Some("1"));
-}
-
-#[test]
-fn a_fast_header_that_changes_between_passes_is_an_error_not_a_panic() {
-    struct Unstable(std::sync::atomic::AtomicUsize);
-    impl FastHeader for Unstable {
-        fn write_fields(&self, field: &mut dyn FnMut(&str, &str)) {
-            let n = self.0.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            field("k", &"v".repeat(n + 1));
-        }
-    }
-    let cmd = RemotingCommand::request(request::HEART_BEAT)
-        .with_serialize_type(SerializeType::RocketMq)
-        .with_fast_header(Unstable(Default::default()));
-    let mut dst = BytesMut::from(&b"kept"[..]);
-    let err = cmd.encode(&mut dst).expect_err("unstable");
-    assert!(matches!(err, CodecError::UnstableHeader), "{err}");
-    assert_eq!(&dst[..], b"kept", "nothing half-written stays");
 }
