@@ -173,3 +173,67 @@ impl EmbeddedCluster {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::num::NonZeroUsize;
+
+    use super::*;
+    use crate::bench::{self, BenchTarget};
+    use crate::cli::{BenchArgs, BenchMode};
+
+    fn args(mode: BenchMode) -> BenchArgs {
+        BenchArgs {
+            mode,
+            concurrency: 4,
+            size: 128,
+            duration: 1,
+            batch: 4,
+            compress: None,
+            json: false,
+        }
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn an_embedded_cluster_on_its_own_thread_serves_and_its_cpu_is_left_out() {
+        let cluster = EmbeddedCluster::start("BenchTopic", NonZeroUsize::new(1))
+            .await
+            .expect("starts");
+        let target = BenchTarget {
+            namesrv: cluster.namesrv_addr(),
+            group: "embedded_test",
+            topic: "BenchTopic",
+            serialize_type: rmq::remoting::SerializeType::RocketMq,
+            embedded: Some(&cluster),
+        };
+        let report = bench::run(&target, &args(BenchMode::Async))
+            .await
+            .expect("runs");
+        assert!(report.ok > 0 && report.failed == 0, "{report:?}");
+        assert!(
+            cluster.cpu() > Duration::ZERO,
+            "the cluster's own threads did the broker's work"
+        );
+        cluster.stop().await;
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_shared_embedded_cluster_runs_on_the_callers_runtime() {
+        let cluster = EmbeddedCluster::start_shared("BenchTopic")
+            .await
+            .expect("starts");
+        assert_eq!(cluster.cpu(), Duration::ZERO, "no threads of its own");
+        let target = BenchTarget {
+            namesrv: cluster.namesrv_addr(),
+            group: "embedded_shared_test",
+            topic: "BenchTopic",
+            serialize_type: rmq::remoting::SerializeType::Json,
+            embedded: Some(&cluster),
+        };
+        let report = bench::run(&target, &args(BenchMode::Batch))
+            .await
+            .expect("runs");
+        assert!(report.ok > 0 && report.failed == 0, "{report:?}");
+        cluster.stop().await;
+    }
+}
