@@ -182,6 +182,19 @@ mod tests {
     use crate::bench::{self, BenchTarget};
     use crate::cli::{BenchArgs, BenchMode};
 
+    fn bench_target<'a>(
+        cluster: &'a EmbeddedCluster,
+        serialize_type: rmq::remoting::SerializeType,
+    ) -> BenchTarget<'a> {
+        BenchTarget {
+            namesrv: cluster.namesrv_addr(),
+            group: "embedded_test",
+            topic: "BenchTopic",
+            serialize_type,
+            embedded: Some(cluster),
+        }
+    }
+
     fn args(mode: BenchMode) -> BenchArgs {
         BenchArgs {
             mode,
@@ -199,13 +212,7 @@ mod tests {
         let cluster = EmbeddedCluster::start("BenchTopic", NonZeroUsize::new(1))
             .await
             .expect("starts");
-        let target = BenchTarget {
-            namesrv: cluster.namesrv_addr(),
-            group: "embedded_test",
-            topic: "BenchTopic",
-            serialize_type: rmq::remoting::SerializeType::RocketMq,
-            embedded: Some(&cluster),
-        };
+        let target = bench_target(&cluster, rmq::remoting::SerializeType::RocketMq);
         let report = bench::run(&target, &args(BenchMode::Async))
             .await
             .expect("runs");
@@ -223,13 +230,7 @@ mod tests {
             .await
             .expect("starts");
         assert_eq!(cluster.cpu(), Duration::ZERO, "no threads of its own");
-        let target = BenchTarget {
-            namesrv: cluster.namesrv_addr(),
-            group: "embedded_shared_test",
-            topic: "BenchTopic",
-            serialize_type: rmq::remoting::SerializeType::Json,
-            embedded: Some(&cluster),
-        };
+        let target = bench_target(&cluster, rmq::remoting::SerializeType::Json);
         let report = bench::run(&target, &args(BenchMode::Batch))
             .await
             .expect("runs");
