@@ -33,9 +33,13 @@ pub fn now() -> Usage {
     }
 }
 
-/// The calling thread's id, as `/proc/self/task` names it.
+/// The calling thread's id, as `/proc/self/task` names it (Linux; 0 elsewhere, where
+/// [`threads_cpu`] reads nothing).
 pub fn thread_id() -> i32 {
-    nix::unistd::gettid().as_raw()
+    #[cfg(target_os = "linux")]
+    return nix::unistd::gettid().as_raw();
+    #[cfg(not(target_os = "linux"))]
+    return 0;
 }
 
 /// Clock ticks per second of `/proc` CPU times (`sysconf(_SC_CLK_TCK)`, 100 on Linux).

@@ -363,12 +363,34 @@ pub(crate) fn spawn(
         waiting: VecDeque::new(),
         waiting_bytes: 0,
     };
+    let ended = Ended {
+        id: task.id,
+        closed: task.closed.clone(),
+        on_close: Some(on_close),
+    };
     tokio::spawn(async move {
-        let id = task.id;
+        // Dropped however the task ends, a panic included: the channel reads as closed and
+        // its owner forgets it, so the next request reconnects.
+        let _ended = ended;
         task.run(stream, rx).await;
-        on_close(id);
     });
     Ok(channel)
+}
+
+/// Marks the connection closed and tells its owner, when the connection task ends.
+struct Ended<F: FnOnce(u64)> {
+    id: u64,
+    closed: Arc<CloseSignal>,
+    on_close: Option<F>,
+}
+
+impl<F: FnOnce(u64)> Drop for Ended<F> {
+    fn drop(&mut self) {
+        self.closed.close();
+        if let Some(on_close) = self.on_close.take() {
+            on_close(self.id);
+        }
+    }
 }
 
 struct ConnectionTask {
@@ -686,9 +708,19 @@ impl ConnectionTask {
             serialize_type: request.serialize_type(),
         };
         let mut processing = match self.processors.find(answer.code) {
-            Some(processor) => {
-                AssertUnwindSafe(processor.process(channel.clone(), request)).catch_unwind()
-            }
+            // Making the future runs processor code here too: a panic there must cost this
+            // request only, as a panic while it runs does.
+            Some(processor) => match std::panic::catch_unwind(AssertUnwindSafe(|| {
+                processor.process(channel.clone(), request)
+            })) {
+                Ok(future) => AssertUnwindSafe(future).catch_unwind(),
+                Err(_) => {
+                    let start = wbuf.len();
+                    answer.encode(None, &mut self.codec, wbuf, channel.addr());
+                    self.queued += (wbuf.len() - start) as u64;
+                    return;
+                }
+            },
             None => {
                 let unsupported = RemotingCommand::response(response::REQUEST_CODE_NOT_SUPPORTED)
                     .with_remark(format!(" request type {} not supported", answer.code));

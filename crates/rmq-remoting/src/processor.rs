@@ -16,8 +16,14 @@ pub type ProcessFuture = Pin<Box<dyn Future<Output = Option<RemotingCommand>> + 
 ///
 /// Return the response, or `None` to send nothing (a oneway request never gets one). The
 /// transport fills in the response's opaque, response flag and serialization from the request,
-/// so a processor only sets the code, header, remark and body. Requests run concurrently, each
-/// in its own task; a processor that panics is answered with `SYSTEM_ERROR`.
+/// so a processor only sets the code, header, remark and body. A processor that panics is
+/// answered with `SYSTEM_ERROR`.
+///
+/// The connection's own task calls `process` and polls the future once, right where the
+/// request was decoded: a processor that finishes without waiting (most do) costs no task of
+/// its own, and its response goes straight into the write buffer. One still waiting then runs
+/// in its own task, concurrently with the connection's other requests. So keep the work before
+/// the first `.await` short; hand blocking or heavy work to `tokio::task::spawn_blocking`.
 ///
 /// Any `Fn(Channel, RemotingCommand) -> impl Future<Output = Option<RemotingCommand>>` is a
 /// processor:

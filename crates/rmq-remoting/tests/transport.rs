@@ -9,8 +9,8 @@ use std::time::Duration;
 use bytes::{BufMut, Bytes, BytesMut};
 use rmq_remoting::code::response;
 use rmq_remoting::{
-    Channel, ErrorKind, RemotingClient, RemotingCommand, RemotingServer, RpcHook, SerializeType,
-    ServerHandle,
+    Channel, ErrorKind, ProcessFuture, RemotingClient, RemotingCommand, RemotingServer,
+    RequestProcessor, RpcHook, SerializeType, ServerHandle,
 };
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
@@ -22,6 +22,16 @@ const SILENT: i32 = 1002;
 const HANG_UP: i32 = 1003;
 const COUNTED: i32 = 1004;
 const PANIC: i32 = 1005;
+const PANIC_EARLY: i32 = 1006;
+
+/// A processor whose bug strikes before it returns a future, on the connection's own task.
+struct PanicsBeforeItsFuture;
+
+impl RequestProcessor for PanicsBeforeItsFuture {
+    fn process(&self, _: Channel, _: RemotingCommand) -> ProcessFuture {
+        panic!("processor bug before any await");
+    }
+}
 
 #[derive(Default)]
 struct Counters {
@@ -75,6 +85,7 @@ async fn server() -> (ServerHandle, Arc<Counters>) {
     server.register_processor(PANIC, |_: Channel, _: RemotingCommand| async move {
         panic!("processor bug");
     });
+    server.register_processor(PANIC_EARLY, PanicsBeforeItsFuture);
     (server.bind("127.0.0.1:0").await.expect("binds"), counters)
 }
 
@@ -242,6 +253,11 @@ async fn timeouts_fire_on_time_and_sync_timeouts_replace_the_connection() {
         .await
         .expect("reconnects");
     assert_eq!(ok.code(), 0);
+    assert_eq!(
+        client.channels().len(),
+        1,
+        "every answer came over the first connection"
+    );
     assert_permits_home(&client);
 }
 
@@ -526,6 +542,11 @@ async fn unknown_codes_panics_and_oneway_requests_are_answered_as_java_does() {
         .await
         .expect("answered");
     assert_eq!(panicked.code(), response::SYSTEM_ERROR);
+    let panicked_early = client
+        .invoke_sync(&addr, RemotingCommand::request(PANIC_EARLY), SECOND)
+        .await
+        .expect("answered");
+    assert_eq!(panicked_early.code(), response::SYSTEM_ERROR);
     // An unknown oneway request gets no answer and does not disturb the connection.
     client
         .invoke_oneway(&addr, RemotingCommand::request(4242), SECOND)

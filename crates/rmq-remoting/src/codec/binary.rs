@@ -157,6 +157,8 @@ impl Reader<'_> {
 /// How many entries the encoded ext fields hold, counted from their lengths alone, so the map
 /// is allocated once at its size (a guess from the byte length over-allocates the usual
 /// header several times). Stops at the first inconsistent length, which decoding reports.
+/// Entries without a key are not kept, so not counted, and the count is capped: a hostile
+/// header cannot make the decoder reserve more than a usual one would.
 pub(super) fn count_entries(buf: &[u8]) -> usize {
     let mut pos = 0;
     let mut count = 0;
@@ -175,10 +177,18 @@ pub(super) fn count_entries(buf: &[u8]) -> usize {
             break;
         };
         pos = pos + 6 + key_len + value_len;
-        count += 1;
+        if key_len > 0 {
+            count += 1;
+            if count == MAX_RESERVED_ENTRIES {
+                break;
+            }
+        }
     }
     count
 }
+
+/// The most entries reserved up front; a longer header grows its map as it decodes.
+const MAX_RESERVED_ENTRIES: usize = 64;
 
 /// Decodes a binary header; strings are shared with `header`'s buffer.
 pub(super) fn decode_header(header: &Bytes) -> Result<RemotingCommand, CodecError> {

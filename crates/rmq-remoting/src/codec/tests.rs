@@ -720,7 +720,11 @@ fn ext_entries_are_counted_before_decoding_and_bad_lengths_stop_the_count() {
     assert_eq!(
         binary::count_entries(&[0xFF, 0xFF, 0x7F, 0xFF, 0xFF, 0xFF]),
         0
-    );
+    ); // Keyless entries are dropped by the decoder, so they reserve nothing; and no header
+    // reserves more than a usual one would.
+    assert_eq!(binary::count_entries(&[0u8; 6 * 1000]), 0);
+    let many: Vec<u8> = (0..1000).flat_map(|_| [0, 1, b'k', 0, 0, 0, 0]).collect();
+    assert_eq!(binary::count_entries(&many), 64);
 }
 
 fn send_header() -> SendMessageRequestHeader {

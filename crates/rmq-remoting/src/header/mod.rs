@@ -70,7 +70,8 @@ pub trait CommandHeader: Sized {
 /// assert_eq!(ping.ext_field("seq"), Some("7"));
 /// ```
 pub trait FastHeader: Send + Sync + 'static {
-    /// Calls `field` with each field that has a value, in wire order.
+    /// Calls `field` with each field that has a value, in wire order, each key once (the
+    /// map it turns into keeps one value per key, while the frame would carry both).
     fn write_fields(&self, field: &mut dyn FnMut(&str, &str));
 }
 
