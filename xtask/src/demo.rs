@@ -11,7 +11,7 @@ use anyhow::{Context, Result, bail};
 use rmq::prelude::*;
 use rmq_cli::bench::{BenchTarget, run as bench};
 use rmq_cli::cli::{BenchArgs, BenchMode};
-use rmq_testkit::TestCluster;
+use rmq_cli::target::EmbeddedCluster;
 
 const TOPIC: &str = "DemoTopic";
 
@@ -63,16 +63,11 @@ pub fn run(args: &[String]) -> Result<()> {
 }
 
 async fn demo(namesrv: Option<String>, seconds: u64) -> Result<()> {
+    // The embedded cluster runs on its own runtime thread, as `rmq bench --embedded` does, so
+    // the benchmark's CPU figure is the client's alone.
     let cluster = match namesrv {
         Some(_) => None,
-        None => Some(
-            TestCluster::builder()
-                .brokers(2)
-                .topic(TOPIC, 4)
-                .max_stored_messages(10_000)
-                .start()
-                .await?,
-        ),
+        None => Some(EmbeddedCluster::start(TOPIC, None).await?),
     };
     let namesrv = match (&cluster, namesrv) {
         (Some(cluster), _) => {
@@ -80,21 +75,21 @@ async fn demo(namesrv: Option<String>, seconds: u64) -> Result<()> {
                 "started the embedded test cluster: name server {}",
                 cluster.namesrv_addr()
             );
-            for broker in cluster.brokers() {
-                println!("  broker {} at {}", broker.name(), broker.addr());
+            for (name, addr) in cluster.brokers() {
+                println!("  broker {name} at {addr}");
             }
-            cluster.namesrv_addr()
+            cluster.namesrv_addr().to_owned()
         }
         (None, Some(addr)) => addr,
         (None, None) => unreachable!("a cluster is started when no name server is given"),
     };
     let outcome = every_mode(&namesrv).await;
     let outcome = match outcome {
-        Ok(()) => benchmark(&namesrv, seconds).await,
+        Ok(()) => benchmark(&namesrv, cluster.as_ref(), seconds).await,
         Err(e) => Err(e),
     };
     if let Some(cluster) = cluster {
-        cluster.shutdown().await;
+        cluster.stop().await;
         println!("stopped the embedded test cluster");
     }
     outcome
@@ -177,14 +172,14 @@ async fn every_mode(namesrv: &str) -> Result<()> {
     Ok(())
 }
 
-async fn benchmark(namesrv: &str, seconds: u64) -> Result<()> {
+async fn benchmark(namesrv: &str, embedded: Option<&EmbeddedCluster>, seconds: u64) -> Result<()> {
     println!("\n== benchmark: async sends, 1 KiB, 64 in flight, {seconds} s");
     let target = BenchTarget {
         namesrv,
         group: "demo_bench",
         topic: TOPIC,
         serialize_type: rmq::remoting::SerializeType::RocketMq,
-        embedded: None,
+        embedded,
     };
     let args = BenchArgs {
         mode: BenchMode::Async,

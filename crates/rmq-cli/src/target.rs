@@ -65,6 +65,8 @@ impl Target {
 #[derive(Debug)]
 pub struct EmbeddedCluster {
     namesrv: String,
+    /// Each broker's name and address.
+    brokers: Vec<(String, String)>,
     /// The cluster runtime's threads, for [`cpu`](Self::cpu); empty when shared.
     tids: Arc<Mutex<Vec<i32>>>,
     run: Run,
@@ -77,6 +79,14 @@ enum Run {
         thread: JoinHandle<()>,
     },
     Shared(TestCluster),
+}
+
+fn brokers(cluster: &TestCluster) -> Vec<(String, String)> {
+    cluster
+        .brokers()
+        .iter()
+        .map(|b| (b.name().to_owned(), b.addr()))
+        .collect()
 }
 
 fn builder(topic: &str) -> rmq_testkit::TestClusterBuilder {
@@ -114,7 +124,8 @@ impl EmbeddedCluster {
                 runtime.block_on(async move {
                     match builder.start().await {
                         Ok(cluster) => {
-                            let _ = started_tx.send(Ok(cluster.namesrv_addr()));
+                            let _ =
+                                started_tx.send(Ok((cluster.namesrv_addr(), brokers(&cluster))));
                             // Runs until stopped, or until the command is gone.
                             let _ = stop_rx.await;
                             cluster.shutdown().await;
@@ -126,12 +137,13 @@ impl EmbeddedCluster {
                 });
             })
             .context("cannot start the embedded cluster's thread")?;
-        let namesrv = started_rx
+        let (namesrv, brokers) = started_rx
             .await
             .context("the embedded cluster's thread ended before starting")?
             .context("the embedded cluster did not start")?;
         Ok(Self {
             namesrv,
+            brokers,
             tids,
             run: Run::Own {
                 stop: stop_tx,
@@ -145,6 +157,7 @@ impl EmbeddedCluster {
         let cluster = builder(topic).start().await?;
         Ok(Self {
             namesrv: cluster.namesrv_addr(),
+            brokers: brokers(&cluster),
             tids: Arc::default(),
             run: Run::Shared(cluster),
         })
@@ -153,6 +166,11 @@ impl EmbeddedCluster {
     /// The name server's address.
     pub fn namesrv_addr(&self) -> &str {
         &self.namesrv
+    }
+
+    /// Each broker's name and address (`ip:port`).
+    pub fn brokers(&self) -> &[(String, String)] {
+        &self.brokers
     }
 
     /// CPU time the cluster's own threads have used so far (zero when shared: its work cannot
