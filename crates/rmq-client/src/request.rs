@@ -8,7 +8,7 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use rmq_common::{Message, MessageQueue};
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use tokio::sync::OwnedSemaphorePermit;
 use tokio::time::Instant;
@@ -365,22 +365,12 @@ impl<'a> IntoFuture for AsyncRequest<'a> {
     fn into_future(self) -> Self::IntoFuture {
         Box::pin(async move {
             let inner = &self.producer.inner;
-            let accepted = admit(inner, self.msg, self.timeout).await?;
-            let queued = accepted.out.queued.clone();
-            let Accepted {
-                out,
-                deadline,
-                started,
+            let Running {
+                mut send,
+                queued,
                 permit,
                 finished,
-            } = accepted;
-            let task_inner = inner.clone();
-            let mut send: BoxFuture<'static, Result<SendResult>> = Box::pin(async move {
-                task_inner
-                    .send_with_retries(&out, SendMode::Async, deadline, started)
-                    .await
-                    .and_then(|r| r.ok_or(Error::Shutdown))
-            });
+            } = admit(inner, self.msg, self.timeout).await?.start(inner);
             // Drive the send here until its first request is queued on a connection (or it
             // is already done): from then on it is accepted, and whoever awaits the returned
             // future wakes when the answer arrives, with no task or channel in between.
@@ -534,6 +524,44 @@ struct Accepted {
     finished: Finished,
 }
 
+impl Accepted {
+    /// The send itself, boxed with the message it owns, and what it holds until it ends. Boxed
+    /// once: whoever drives it (the caller's future or a callback's task) stays small.
+    fn start(self, inner: &Arc<ProducerInner>) -> Running {
+        let Accepted {
+            out,
+            deadline,
+            started,
+            permit,
+            finished,
+        } = self;
+        let queued = out.queued.clone();
+        let inner = inner.clone();
+        let send = Box::pin(async move {
+            inner
+                .send_with_retries(&out, SendMode::Async, deadline, started)
+                .await
+                .and_then(|r| r.ok_or(Error::Shutdown))
+        });
+        Running {
+            send,
+            queued,
+            permit,
+            finished,
+        }
+    }
+}
+
+/// An accepted send, started.
+struct Running {
+    send: BoxFuture<'static, Result<SendResult>>,
+    /// Set once its first request is queued on a connection.
+    queued: Arc<AtomicBool>,
+    permit: OwnedSemaphorePermit,
+    /// Holds the producer too.
+    finished: Finished,
+}
+
 /// Validates `msg` and takes an async permit (waiting until the deadline for one).
 async fn admit(
     inner: &Arc<ProducerInner>,
@@ -571,22 +599,16 @@ async fn accept(
     timeout: Option<Duration>,
     deliver: impl FnOnce(Result<SendResult>) + Send + 'static,
 ) -> Result<()> {
-    let Accepted {
-        out,
-        deadline,
-        started,
+    let Running {
+        send,
         permit,
         finished,
-    } = admit(inner, msg, timeout).await?;
-    let inner = inner.clone();
+        ..
+    } = admit(inner, msg, timeout).await?.start(inner);
     tokio::spawn(async move {
-        // Boxed so the spawned task, copied into place on every spawn, stays small.
-        let send = Box::pin(inner.send_with_retries(&out, SendMode::Async, deadline, started));
         let result = tokio::select! {
-            result = send => {
-                result.and_then(|r| r.ok_or(Error::Shutdown))
-            }
-            () = inner.tracker.abort.cancelled() => Err(Error::Shutdown),
+            result = send => result,
+            () = finished.0.tracker.abort.cancelled() => Err(Error::Shutdown),
         };
         drop(permit);
         deliver(result);
