@@ -400,11 +400,8 @@ fn decode_entry(input: &[u8], offset: usize) -> Result<(BatchEntry, usize), Batc
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::test_hex::hex;
     use proptest::prelude::*;
-
-    fn hex(bytes: &[u8]) -> String {
-        bytes.iter().map(|b| format!("{b:02X}")).collect()
-    }
 
     fn with_uniq(mut msg: Message, counter: u32) -> Message {
         msg.properties_mut().insert(

@@ -356,6 +356,7 @@ impl FromStr for CompressionType {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::test_hex::unhex;
     use proptest::prelude::*;
 
     const ALL: [CompressionType; 3] = [
@@ -363,13 +364,6 @@ mod tests {
         CompressionType::Zstd,
         CompressionType::Lz4,
     ];
-
-    fn unhex(s: &str) -> Vec<u8> {
-        (0..s.len())
-            .step_by(2)
-            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
-            .collect()
-    }
 
     #[test]
     fn v39_zlib_level_5() {

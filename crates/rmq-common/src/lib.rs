@@ -43,3 +43,20 @@ pub use message_id::{MessageIdError, OffsetMessageId, UniqIdGenerator};
 pub use properties::{Properties, PropertyError, SeparatorStyle};
 pub use queue::MessageQueue;
 pub use validators::ValidationError;
+
+/// Hex text for tests written against the byte vectors of vectors.md.
+#[cfg(test)]
+mod test_hex {
+    /// Upper-case hex of `bytes`.
+    pub(crate) fn hex(bytes: &[u8]) -> String {
+        bytes.iter().map(|b| format!("{b:02X}")).collect()
+    }
+
+    /// The bytes of hex text (test input only: panics on malformed text).
+    pub(crate) fn unhex(s: &str) -> Vec<u8> {
+        (0..s.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).expect("hex digits"))
+            .collect()
+    }
+}

@@ -519,6 +519,7 @@ impl<K: Into<ByteString>, V: Into<ByteString>> Extend<(K, V)> for Properties {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::test_hex::hex;
     use proptest::prelude::*;
 
     const UNIQ: &str = "C0A80164123418B4AAC2075BCD150001";
@@ -594,10 +595,6 @@ mod tests {
                 "KEYS\u{1}OrderID188\u{2}UNIQ_KEY\u{1}{UNIQ}\u{2}WAIT\u{1}true\u{2}TAGS\u{1}TagA\u{2}"
             )
         );
-    }
-
-    fn hex(bytes: &[u8]) -> String {
-        bytes.iter().map(|b| format!("{b:02X}")).collect()
     }
 
     #[test]

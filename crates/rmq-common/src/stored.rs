@@ -283,16 +283,10 @@ pub fn decode_stored_message(buf: &[u8]) -> Result<StoredMessage, StoredMessageE
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::test_hex::unhex;
 
     /// vectors.md V57: the CHECK_TRANSACTION_STATE body of a 4.9.8 broker.
     const V57: &str = "000000BDDAA320A769C865ED0000000100000000000000000000002A0000000012345678000000000000018BCFE56800C0A801640000D4310000018BCFE5687BC0A8002F00002A9F0000000000000000000000000000000E48656C6C6F20526F636B65744D5109546F70696354657374004B5452414E5F4D5347017472756502554E49515F4B4559014330413830313634313233343138423441414332303735424344313530303031025047524F555001706702574149540174727565";
-
-    fn unhex(s: &str) -> Vec<u8> {
-        (0..s.len())
-            .step_by(2)
-            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
-            .collect()
-    }
 
     #[test]
     fn decodes_v57() {
