@@ -185,7 +185,7 @@ impl Channel {
         request: RemotingCommand,
         timeout: Duration,
     ) -> Result<RemotingCommand, RemotingError> {
-        let deadline = Instant::now() + timeout;
+        let deadline = crate::deadline::deadline_after(timeout);
         let (_, rx) = self.send_request(request, deadline).await?;
         self.await_reply(rx, deadline, timeout).await
     }
@@ -197,7 +197,7 @@ impl Channel {
         timeout: Duration,
     ) -> Result<(), RemotingError> {
         request.mark_oneway();
-        let deadline = Instant::now() + timeout;
+        let deadline = crate::deadline::deadline_after(timeout);
         self.send_oneway(request, deadline).await
     }
 

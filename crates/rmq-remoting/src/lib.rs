@@ -31,6 +31,7 @@ pub mod code;
 pub mod codec;
 mod command;
 mod connection;
+pub mod deadline;
 mod error;
 mod ext_fields;
 pub mod header;

@@ -261,7 +261,7 @@ impl RemotingClient {
         request: RemotingCommand,
         timeout: Duration,
     ) -> Result<RemotingCommand, RemotingError> {
-        let deadline = Instant::now() + timeout;
+        let deadline = crate::deadline::deadline_after(timeout);
         self.invoke_sync_until(addr, request, deadline, timeout)
             .await
     }
@@ -306,7 +306,7 @@ impl RemotingClient {
         mut request: RemotingCommand,
         timeout: Duration,
     ) -> Result<ResponseFuture, RemotingError> {
-        let deadline = Instant::now() + timeout;
+        let deadline = crate::deadline::deadline_after(timeout);
         self.check_open(addr)?;
         let permit = self.acquire_async(addr, deadline).await?;
         let channel = self.channel(addr, deadline).await?;
@@ -349,7 +349,7 @@ impl RemotingClient {
         mut request: RemotingCommand,
         timeout: Duration,
     ) -> Result<(), RemotingError> {
-        let deadline = Instant::now() + timeout;
+        let deadline = crate::deadline::deadline_after(timeout);
         self.check_open(addr)?;
         let _permit = acquire(
             &self.inner.oneway_permits,
@@ -376,7 +376,7 @@ impl RemotingClient {
         request: RemotingCommand,
         timeout: Duration,
     ) -> Result<RemotingCommand, RemotingError> {
-        let deadline = Instant::now() + timeout;
+        let deadline = crate::deadline::deadline_after(timeout);
         let candidates = self.inner.name_servers.candidates();
         if candidates.is_empty() {
             return Err(RemotingError::new(ErrorKind::NoNameServer, ""));
@@ -437,15 +437,22 @@ impl RemotingClient {
 
     /// Adds a hook run around every request (Java: `registerRPCHook`).
     pub fn register_rpc_hook(&self, hook: impl RpcHook) {
+        self.register_shared_rpc_hook(Arc::new(hook));
+    }
+
+    /// Adds a hook already shared with others, e.g. one hook signing the requests of several
+    /// clients.
+    pub fn register_shared_rpc_hook(&self, hook: Arc<dyn RpcHook>) {
         let mut hooks = self.inner.hooks.write();
         let mut updated: Vec<Arc<dyn RpcHook>> = hooks.as_ref().clone();
-        updated.push(Arc::new(hook));
+        updated.push(hook);
         *hooks = Arc::new(updated);
     }
 
     /// The open connection to `addr`, opening it if needed.
     pub async fn connect(&self, addr: &str, timeout: Duration) -> Result<Channel, RemotingError> {
-        self.channel(addr, Instant::now() + timeout).await
+        self.channel(addr, crate::deadline::deadline_after(timeout))
+            .await
     }
 
     /// The open connections.
