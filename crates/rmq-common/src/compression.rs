@@ -171,6 +171,31 @@ impl CompressionType {
         }
     }
 
+    /// Whether the algorithm accepts `level`: ZLIB −1 to 9, ZSTD its own range, LZ4 any.
+    ///
+    /// ```
+    /// use rmq_common::CompressionType;
+    /// assert!(CompressionType::Zlib.check_level(9).is_ok());
+    /// assert!(CompressionType::Zlib.check_level(10).is_err());
+    /// assert!(CompressionType::Lz4.check_level(100).is_ok());
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`CompressionError::InvalidLevel`] for a level the algorithm refuses.
+    pub fn check_level(self, level: i32) -> Result<(), CompressionError> {
+        let valid = match self {
+            CompressionType::Zlib => (-1..=9).contains(&level),
+            CompressionType::Zstd => zstd::compression_level_range().contains(&level),
+            CompressionType::Lz4 => true,
+        };
+        if valid {
+            Ok(())
+        } else {
+            Err(CompressionError::InvalidLevel { kind: self, level })
+        }
+    }
+
     /// Compresses `data` at `level`.
     ///
     /// ZLIB accepts −1 (default, 6) to 9 like `Deflater`; ZSTD accepts its own range; LZ4
@@ -186,26 +211,20 @@ impl CompressionType {
     /// assert_eq!(packed[0], 0x78); // RFC 1950: deflate, 32 KiB window
     /// ```
     pub fn compress(self, data: &[u8], level: i32) -> Result<Vec<u8>, CompressionError> {
+        self.check_level(level)?;
         let failed = |source| CompressionError::Compress { kind: self, source };
         match self {
             CompressionType::Zlib => {
                 let level = match level {
                     -1 => flate2::Compression::default(),
-                    0..=9 => flate2::Compression::new(level.unsigned_abs()),
-                    _ => return Err(CompressionError::InvalidLevel { kind: self, level }),
+                    _ => flate2::Compression::new(level.unsigned_abs()),
                 };
                 let out = Vec::with_capacity(data.len() / 2 + 16);
                 let mut encoder = flate2::write::ZlibEncoder::new(out, level);
                 encoder.write_all(data).map_err(failed)?;
                 encoder.finish().map_err(failed)
             }
-            CompressionType::Zstd => {
-                let range = zstd::compression_level_range();
-                if !range.contains(&level) {
-                    return Err(CompressionError::InvalidLevel { kind: self, level });
-                }
-                zstd::bulk::compress(data, level).map_err(failed)
-            }
+            CompressionType::Zstd => zstd::bulk::compress(data, level).map_err(failed),
             CompressionType::Lz4 => {
                 // Independent blocks without checksums, like lz4-java's LZ4FrameOutputStream.
                 let info = lz4_flex::frame::FrameInfo::new()

@@ -105,8 +105,10 @@ pub enum ValidationError {
     #[error("the message body length is zero")]
     EmptyBody,
     /// The body is larger than the configured maximum.
-    #[error("the message body size over max value, MAX: {max}")]
+    #[error("the message body size over max value, MAX: {max} (the body has {size} bytes)")]
     BodyTooLarge {
+        /// The body's size in bytes (for a batch, the encoded batch body).
+        size: usize,
         /// The configured maximum.
         max: usize,
     },
@@ -358,11 +360,7 @@ pub fn check_message(msg: &Message, max_message_size: usize) -> Result<(), Valid
     if body_len == 0 {
         return Err(ValidationError::EmptyBody);
     }
-    if body_len > max_message_size {
-        return Err(ValidationError::BodyTooLarge {
-            max: max_message_size,
-        });
-    }
+    check_body_size(body_len, max_message_size)?;
     if let Some(path) = msg.properties().get(keys::INNER_MULTI_DISPATCH)
         && path.contains('/')
     {
@@ -374,6 +372,25 @@ pub fn check_message(msg: &Message, max_message_size: usize) -> Result<(), Valid
         .find(|(name, value)| has_separator(name) || has_separator(value))
     {
         return Err(ValidationError::IllegalProperty(name.to_owned()));
+    }
+    Ok(())
+}
+
+/// [`ValidationError::BodyTooLarge`] when a body of `size` bytes is over `max_message_size`;
+/// for a batch, Java checks the encoded batch body (Java: `Validators.checkMessage(msgBatch)`).
+///
+/// ```
+/// use rmq_common::validators::check_body_size;
+/// assert!(check_body_size(4, 4).is_ok());
+/// let err = check_body_size(5, 4).unwrap_err();
+/// assert_eq!(err.to_string(), "the message body size over max value, MAX: 4 (the body has 5 bytes)");
+/// ```
+pub fn check_body_size(size: usize, max_message_size: usize) -> Result<(), ValidationError> {
+    if size > max_message_size {
+        return Err(ValidationError::BodyTooLarge {
+            size,
+            max: max_message_size,
+        });
     }
     Ok(())
 }
@@ -512,9 +529,10 @@ mod tests {
         let exact = Message::new("T", vec![0u8; 16]);
         assert_eq!(check_message(&exact, 16), Ok(()));
         let too_big = check_message(&exact, 15).unwrap_err();
+        // Java's text, then the size it refused.
         assert_eq!(
             too_big.to_string(),
-            "the message body size over max value, MAX: 15"
+            "the message body size over max value, MAX: 15 (the body has 16 bytes)"
         );
         assert_eq!(too_big.response_code(), 13);
 
