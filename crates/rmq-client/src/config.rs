@@ -2,6 +2,7 @@
 //! `ClientConfig`; protocol.md §10).
 
 use std::collections::BTreeSet;
+use std::sync::Arc;
 use std::time::Duration;
 
 use rmq_common::CompressionType;
@@ -9,7 +10,7 @@ use rmq_common::client_id::DEFAULT_INSTANCE_NAME;
 use rmq_common::properties::SeparatorStyle;
 use rmq_common::validators::{self, AUTO_CREATE_TOPIC_KEY, DEFAULT_MAX_MESSAGE_SIZE};
 use rmq_remoting::code::response;
-use rmq_remoting::{LanguageCode, SerializeType, version};
+use rmq_remoting::{LanguageCode, RpcHook, SerializeType, version};
 
 use crate::fault::FaultFlavor;
 use crate::{Error, Result};
@@ -112,9 +113,19 @@ pub struct ProducerConfig {
 ///     .unwrap();
 /// assert_eq!(producer.config().retry_times_when_send_failed, 3);
 /// ```
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct ProducerBuilder {
     config: ProducerConfig,
+    rpc_hooks: Vec<Arc<dyn RpcHook>>,
+}
+
+impl std::fmt::Debug for ProducerBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ProducerBuilder")
+            .field("config", &self.config)
+            .field("rpc_hooks", &self.rpc_hooks.len())
+            .finish()
+    }
 }
 
 macro_rules! setters {
@@ -164,7 +175,28 @@ impl ProducerBuilder {
                 property_style: SeparatorStyle::NoTrailing,
                 shutdown_grace: Duration::from_millis(3000),
             },
+            rpc_hooks: Vec::new(),
         }
+    }
+
+    /// Adds an RPC hook run around every request of this producer's client instance, from
+    /// its very first (Java: the `RPCHook` constructor argument; ACL signing is one).
+    ///
+    /// ```
+    /// use rmq_remoting::{RemotingCommand, RpcHook};
+    ///
+    /// struct Tenant;
+    /// impl RpcHook for Tenant {
+    ///     fn before_request(&self, _addr: &str, request: &mut RemotingCommand) {
+    ///         request.add_ext_field("tenant", "blue");
+    ///     }
+    /// }
+    /// let producer = rmq_client::Producer::builder("pg").rpc_hook(Tenant).build().unwrap();
+    /// # drop(producer);
+    /// ```
+    pub fn rpc_hook(mut self, hook: impl RpcHook) -> Self {
+        self.rpc_hooks.push(Arc::new(hook));
+        self
     }
 
     /// Adds one name server address (`ip:port`).
@@ -274,10 +306,16 @@ impl ProducerBuilder {
         shutdown_grace: Duration;
     }
 
+    /// The settings as they stand, unchecked (tests that need a setting `build` refuses).
+    #[cfg(test)]
+    pub(crate) fn into_config(self) -> ProducerConfig {
+        self.config
+    }
+
     /// Checks the settings (Java: `checkConfig`) and builds the producer, not yet started.
     pub fn build(self) -> Result<crate::Producer> {
         self.config.validate()?;
-        Ok(crate::Producer::from_config(self.config))
+        Ok(crate::Producer::from_config(self.config, self.rpc_hooks))
     }
 }
 
@@ -322,6 +360,9 @@ impl ProducerConfig {
             return bad("namespace may only contain letters, digits, '%', '|', '_' and '-'");
         }
         validators::validate_topic(&self.create_topic_key)?;
+        self.compress_type
+            .check_level(self.compress_level)
+            .map_err(|e| Error::Config(format!("compress_level: {e}")))?;
         Ok(())
     }
 }
@@ -365,6 +406,16 @@ mod tests {
             (ProducerBuilder::new("pg").async_permits(0), "async_permits"),
             (ProducerBuilder::new("pg").namespace("bad ns"), "namespace"),
             (ProducerBuilder::new("pg").instance_name("a\nb"), "control"),
+            (
+                ProducerBuilder::new("pg").compress_level(10),
+                "compress_level",
+            ),
+            (
+                ProducerBuilder::new("pg")
+                    .compress_type(CompressionType::Zstd)
+                    .compress_level(100),
+                "compress_level",
+            ),
         ] {
             let err = builder.build().expect_err(what);
             assert!(err.to_string().contains(what), "{what}: {err}");

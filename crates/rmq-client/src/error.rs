@@ -128,6 +128,17 @@ pub enum Error {
         /// What happened at each attempt.
         attempts: Vec<SendAttempt>,
     },
+    /// A user hook panicked during the send; the send fails and the panic goes no further.
+    #[error("hook {hook} panicked: {message}")]
+    HookPanicked {
+        /// The hook's name.
+        hook: String,
+        /// The panic's message.
+        message: String,
+    },
+    /// The task running an accepted send panicked (a bug in rmq: please report it).
+    #[error("the send's task panicked: {0}")]
+    Panicked(String),
     /// The producer shut down before an accepted async send completed.
     #[error("the producer shut down before the send completed")]
     Shutdown,

@@ -15,12 +15,13 @@ use rmq_common::validators::CLIENT_INNER_PRODUCER_GROUP;
 use rmq_remoting::body::{HeartbeatData, MASTER_ID, TopicRouteData};
 use rmq_remoting::code::{request, response};
 use rmq_remoting::header::{GetRouteInfoRequestHeader, UnregisterClientRequestHeader};
-use rmq_remoting::{Channel, RemotingClient, RemotingCommand};
+use rmq_remoting::{Channel, RemotingClient, RemotingCommand, RpcHook};
 use rustc_hash::FxHashMap;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::ProducerConfig;
 use crate::producer::ProducerInner;
+use crate::transport::Transport;
 use crate::{Error, Result};
 
 /// Instances by client id (Java: `MQClientManager.factoryTable`).
@@ -44,6 +45,8 @@ pub(crate) struct ClientInstance {
     client_id: String,
     config: InstanceConfig,
     remoting: RemotingClient,
+    /// Where requests go: `remoting` itself, or a test's fake.
+    transport: Arc<dyn Transport>,
     routes: RwLock<FxHashMap<String, Arc<TopicRouteData>>>,
     /// Broker addresses by broker name and id (Java: `brokerAddrTable`).
     /// Broker name → broker id → address; addresses shared, as every send reads one.
@@ -64,12 +67,19 @@ impl ClientInstance {
         config: &ProducerConfig,
         group: &str,
         producer: Weak<ProducerInner>,
+        rpc_hooks: &[Arc<dyn RpcHook>],
+        transport: Option<Arc<dyn Transport>>,
     ) -> Result<Arc<Self>> {
         let mut instances = INSTANCES.lock();
         let instance = match instances.get(client_id).and_then(Weak::upgrade) {
-            Some(instance) if !instance.stop.is_cancelled() => instance,
+            Some(instance) if !instance.stop.is_cancelled() => {
+                for hook in rpc_hooks {
+                    instance.remoting.register_shared_rpc_hook(hook.clone());
+                }
+                instance
+            }
             _ => {
-                let instance = Self::create(client_id, config)?;
+                let instance = Self::create(client_id, config, rpc_hooks, transport)?;
                 instances.retain(|_, weak| weak.strong_count() > 0);
                 instances.insert(client_id.to_owned(), Arc::downgrade(&instance));
                 instance
@@ -79,13 +89,23 @@ impl ClientInstance {
         Ok(instance)
     }
 
-    fn create(client_id: &str, config: &ProducerConfig) -> Result<Arc<Self>> {
+    fn create(
+        client_id: &str,
+        config: &ProducerConfig,
+        rpc_hooks: &[Arc<dyn RpcHook>],
+        transport: Option<Arc<dyn Transport>>,
+    ) -> Result<Arc<Self>> {
         let remoting = RemotingClient::builder()
             .name_servers(config.name_servers.clone())
             .async_permits(config.async_permits)
             .oneway_permits(config.oneway_permits)
             .build()
             .map_err(|e| Error::Config(e.to_string()))?;
+        // Installed before the background tasks start, so no request leaves without them.
+        for hook in rpc_hooks {
+            remoting.register_shared_rpc_hook(hook.clone());
+        }
+        let transport = transport.unwrap_or_else(|| Arc::new(remoting.clone()));
         let instance = Arc::new(ClientInstance {
             client_id: client_id.to_owned(),
             config: InstanceConfig {
@@ -97,6 +117,7 @@ impl ClientInstance {
                 serialize_type: config.serialize_type,
             },
             remoting,
+            transport,
             routes: RwLock::default(),
             brokers: RwLock::default(),
             producers: Mutex::default(),
@@ -114,6 +135,10 @@ impl ClientInstance {
 
     pub(crate) fn remoting(&self) -> &RemotingClient {
         &self.remoting
+    }
+
+    pub(crate) fn transport(&self) -> &dyn Transport {
+        &*self.transport
     }
 
     /// Registers a producer group (Java: `registerProducer`); one per group per instance.
@@ -154,7 +179,7 @@ impl ClientInstance {
         };
         self.unregister_client(group).await;
         if last {
-            self.remoting.shutdown();
+            self.shutdown_transport();
         }
     }
 
@@ -168,14 +193,14 @@ impl ClientInstance {
     /// The route of `topic` from a name server; `None` when the name server does not know the
     /// topic (Java: `getTopicRouteInfoFromNameServer`).
     pub(crate) async fn fetch_route(&self, topic: &str) -> Result<Option<TopicRouteData>> {
-        if self.remoting.name_servers().is_empty() {
+        if !self.transport.has_name_servers() {
             return Err(Error::NoNameServer);
         }
         let cmd = self
             .request(request::GET_ROUTEINFO_BY_TOPIC)
             .with_header(GetRouteInfoRequestHeader::new(topic));
         let response = self
-            .remoting
+            .transport
             .invoke_name_server(cmd, self.config.api_timeout)
             .await?;
         match response.code() {
@@ -219,30 +244,20 @@ impl ClientInstance {
             .read()
             .get(topic)
             .is_none_or(|old| **old != *route);
-        let new_brokers = self.merge_brokers(&route);
+        // Brokers new to this route learn of the producer from the next scheduled heartbeat,
+        // as in Java: a route update never waits on a broker.
+        self.merge_brokers(&route);
         self.routes.write().insert(topic.to_owned(), route.clone());
         for producer in self.live_producers() {
             producer.update_publish_info(topic, &route, changed);
         }
-        for addr in new_brokers {
-            self.heartbeat_to(&addr).await;
-        }
         Ok(true)
     }
 
-    /// Adds the route's broker addresses; returns masters not seen before.
-    fn merge_brokers(&self, route: &TopicRouteData) -> Vec<String> {
+    /// Adds the route's broker addresses (Java: the `brokerAddrTable` update).
+    fn merge_brokers(&self, route: &TopicRouteData) {
         let mut brokers = self.brokers.write();
-        let mut new_masters = Vec::new();
         for bd in &route.broker_datas {
-            let known = brokers.get(&bd.broker_name);
-            if let Some(master) = bd.master_addr()
-                && known
-                    .and_then(|k| k.get(&MASTER_ID))
-                    .is_none_or(|a| a != master)
-            {
-                new_masters.push(master.to_owned());
-            }
             let addrs = bd
                 .broker_addrs
                 .iter()
@@ -250,7 +265,6 @@ impl ClientInstance {
                 .collect();
             brokers.insert(bd.broker_name.clone(), addrs);
         }
-        new_masters
     }
 
     /// The master address of `broker` (Java: `findBrokerAddressInPublish`).
@@ -276,7 +290,7 @@ impl ClientInstance {
         let body = self.heartbeat_data().to_json();
         let cmd = self.request(request::HEART_BEAT).with_body(body);
         match self
-            .remoting
+            .transport
             .invoke_sync(addr, cmd, self.config.api_timeout)
             .await
         {
@@ -314,7 +328,7 @@ impl ClientInstance {
                 UnregisterClientRequestHeader::producer(&self.client_id, group),
             );
             match self
-                .remoting
+                .transport
                 .invoke_sync(addr, cmd, self.config.api_timeout)
                 .await
             {
@@ -347,6 +361,9 @@ impl ClientInstance {
                 tracing::debug!(%topic, error = %e, "route refresh failed");
             }
         }
+        // Under the route lock (Java: `cleanOfflineBroker` holds `lockNamesrv`): a route
+        // installed meanwhile cannot lose the brokers it just added.
+        let _guard = self.route_update.lock().await;
         let routes = self.routes.read();
         let named: HashSet<&str> = routes
             .iter()
@@ -434,9 +451,16 @@ async fn periodic<F>(
     }
 }
 
+impl ClientInstance {
+    fn shutdown_transport(&self) {
+        self.transport.shutdown();
+        self.remoting.shutdown();
+    }
+}
+
 impl Drop for ClientInstance {
     fn drop(&mut self) {
         self.stop.cancel();
-        self.remoting.shutdown();
+        self.shutdown_transport();
     }
 }

@@ -24,11 +24,11 @@ pub mod fault;
 mod hook;
 mod instance;
 mod producer;
-mod request;
 pub mod route;
 mod selector;
 mod send;
 mod send_result;
+mod transport;
 
 pub use config::{DEFAULT_RETRY_RESPONSE_CODES, ProducerBuilder, ProducerConfig};
 pub use error::{Error, Result, SendAttempt};
@@ -36,8 +36,8 @@ pub use hook::{
     CheckForbiddenContext, CheckForbiddenHook, MessageType, SendContext, SendMessageHook, SendMode,
 };
 pub use producer::{Producer, ServiceState};
-pub use request::{AsyncRequest, CallbackRequest, OnewayRequest, SendFuture, SendRequest};
 pub use selector::{
     JavaHash, MessageQueueSelector, SelectByHash, SelectByRandom, SelectByRoundRobin,
 };
+pub use send::{AsyncRequest, CallbackRequest, OnewayRequest, SendFuture, SendRequest};
 pub use send_result::{SendResult, SendStatus};

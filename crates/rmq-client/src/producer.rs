@@ -4,14 +4,14 @@
 use rustc_hash::FxHashMap;
 use std::fmt;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use parking_lot::{Mutex, RwLock};
 use rmq_common::client_id::{DEFAULT_INSTANCE_NAME, build_client_id, instance_name_for_pid};
 use rmq_common::{ByteString, UniqIdGenerator, address, namespace};
+use rmq_remoting::RpcHook;
 use rmq_remoting::body::TopicRouteData;
-use tokio::sync::{Notify, Semaphore};
+use rmq_remoting::deadline::deadline_after;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
@@ -20,6 +20,8 @@ use crate::fault::FaultStrategy;
 use crate::hook::{CheckForbiddenHook, SendMessageHook};
 use crate::instance::ClientInstance;
 use crate::route::TopicPublishInfo;
+use crate::send::AsyncTracker;
+use crate::transport::Transport;
 use crate::{Error, Result};
 
 /// Where a producer is in its life (Java: `ServiceState`).
@@ -65,77 +67,6 @@ pub struct Producer {
     pub(crate) inner: Arc<ProducerInner>,
 }
 
-/// Accepted async sends not yet completed, so `flush` and `shutdown` can wait for them.
-#[derive(Debug)]
-pub(crate) struct AsyncTracker {
-    pub(crate) permits: Arc<Semaphore>,
-    capacity: usize,
-    in_flight: AtomicUsize,
-    idle: Notify,
-    /// Cancelled once shutdown's grace is over, for sends still waiting to stop.
-    pub(crate) abort: CancellationToken,
-    /// `abort` as a flag: checking a token takes its lock, and sends check on every poll.
-    aborted: AtomicBool,
-}
-
-impl AsyncTracker {
-    fn new(capacity: usize) -> Self {
-        Self {
-            permits: Arc::new(Semaphore::new(capacity.min(Semaphore::MAX_PERMITS))),
-            capacity,
-            in_flight: AtomicUsize::new(0),
-            idle: Notify::new(),
-            abort: CancellationToken::new(),
-            aborted: AtomicBool::new(false),
-        }
-    }
-
-    /// Ends the grace of the sends still in flight.
-    fn abort(&self) {
-        self.aborted.store(true, Ordering::SeqCst);
-        self.abort.cancel();
-    }
-
-    /// Whether shutdown's grace is over.
-    pub(crate) fn is_aborted(&self) -> bool {
-        self.aborted.load(Ordering::Acquire)
-    }
-
-    pub(crate) fn capacity(&self) -> usize {
-        self.capacity
-    }
-
-    pub(crate) fn started(&self) {
-        self.in_flight.fetch_add(1, Ordering::SeqCst);
-    }
-
-    pub(crate) fn finished(&self) {
-        if self.in_flight.fetch_sub(1, Ordering::SeqCst) == 1 {
-            self.idle.notify_waiters();
-        }
-    }
-
-    pub(crate) fn in_flight(&self) -> usize {
-        self.in_flight.load(Ordering::SeqCst)
-    }
-
-    /// Waits until nothing is in flight or `deadline` passes; returns what is still in flight.
-    async fn wait_idle(&self, deadline: Instant) -> usize {
-        loop {
-            let idle = self.idle.notified();
-            tokio::pin!(idle);
-            idle.as_mut().enable();
-            let pending = self.in_flight();
-            if pending == 0 {
-                return 0;
-            }
-            if tokio::time::timeout_at(deadline, idle).await.is_err() {
-                return self.in_flight();
-            }
-        }
-    }
-}
-
 /// The shared state of a [`Producer`] (Java: `DefaultMQProducerImpl`).
 pub(crate) struct ProducerInner {
     pub(crate) config: ProducerConfig,
@@ -151,6 +82,12 @@ pub(crate) struct ProducerInner {
     pub(crate) forbidden_hooks: RwLock<Arc<Vec<Arc<dyn CheckForbiddenHook>>>>,
     pub(crate) tracker: AsyncTracker,
     pub(crate) ids: &'static UniqIdGenerator,
+    /// RPC hooks from the builder, installed on the client instance before its first request.
+    rpc_hooks: Vec<Arc<dyn RpcHook>>,
+    /// Where requests go instead of a remoting client (tests' fakes).
+    transport: Option<Arc<dyn Transport>>,
+    /// Cancelled when shutdown is complete, so every caller of `shutdown` can wait for it.
+    shut_down: CancellationToken,
 }
 
 impl fmt::Debug for ProducerInner {
@@ -177,7 +114,7 @@ impl Producer {
         ProducerBuilder::new(group)
     }
 
-    pub(crate) fn from_config(config: ProducerConfig) -> Self {
+    pub(crate) fn from_config(config: ProducerConfig, rpc_hooks: Vec<Arc<dyn RpcHook>>) -> Self {
         let group = ByteString::from(match config.namespace.as_deref() {
             Some(ns) => namespace::wrap(ns, &config.group).into_owned(),
             None => config.group.clone(),
@@ -198,8 +135,21 @@ impl Producer {
                 forbidden_hooks: RwLock::default(),
                 tracker,
                 ids: UniqIdGenerator::global(),
+                rpc_hooks,
+                transport: None,
+                shut_down: CancellationToken::new(),
             }),
         }
+    }
+
+    /// A producer whose requests go to `transport` (the send path's unit tests).
+    #[cfg(test)]
+    pub(crate) fn with_transport(config: ProducerConfig, transport: Arc<dyn Transport>) -> Self {
+        let mut producer = Self::from_config(config, Vec::new());
+        if let Some(inner) = Arc::get_mut(&mut producer.inner) {
+            inner.transport = Some(transport);
+        }
+        producer
     }
 
     /// The configuration.
@@ -265,50 +215,47 @@ impl Producer {
             .unwrap_or_else(address::local_client_ip);
         let client_id = build_client_id(&ip, &instance_name, config.unit_name.as_deref(), false);
         let group = &self.inner.group;
-        let instance =
-            ClientInstance::join(&client_id, config, group, Arc::downgrade(&self.inner))?;
+        let instance = ClientInstance::join(
+            &client_id,
+            config,
+            group,
+            Arc::downgrade(&self.inner),
+            &self.inner.rpc_hooks,
+            self.inner.transport.clone(),
+        )?;
         *self.inner.instance.write() = Some(instance);
         Ok(())
     }
 
     /// Stops the producer (Java: `shutdown`), losing nothing silently: accepted async sends get
     /// up to `shutdown_grace` to complete, and those still pending then fail through their
-    /// callbacks with [`Error::Shutdown`]. Then the group is unregistered from every broker and
-    /// the client instance stops if no other producer uses it. Calling it again does nothing.
+    /// callbacks and futures with [`Error::Shutdown`]. Then the group is unregistered from every
+    /// broker and the client instance stops if no other producer uses it.
+    ///
+    /// The shutdown runs to its end even if this future is dropped; every call, concurrent or
+    /// later, returns once it is complete.
     pub async fn shutdown(&self) {
-        {
+        let first = {
             let mut state = self.inner.state.lock();
-            if *state == ServiceState::ShutdownAlready {
-                return;
-            }
+            let first = *state != ServiceState::ShutdownAlready;
             *state = ServiceState::ShutdownAlready;
+            first
+        };
+        let done = self.inner.shut_down.clone();
+        if first {
+            let inner = self.inner.clone();
+            match tokio::runtime::Handle::try_current() {
+                Ok(runtime) => drop(runtime.spawn(drain(inner))),
+                Err(_) => drain(inner).await,
+            }
         }
-        // No send is accepted from now on, including those waiting for a permit.
-        self.inner.tracker.permits.close();
-        let grace = Instant::now() + self.inner.config.shutdown_grace;
-        let pending = self.inner.tracker.wait_idle(grace).await;
-        if pending > 0 {
-            tracing::warn!(
-                pending,
-                "async sends still pending at shutdown; failing them"
-            );
-        }
-        self.inner.tracker.abort();
-        // Aborted sends resolve promptly; wait so their callbacks have run when we return.
-        self.inner
-            .tracker
-            .wait_idle(Instant::now() + Duration::from_secs(1))
-            .await;
-        let instance = self.inner.instance.write().take();
-        if let Some(instance) = instance {
-            instance.unregister_producer(&self.inner.group).await;
-        }
+        done.cancelled().await;
     }
 
     /// Waits until every accepted async send has completed, or `timeout` passes (then the
     /// error says how many are still pending).
     pub async fn flush(&self, timeout: Duration) -> std::result::Result<(), usize> {
-        match self.inner.tracker.wait_idle(Instant::now() + timeout).await {
+        match self.inner.tracker.wait_idle(deadline_after(timeout)).await {
             0 => Ok(()),
             pending => Err(pending),
         }
@@ -348,7 +295,7 @@ impl Producer {
     /// `fetchPublishMessageQueues`); topics without namespace.
     pub async fn publish_queues(&self, topic: &str) -> Result<Vec<rmq_common::MessageQueue>> {
         let wire_topic = self.inner.wrap(&ByteString::from(topic));
-        let deadline = Instant::now() + self.inner.config.send_timeout;
+        let deadline = deadline_after(self.inner.config.send_timeout);
         let info = self
             .inner
             .find_publish_info(&wire_topic, topic, deadline)
@@ -497,5 +444,33 @@ pub(crate) fn shared(original: &ByteString, derived: std::borrow::Cow<'_, str>) 
     match derived {
         std::borrow::Cow::Borrowed(text) if text.len() == original.len() => original.clone(),
         other => ByteString::from(other.into_owned()),
+    }
+}
+
+/// The work of a shutdown, run once whoever awaits it (see [`Producer::shutdown`]).
+async fn drain(inner: Arc<ProducerInner>) {
+    // Marks the shutdown complete however this ends, so no caller waits for ever.
+    let _done = inner.shut_down.clone().drop_guard();
+    // No send is accepted from now on, including those waiting for a permit.
+    inner.tracker.close();
+    let pending = inner
+        .tracker
+        .wait_idle(deadline_after(inner.config.shutdown_grace))
+        .await;
+    if pending > 0 {
+        tracing::warn!(
+            pending,
+            "async sends still pending at shutdown; failing them"
+        );
+    }
+    inner.tracker.abort();
+    // Aborted sends resolve promptly; wait so their callbacks have run when we return.
+    inner
+        .tracker
+        .wait_idle(deadline_after(Duration::from_secs(1)))
+        .await;
+    let instance = inner.instance.write().take();
+    if let Some(instance) = instance {
+        instance.unregister_producer(&inner.group).await;
     }
 }

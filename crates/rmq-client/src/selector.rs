@@ -1,6 +1,7 @@
 //! Choosing a queue for ordered sends (Java: `MessageQueueSelector`,
 //! `SelectMessageQueueByHash`, `SelectMessageQueueByRandom`).
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use rmq_common::properties::java_string_hash;
@@ -124,8 +125,22 @@ impl<A: ?Sized> MessageQueueSelector<A> for SelectByRandom {
 }
 
 /// Each queue in turn, whatever the argument.
-#[derive(Debug, Default)]
-pub struct SelectByRoundRobin(AtomicUsize);
+///
+/// The rotation lives in the selector, so keep one and pass it by reference, or clone it:
+/// clones share one rotation.
+///
+/// ```no_run
+/// # async fn demo(producer: rmq_client::Producer) -> rmq_client::Result<()> {
+/// use rmq_client::SelectByRoundRobin;
+/// use rmq_common::Message;
+/// let rr = SelectByRoundRobin::default();
+/// for i in 0..8 {
+///     producer.send_with_selector(Message::new("Logs", format!("line {i}")), &rr, ()).await?;
+/// }
+/// # Ok(()) }
+/// ```
+#[derive(Clone, Debug, Default)]
+pub struct SelectByRoundRobin(Arc<AtomicUsize>);
 
 impl<A: ?Sized> MessageQueueSelector<A> for SelectByRoundRobin {
     fn select(&self, queues: &[MessageQueue], _msg: &Message, _arg: &A) -> Option<MessageQueue> {
@@ -135,6 +150,24 @@ impl<A: ?Sized> MessageQueueSelector<A> for SelectByRoundRobin {
         let next = self.0.fetch_add(1, Ordering::Relaxed);
         queues.get(next % queues.len()).cloned()
     }
+}
+
+/// The built-in selectors by reference too, so one selector (and its state) serves many
+/// sends. (A blanket impl for every `&S` would overlap the closures' impl.)
+macro_rules! by_reference {
+    ($($selector:ty: $($bound:path)?;)*) => {$(
+        impl<A: ?Sized $(+ $bound)?> MessageQueueSelector<A> for &$selector {
+            fn select(&self, queues: &[MessageQueue], msg: &Message, arg: &A) -> Option<MessageQueue> {
+                (**self).select(queues, msg, arg)
+            }
+        }
+    )*};
+}
+
+by_reference! {
+    SelectByHash: JavaHash;
+    SelectByRandom: ;
+    SelectByRoundRobin: ;
 }
 
 #[cfg(test)]

@@ -1,286 +1,33 @@
-//! The send path (Java: `DefaultMQProducerImpl.sendDefaultImpl`, `sendKernelImpl`,
+//! One attempt: one request on the wire and its answer (Java: `sendKernelImpl`,
 //! `MQClientAPIImpl.sendMessage`, `processSendResponse`).
 
 use std::collections::HashMap;
 use std::future::Future;
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::Ordering;
 use std::task::{Context, Poll};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{SystemTime, UNIX_EPOCH};
 
-use bytes::Bytes;
 use rmq_common::address::vip_channel_address;
-use rmq_common::namespace::RETRY_PREFIX;
 use rmq_common::properties::keys;
-use rmq_common::{ByteString, Message, MessageBatch, MessageQueue, sysflag, validators};
+use rmq_common::{ByteString, MessageQueue, sysflag};
+use rmq_remoting::RemotingCommand;
 use rmq_remoting::code::request;
 use rmq_remoting::header::{
     SendMessageRequestHeader, SendMessageRequestHeaderV2, SendMessageResponseHeader,
 };
-use rmq_remoting::{ErrorKind, RemotingCommand};
 use tokio::time::Instant;
 
+use super::prepare::Outgoing;
 use crate::hook::{CheckForbiddenContext, MessageType, SendContext, SendMode};
 use crate::instance::ClientInstance;
 use crate::producer::{ProducerInner, shared};
-use crate::{Error, Result, SendAttempt, SendResult, SendStatus};
-
-/// A message made ready for the wire once, and reused by every attempt.
-#[derive(Debug)]
-pub(crate) struct Outgoing {
-    /// Namespaced topic, `UNIQ_KEY` and `INSTANCE_ID` set; for a batch, the batch's own
-    /// properties and the encoded batch body.
-    pub(crate) message: Message,
-    /// The topic as the caller named it.
-    pub(crate) user_topic: ByteString,
-    pub(crate) batch: bool,
-    /// The id the caller sees: the `UNIQ_KEY`, or a batch's keys joined by `,`.
-    pub(crate) msg_id: ByteString,
-    /// The property string, encoded once.
-    properties: ByteString,
-    reconsume_times: i32,
-    max_reconsume_times: Option<i32>,
-    /// Set once an attempt's request is queued on a connection: an async send is "accepted"
-    /// from then on.
-    pub(crate) queued: Arc<AtomicBool>,
-}
+use crate::transport::{Pending, Reply};
+use crate::{Error, Result, SendResult, SendStatus};
 
 impl ProducerInner {
-    /// Validates `msg` and makes it ready to send (Java: `checkMessage`, `setUniqID`, the
-    /// namespace and `%RETRY%` handling of `sendKernelImpl`).
-    pub(crate) fn prepare(&self, mut message: Message) -> Result<Outgoing> {
-        validators::check_message(&message, self.config.max_message_size)?;
-        // Results name the topic without namespace even if the caller wrote it with one.
-        let user_topic = self.unwrap_topic(message.topic_shared());
-        message.set_topic(self.wrap(&user_topic));
-        let msg_id = self.ensure_uniq_key(&mut message);
-        self.finish(message, user_topic, false, msg_id)
-    }
-
-    /// Validates and encodes a batch (Java: `DefaultMQProducer.batch`).
-    pub(crate) fn prepare_batch(&self, messages: Vec<Message>) -> Result<Outgoing> {
-        let mut ids = Vec::with_capacity(messages.len());
-        let mut wire = Vec::with_capacity(messages.len());
-        for mut message in messages {
-            validators::check_message(&message, self.config.max_message_size)?;
-            let topic = self.wrap(message.topic_shared());
-            message.set_topic(topic);
-            ids.push(self.ensure_uniq_key(&mut message));
-            wire.push(message);
-        }
-        let batch = MessageBatch::new(wire)?;
-        let body = batch.encode_body(self.config.property_style)?;
-        let mut message = Message::new(batch.topic(), body);
-        let user_topic = self.unwrap_topic(message.topic_shared());
-        *message.properties_mut() = batch.properties().clone();
-        self.finish(message, user_topic, true, ids.join(",").into())
-    }
-
-    fn ensure_uniq_key(&self, message: &mut Message) -> ByteString {
-        if let Some(id) = message.properties().get_shared(keys::UNIQ_KEY) {
-            return id.clone();
-        }
-        let id = ByteString::from(self.ids.next_id());
-        message
-            .properties_mut()
-            .insert_static(keys::UNIQ_KEY, id.clone());
-        id
-    }
-
-    fn finish(
-        &self,
-        mut message: Message,
-        user_topic: ByteString,
-        batch: bool,
-        msg_id: ByteString,
-    ) -> Result<Outgoing> {
-        if let Some(namespace) = self.config.namespace.as_deref() {
-            message
-                .properties_mut()
-                .insert_static(keys::INSTANCE_ID, namespace);
-        }
-        // Retry topics carry these in the header, not in the properties.
-        let (mut reconsume_times, mut max_reconsume_times) = (0, None);
-        if message.topic().starts_with(RETRY_PREFIX) {
-            if let Some(v) = message.properties_mut().remove(keys::RECONSUME_TIME) {
-                reconsume_times = v.parse().unwrap_or(0);
-            }
-            max_reconsume_times = message
-                .properties_mut()
-                .remove(keys::MAX_RECONSUME_TIMES)
-                .and_then(|v| v.parse().ok());
-        }
-        let properties = ByteString::from(message.properties().encode(self.config.property_style));
-        Ok(Outgoing {
-            message,
-            user_topic,
-            batch,
-            msg_id,
-            properties,
-            reconsume_times,
-            max_reconsume_times,
-            queued: Arc::default(),
-        })
-    }
-
-    /// Sends with retries on other brokers within one deadline (Java: `sendDefaultImpl`).
-    /// `None` for oneway sends.
-    pub(crate) async fn send_with_retries(
-        &self,
-        out: &Outgoing,
-        mode: SendMode,
-        deadline: Instant,
-        started: Instant,
-    ) -> Result<Option<SendResult>> {
-        let instance = self.attached_instance()?;
-        let info = self
-            .find_publish_info(out.message.topic(), &out.user_topic, deadline)
-            .await?;
-        let total = 1 + match mode {
-            SendMode::Sync => self.config.retry_times_when_send_failed,
-            SendMode::Async => self.config.retry_times_when_send_async_failed,
-            SendMode::Oneway => 0,
-        };
-        let mut attempts = Vec::new();
-        let mut last_broker: Option<ByteString> = None;
-        // Boxed: rarely set, and inline it would enlarge every async send in flight.
-        let mut last_result: Option<Box<SendResult>> = None;
-        for attempt in 0..total {
-            let Some(queue) = self
-                .fault
-                .select_queue(&info, last_broker.as_deref(), attempt > 0)
-            else {
-                break;
-            };
-            last_broker = Some(queue.broker_name_shared().clone());
-            let begin = Instant::now();
-            if begin >= deadline {
-                // A message already stored (with a weaker status) is reported, not lost.
-                if let Some(result) = last_result {
-                    return Ok(Some(*result));
-                }
-                return Err(self.timeout_error(out, started, deadline, attempts));
-            }
-            let outcome = self
-                .send_kernel(&instance, out, &queue, mode, deadline)
-                .await;
-            match outcome {
-                Ok(result) => {
-                    // The clock is read only when something uses the attempt's duration.
-                    if self.fault.enabled() {
-                        self.fault
-                            .update(queue.broker_name(), begin.elapsed(), false, true);
-                    }
-                    let stored_short = result
-                        .as_ref()
-                        .is_some_and(|r| r.status != SendStatus::SendOk);
-                    if mode == SendMode::Sync
-                        && stored_short
-                        && self.config.retry_another_broker_when_not_store_ok
-                    {
-                        let status = result.as_ref().map(|r| r.status.name()).unwrap_or_default();
-                        attempts.push(attempt_record(
-                            &queue,
-                            format!("stored with status {status}"),
-                            None,
-                            begin.elapsed(),
-                        ));
-                        last_result = result.map(Box::new);
-                        continue;
-                    }
-                    return Ok(result);
-                }
-                Err(e) => {
-                    let elapsed = begin.elapsed();
-                    let verdict = self.classify(&e, mode);
-                    self.fault.update(
-                        queue.broker_name(),
-                        elapsed,
-                        verdict.isolation,
-                        verdict.reachable,
-                    );
-                    attempts.push(attempt_record(
-                        &queue,
-                        e.to_string(),
-                        e.response_code(),
-                        elapsed,
-                    ));
-                    tracing::debug!(broker = queue.broker_name(), error = %e, attempt, "send attempt failed");
-                    if !verdict.retry {
-                        if let Some(result) = last_result {
-                            return Ok(Some(*result));
-                        }
-                        return Err(if attempts.len() == 1 {
-                            e
-                        } else {
-                            Error::AllAttemptsFailed {
-                                topic: out.user_topic.to_string(),
-                                attempts,
-                            }
-                        });
-                    }
-                }
-            }
-        }
-        if let Some(result) = last_result {
-            return Ok(Some(*result));
-        }
-        if Instant::now() >= deadline {
-            return Err(self.timeout_error(out, started, deadline, attempts));
-        }
-        Err(Error::AllAttemptsFailed {
-            topic: out.user_topic.to_string(),
-            attempts,
-        })
-    }
-
-    fn timeout_error(
-        &self,
-        out: &Outgoing,
-        started: Instant,
-        deadline: Instant,
-        attempts: Vec<SendAttempt>,
-    ) -> Error {
-        Error::Timeout {
-            topic: out.user_topic.to_string(),
-            elapsed: started.elapsed(),
-            timeout: deadline.saturating_duration_since(started),
-            attempts,
-        }
-    }
-
-    /// Whether to try another broker after `e`, and how the fault strategy records it
-    /// (Java 5.x `sendDefaultImpl` catch blocks and `MQClientAPIImpl.onExceptionImpl`).
-    fn classify(&self, e: &Error, mode: SendMode) -> Verdict {
-        match e {
-            Error::Remoting(r) => Verdict {
-                // 5.x does not retry an async send refused for lack of permits.
-                retry: !(mode == SendMode::Async && r.kind() == ErrorKind::TooManyRequests),
-                isolation: true,
-                reachable: true,
-            },
-            Error::Broker { code, .. } => Verdict {
-                // Async sends never retry broker answers (Java: needRetry = false).
-                retry: mode == SendMode::Sync && self.config.retry_response_codes.contains(code),
-                isolation: true,
-                reachable: false,
-            },
-            Error::BrokerNotFound { .. }
-            | Error::MalformedResponse { .. }
-            | Error::NoRoute { .. } => Verdict {
-                retry: true,
-                isolation: false,
-                reachable: true,
-            },
-            _ => Verdict {
-                retry: false,
-                isolation: false,
-                reachable: true,
-            },
-        }
-    }
-
     /// One attempt to one queue (Java: `sendKernelImpl` + `MQClientAPIImpl.sendMessage`).
     pub(crate) async fn send_kernel(
         &self,
@@ -315,7 +62,11 @@ impl ProducerInner {
             } = *hooked;
             let ctx = self.context(out, queue, &addr, mode, message_type, result, error, props);
             for hook in hooks.iter() {
-                hook.send_message_after(&ctx);
+                // The attempt's outcome stands: a stored message reported as failed would be
+                // sent again by the caller, a duplicate caused by an observer.
+                if let Err(e) = contain(hook.name(), || hook.send_message_after(&ctx)) {
+                    tracing::error!(error = %e, "send hook panicked after the attempt; its outcome is kept");
+                }
             }
         }
         outcome
@@ -335,17 +86,8 @@ impl ProducerInner {
         let addr = match instance.master_addr(broker) {
             Some(addr) => addr,
             None => {
-                let refresh = Box::pin(instance.update_route(out.message.topic(), None));
-                tokio::time::timeout_at(deadline, refresh)
-                    .await
-                    .map_err(|_| Error::BrokerNotFound {
-                        broker: broker.to_owned(),
-                    })??;
-                instance
-                    .master_addr(broker)
-                    .ok_or_else(|| Error::BrokerNotFound {
-                        broker: broker.to_owned(),
-                    })?
+                self.refresh_broker_addr(instance, out, broker, deadline)
+                    .await?
             }
         };
         let addr = shared(
@@ -353,19 +95,6 @@ impl ProducerInner {
             vip_channel_address(self.config.vip_channel_enabled, &addr),
         );
         let message = &out.message;
-
-        let mut sys_flag = 0;
-        let mut body = message.body().clone();
-        if !out.batch && body.len() >= self.config.compress_threshold {
-            let kind = self.config.compress_type;
-            body = Bytes::from(kind.compress(&body, self.config.compress_level)?);
-            sys_flag |= sysflag::COMPRESSED_FLAG | kind.compression_flag();
-        }
-        let half = message.properties().get(keys::TRAN_MSG) == Some("true");
-        if half {
-            sys_flag |= sysflag::TRANSACTION_PREPARED_TYPE;
-        }
-
         let forbidden = self.forbidden_hooks.read().clone();
         for hook in forbidden.iter() {
             let ctx = CheckForbiddenContext {
@@ -375,23 +104,26 @@ impl ProducerInner {
                 broker_addr: &addr,
                 mode,
             };
-            hook.check_forbidden(&ctx)
-                .map_err(|reason| Error::Forbidden {
+            contain(hook.name(), || hook.check_forbidden(&ctx))?.map_err(|reason| {
+                Error::Forbidden {
                     hook: hook.name().to_owned(),
                     reason,
-                })?;
+                }
+            })?;
         }
         let hooks = self.send_hooks.read().clone();
         let message_type = if out.batch {
             MessageType::Batch
-        } else if half {
+        } else if out.sys_flag & sysflag::TRANSACTION_PREPARED_TYPE != 0 {
             MessageType::TransHalf
         } else if message.delay_level().is_some_and(|l| l > 0) {
             MessageType::Delay
         } else {
             MessageType::Normal
         };
-        let hooked = (!hooks.is_empty()).then(|| {
+        let hooked = if hooks.is_empty() {
+            None
+        } else {
             let mut ctx = self.context(
                 out,
                 queue,
@@ -403,19 +135,47 @@ impl ProducerInner {
                 HashMap::new(),
             );
             for hook in hooks.iter() {
-                hook.send_message_before(&mut ctx);
+                contain(hook.name(), || hook.send_message_before(&mut ctx))?;
             }
-            Box::new(Hooked {
+            Some(Box::new(Hooked {
                 props: ctx.props,
                 hooks,
                 message_type,
-            })
-        });
+            }))
+        };
 
         let sent = self
-            .invoke(instance, out, queue, &addr, body, sys_flag, mode, deadline)
+            .invoke(instance, out, queue, &addr, mode, deadline)
             .await;
         Ok(Started { addr, hooked, sent })
+    }
+
+    /// The master address of `broker` after refreshing the topic's route (Java:
+    /// `findBrokerAddressInPublish` after `tryToFindTopicPublishInfo`). As in Java, a name
+    /// server failure here is not the broker's: it surfaces as "broker not found", which
+    /// retries elsewhere without isolating anyone.
+    async fn refresh_broker_addr(
+        &self,
+        instance: &ClientInstance,
+        out: &Outgoing,
+        broker: &str,
+        deadline: Instant,
+    ) -> Result<ByteString> {
+        let refresh = Box::pin(instance.update_route(out.message.topic(), None));
+        match tokio::time::timeout_at(deadline, refresh).await {
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => {
+                tracing::debug!(%broker, error = %e, "route refresh for a broker address failed")
+            }
+            Err(_) => {
+                tracing::debug!(%broker, "the send's deadline passed while refreshing the route")
+            }
+        }
+        instance
+            .master_addr(broker)
+            .ok_or_else(|| Error::BrokerNotFound {
+                broker: broker.to_owned(),
+            })
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -453,8 +213,6 @@ impl ProducerInner {
         out: &Outgoing,
         queue: &MessageQueue,
         addr: &str,
-        body: Bytes,
-        sys_flag: i32,
         mode: SendMode,
         deadline: Instant,
     ) -> Sent {
@@ -465,7 +223,7 @@ impl ProducerInner {
             default_topic: self.default_topic.clone(),
             default_topic_queue_nums: self.config.default_topic_queue_nums,
             queue_id: queue.queue_id(),
-            sys_flag,
+            sys_flag: out.sys_flag,
             born_timestamp: now_millis(),
             flag: message.flag(),
             properties: Some(out.properties.clone()),
@@ -488,7 +246,7 @@ impl ProducerInner {
             .with_version(self.config.remoting_version)
             .with_language(self.config.language)
             .with_serialize_type(self.config.serialize_type)
-            .with_body(body);
+            .with_body(out.body.clone());
         // Written straight into the frame: no header map per send.
         let cmd = if v2 {
             cmd.with_fast_header(SendMessageRequestHeaderV2(header))
@@ -497,18 +255,22 @@ impl ProducerInner {
         };
         let remaining = deadline.saturating_duration_since(Instant::now());
         if remaining.is_zero() {
-            return Sent::done(Err(Error::Remoting(
-                rmq_remoting::RemotingError::new(ErrorKind::Timeout, addr)
-                    .with_detail("the send's deadline passed before the request was sent"),
-            )));
+            // Nothing was sent: the retry loop reports the send's timeout, and the broker is
+            // not blamed for it.
+            return Sent::done(Err(Error::Timeout {
+                topic: out.user_topic.to_string(),
+                elapsed: std::time::Duration::ZERO,
+                timeout: std::time::Duration::ZERO,
+                attempts: Vec::new(),
+            }));
         }
-        let remoting = instance.remoting();
+        let transport = instance.transport();
         match mode {
-            SendMode::Sync => Sent::done(match remoting.invoke_sync(addr, cmd, remaining).await {
+            SendMode::Sync => Sent::done(match transport.invoke_sync(addr, cmd, remaining).await {
                 Ok(response) => self.process_response(out, queue, addr, &response).map(Some),
                 Err(e) => Err(e.into()),
             }),
-            SendMode::Async => match remoting.invoke_async(addr, cmd, remaining).await {
+            SendMode::Async => match transport.invoke_async(addr, cmd, remaining).await {
                 Ok(response) => {
                     out.queued.store(true, Ordering::Release);
                     Sent::Awaiting(response)
@@ -516,7 +278,7 @@ impl ProducerInner {
                 Err(e) => Sent::done(Err(e.into())),
             },
             SendMode::Oneway => Sent::done(
-                remoting
+                transport
                     .invoke_oneway(addr, cmd, remaining)
                     .await
                     .map(|()| None)
@@ -611,7 +373,7 @@ enum Sent {
     /// inline, it would enlarge every async send waiting for its answer.
     Done(Box<Result<Option<SendResult>>>),
     /// An async request, queued on its connection, awaiting the answer.
-    Awaiting(rmq_remoting::ResponseFuture),
+    Awaiting(Pending),
 }
 
 impl Sent {
@@ -623,7 +385,7 @@ impl Sent {
 /// What a [`Sent`] resolves to.
 enum Answer {
     Done(Result<Option<SendResult>>),
-    Response(std::result::Result<RemotingCommand, rmq_remoting::RemotingError>),
+    Response(Reply),
 }
 
 impl Future for Sent {
@@ -640,27 +402,6 @@ impl Future for Sent {
     }
 }
 
-struct Verdict {
-    retry: bool,
-    isolation: bool,
-    reachable: bool,
-}
-
-fn attempt_record(
-    queue: &MessageQueue,
-    cause: String,
-    code: Option<i32>,
-    elapsed: Duration,
-) -> SendAttempt {
-    SendAttempt {
-        broker: queue.broker_name().to_owned(),
-        queue_id: queue.queue_id(),
-        cause,
-        response_code: code,
-        elapsed,
-    }
-}
-
 /// The region a result names when the broker sends none (Java: `MixAll.DEFAULT_REGION`).
 const DEFAULT_REGION: &str = "DefaultRegion";
 
@@ -674,6 +415,24 @@ fn now_millis() -> i64 {
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
+/// Runs a user hook, turning a panic into an error that names the hook, so one faulty hook
+/// fails its send instead of the task that carries it.
+pub(crate) fn contain<T>(hook: &str, call: impl FnOnce() -> T) -> Result<T> {
+    catch_unwind(AssertUnwindSafe(call)).map_err(|panic| Error::HookPanicked {
+        hook: hook.to_owned(),
+        message: panic_message(panic.as_ref()),
+    })
+}
+
+/// The text a panic was raised with, when it has one.
+pub(crate) fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic without a message".to_owned())
+}
+
 #[cfg(test)]
 mod footprint {
     /// What every async send in flight holds stays small (a regression here multiplies by
@@ -682,7 +441,7 @@ mod footprint {
     fn a_send_waiting_for_its_answer_stays_small() {
         assert!(std::mem::size_of::<super::Sent>() <= 96);
         assert!(std::mem::size_of::<super::Started>() <= 128);
-        assert!(std::mem::size_of::<crate::request::SendFuture>() <= 64);
+        assert!(std::mem::size_of::<crate::SendFuture>() <= 16);
         assert!(std::mem::size_of::<rmq_remoting::ResponseFuture>() <= 96);
     }
 }

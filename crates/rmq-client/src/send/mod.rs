@@ -1,25 +1,38 @@
 //! The send calls (Java: `DefaultMQProducer.send` overloads, `sendOneway`, `send(msg,
 //! callback)`), as builders: await one directly, or set `.timeout(..)` first.
+//!
+//! The send path, one file a step:
+//! - [`prepare`]: the message made ready once (validate, namespace, ids, compression);
+//! - [`retry`]: the retry loop and its policy (which error retries, what the fault strategy
+//!   records);
+//! - [`attempt`]: one request on the wire and its answer, with the hooks around it;
+//! - [`driver`]: who finishes an accepted async send, polled or not.
 
-use std::future::{Future, IntoFuture};
-use std::pin::Pin;
-use std::sync::Arc;
-use std::task::{Context, Poll};
+mod attempt;
+mod driver;
+#[cfg(test)]
+mod fake;
+mod prepare;
+mod retry;
+#[cfg(test)]
+mod tests;
+
+use std::future::IntoFuture;
 use std::time::Duration;
 
 use rmq_common::{Message, MessageQueue};
-use std::sync::atomic::{AtomicBool, Ordering};
-
-use tokio::sync::OwnedSemaphorePermit;
+use rmq_remoting::deadline::deadline_from;
 use tokio::time::Instant;
 
+pub(crate) use driver::AsyncTracker;
+pub use driver::SendFuture;
+use driver::{Callback, admit};
+
 use crate::hook::SendMode;
-use crate::producer::ProducerInner;
 use crate::selector::MessageQueueSelector;
-use crate::send::Outgoing;
+use crate::transport::BoxFuture;
 use crate::{Error, Producer, Result, SendResult};
 
-type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 type Selector<'a> = Box<dyn FnOnce(&[MessageQueue], &Message) -> Option<MessageQueue> + Send + 'a>;
 
 /// What a send carries.
@@ -139,11 +152,11 @@ impl Producer {
     /// Accepts `msg` for sending and returns a future of its result (Java: `send(msg,
     /// callback)`, ASYNC). Resolves once accepted: validated, holding an async permit (waiting
     /// up to the send timeout for one), and its request queued on the broker's connection.
-    /// Awaiting the returned [`SendFuture`] drives the rest (retries of transport failures on
-    /// another broker, up to `retry_times_when_send_async_failed` times with a fresh request id)
-    /// in the awaiting task, with no task or channel in between; dropping it hands the rest to a
-    /// background task, so the send completes either way, and `flush` and `shutdown` wait for
-    /// it.
+    /// From then on the send finishes in a task of its own (the answer, retries of transport
+    /// failures on another broker up to `retry_times_when_send_async_failed` times with a fresh
+    /// request id, the fault strategy's record, hooks), whether or not the returned
+    /// [`SendFuture`] is polled, kept or dropped; awaiting it, now or later, yields the
+    /// outcome. `flush` and `shutdown` wait for the send either way.
     ///
     /// ```no_run
     /// # async fn demo(producer: rmq_client::Producer) -> rmq_client::Result<()> {
@@ -268,12 +281,12 @@ impl<'a> SendRequest<'a> {
         let inner = &self.producer.inner;
         inner.instance()?;
         let started = Instant::now();
-        let deadline = started + self.timeout.unwrap_or(inner.config.send_timeout);
+        let deadline = deadline_from(started, self.timeout.unwrap_or(inner.config.send_timeout));
         let (out, original) = match self.payload {
             Payload::One(msg) => {
                 // Selectors see the message as the caller built it (Java: `userMessage`).
                 let original = matches!(self.target, Target::Selected(_)).then(|| msg.clone());
-                (inner.prepare(msg)?, original)
+                (inner.prepare(msg).await?, original)
             }
             Payload::Batch(msgs) => (inner.prepare_batch(msgs)?, None),
         };
@@ -364,31 +377,8 @@ impl<'a> IntoFuture for AsyncRequest<'a> {
 
     fn into_future(self) -> Self::IntoFuture {
         Box::pin(async move {
-            let inner = &self.producer.inner;
-            let Running {
-                mut send,
-                queued,
-                permit,
-                finished,
-            } = admit(inner, self.msg, self.timeout).await?.start(inner);
-            // Drive the send here until its first request is queued on a connection (or it
-            // is already done): from then on it is accepted, and whoever awaits the returned
-            // future wakes when the answer arrives, with no task or channel in between.
-            let first = std::future::poll_fn(|cx| match send.as_mut().poll(cx) {
-                Poll::Ready(result) => Poll::Ready(Some(result)),
-                Poll::Pending if queued.load(Ordering::Acquire) => Poll::Ready(None),
-                Poll::Pending => Poll::Pending,
-            })
-            .await;
-            let state = match first {
-                Some(result) => State::Done(Some(Box::new(outcome(result, inner)))),
-                None => State::Running(send),
-            };
-            Ok(SendFuture {
-                state,
-                permit: Some(permit),
-                finished: Some(finished),
-            })
+            let accepted = admit(&self.producer.inner, self.msg, self.timeout).await?;
+            Ok(accepted.into_future().await)
         })
     }
 }
@@ -398,7 +388,7 @@ impl<'a> IntoFuture for AsyncRequest<'a> {
 pub struct CallbackRequest<'a> {
     producer: &'a Producer,
     msg: Message,
-    callback: Box<dyn FnOnce(Result<SendResult>) + Send>,
+    callback: Callback,
     timeout: Option<Duration>,
 }
 
@@ -415,204 +405,10 @@ impl<'a> IntoFuture for CallbackRequest<'a> {
     type IntoFuture = BoxFuture<'a, Result<()>>;
 
     fn into_future(self) -> Self::IntoFuture {
-        Box::pin(accept(
-            &self.producer.inner,
-            self.msg,
-            self.timeout,
-            self.callback,
-        ))
+        Box::pin(async move {
+            let accepted = admit(&self.producer.inner, self.msg, self.timeout).await?;
+            accepted.deliver_to(self.callback);
+            Ok(())
+        })
     }
-}
-
-/// The result of an accepted async send (see [`Producer::send_async`]).
-///
-/// Awaiting it drives the send (retries included) in the awaiting task. Dropping it before it
-/// completes does not cancel the send: the rest runs in a background task, still counted by
-/// `flush` and `shutdown`.
-#[must_use = "the send runs anyway; await this to learn its result"]
-pub struct SendFuture {
-    state: State,
-    permit: Option<OwnedSemaphorePermit>,
-    /// Holds the producer too, for its shutdown state.
-    finished: Option<Finished>,
-}
-
-enum State {
-    Running(BoxFuture<'static, Result<SendResult>>),
-    /// Finished before it was queued (rare); boxed so every pending send stays small.
-    Done(Option<Box<Result<SendResult>>>),
-}
-
-impl std::fmt::Debug for SendFuture {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let state = match &self.state {
-            State::Running(_) => "running",
-            State::Done(Some(_)) => "done",
-            State::Done(None) => "taken",
-        };
-        f.debug_struct("SendFuture").field("state", &state).finish()
-    }
-}
-
-/// A send that failed because the producer shut down reports `Error::Shutdown`, whatever the
-/// transport said (its connections were closed under it).
-fn outcome(result: Result<SendResult>, inner: &ProducerInner) -> Result<SendResult> {
-    match result {
-        Err(_) if inner.tracker.is_aborted() => Err(Error::Shutdown),
-        other => other,
-    }
-}
-
-impl Future for SendFuture {
-    type Output = Result<SendResult>;
-
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let this = &mut *self;
-        let result = match (&mut this.state, &this.finished) {
-            (State::Running(send), Some(Finished(inner))) => match send.as_mut().poll(cx) {
-                Poll::Ready(result) => outcome(result, inner),
-                // Shutdown's grace is over: stop waiting for this one.
-                Poll::Pending if inner.tracker.is_aborted() => Err(Error::Shutdown),
-                Poll::Pending => return Poll::Pending,
-            },
-            (State::Done(result), _) => result.take().map_or(Err(Error::Shutdown), |r| *r),
-            // A running send always holds its producer; this is unreachable in practice.
-            (State::Running(_), None) => Err(Error::Shutdown),
-        };
-        this.state = State::Done(None);
-        this.permit = None;
-        this.finished = None;
-        Poll::Ready(result)
-    }
-}
-
-impl Drop for SendFuture {
-    fn drop(&mut self) {
-        let State::Running(send) = std::mem::replace(&mut self.state, State::Done(None)) else {
-            return;
-        };
-        let (permit, finished) = (self.permit.take(), self.finished.take());
-        // Accepted sends complete even when nobody waits for them.
-        if let (Ok(runtime), Some(finished)) = (tokio::runtime::Handle::try_current(), finished) {
-            runtime.spawn(async move {
-                tokio::select! {
-                    _ = send => {}
-                    () = finished.0.tracker.abort.cancelled() => {}
-                }
-                drop(permit);
-                drop(finished);
-            });
-        }
-    }
-}
-
-/// Marks an accepted send finished when dropped, even if the callback panics.
-struct Finished(Arc<ProducerInner>);
-
-impl Drop for Finished {
-    fn drop(&mut self) {
-        self.0.tracker.finished();
-    }
-}
-
-/// A send admitted for async delivery: validated, holding its permit, counted in flight.
-struct Accepted {
-    out: Outgoing,
-    deadline: Instant,
-    started: Instant,
-    permit: OwnedSemaphorePermit,
-    finished: Finished,
-}
-
-impl Accepted {
-    /// The send itself, boxed with the message it owns, and what it holds until it ends. Boxed
-    /// once: whoever drives it (the caller's future or a callback's task) stays small.
-    fn start(self, inner: &Arc<ProducerInner>) -> Running {
-        let Accepted {
-            out,
-            deadline,
-            started,
-            permit,
-            finished,
-        } = self;
-        let queued = out.queued.clone();
-        let inner = inner.clone();
-        let send = Box::pin(async move {
-            inner
-                .send_with_retries(&out, SendMode::Async, deadline, started)
-                .await
-                .and_then(|r| r.ok_or(Error::Shutdown))
-        });
-        Running {
-            send,
-            queued,
-            permit,
-            finished,
-        }
-    }
-}
-
-/// An accepted send, started.
-struct Running {
-    send: BoxFuture<'static, Result<SendResult>>,
-    /// Set once its first request is queued on a connection.
-    queued: Arc<AtomicBool>,
-    permit: OwnedSemaphorePermit,
-    /// Holds the producer too.
-    finished: Finished,
-}
-
-/// Validates `msg` and takes an async permit (waiting until the deadline for one).
-async fn admit(
-    inner: &Arc<ProducerInner>,
-    msg: Message,
-    timeout: Option<Duration>,
-) -> Result<Accepted> {
-    inner.instance()?;
-    let started = Instant::now();
-    let deadline = started + timeout.unwrap_or(inner.config.send_timeout);
-    let out: Outgoing = inner.prepare(msg)?;
-    let permit = match tokio::time::timeout_at(
-        deadline,
-        inner.tracker.permits.clone().acquire_owned(),
-    )
-    .await
-    {
-        Ok(Ok(permit)) => permit,
-        Ok(Err(_)) => return Err(Error::Shutdown),
-        Err(_) => return Err(Error::TooManyInFlight(inner.tracker.capacity())),
-    };
-    inner.tracker.started();
-    Ok(Accepted {
-        out,
-        deadline,
-        started,
-        permit,
-        finished: Finished(inner.clone()),
-    })
-}
-
-/// Admits the send and runs it in a task that calls `deliver` exactly once.
-async fn accept(
-    inner: &Arc<ProducerInner>,
-    msg: Message,
-    timeout: Option<Duration>,
-    deliver: impl FnOnce(Result<SendResult>) + Send + 'static,
-) -> Result<()> {
-    let Running {
-        send,
-        permit,
-        finished,
-        ..
-    } = admit(inner, msg, timeout).await?.start(inner);
-    tokio::spawn(async move {
-        let result = tokio::select! {
-            result = send => result,
-            () = finished.0.tracker.abort.cancelled() => Err(Error::Shutdown),
-        };
-        drop(permit);
-        deliver(result);
-        drop(finished);
-    });
-    Ok(())
 }

@@ -1,0 +1,338 @@
+//! Who finishes an accepted async send (Java: the async sender executor and the callback
+//! thread of `MQClientAPIImpl.sendMessageAsync`).
+//!
+//! Once a send is accepted, the rest of it (waiting for the answer, retries within the one
+//! deadline, the fault strategy's record of the real latency, hooks, releasing its permit, the
+//! in-flight count `flush` and `shutdown` wait on) runs in a task of its own, whether or not
+//! anyone polls its [`SendFuture`] or keeps it. The future only receives the outcome.
+//!
+//! The caller's task drives the send until its first request is queued on a connection (so
+//! acceptance means "on the wire's queue", and a send that fails before that is an error of
+//! the accept call itself); only then is the rest spawned.
+
+use std::future::Future;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use parking_lot::Mutex;
+use rmq_common::Message;
+use rmq_remoting::deadline::deadline_from;
+use rustc_hash::FxHashMap;
+use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore};
+use tokio::task::{AbortHandle, JoinHandle};
+use tokio::time::Instant;
+
+use super::attempt::panic_message;
+use crate::hook::SendMode;
+use crate::producer::ProducerInner;
+use crate::transport::BoxFuture;
+use crate::{Error, Result, SendResult};
+
+/// The callback of [`Producer::send_with_callback`](crate::Producer::send_with_callback).
+pub(crate) type Callback = Box<dyn FnOnce(Result<SendResult>) + Send>;
+
+/// Accepted async sends not yet completed: their permits, their count (so `flush` and
+/// `shutdown` can wait for them) and their tasks (so `shutdown` can end them).
+#[derive(Debug)]
+pub(crate) struct AsyncTracker {
+    permits: Arc<Semaphore>,
+    capacity: usize,
+    in_flight: AtomicUsize,
+    idle: Notify,
+    /// Set once shutdown's grace is over.
+    aborted: AtomicBool,
+    /// The running tasks, by a key of their own, so shutdown can end those still running.
+    tasks: Mutex<FxHashMap<u64, AbortHandle>>,
+    next_key: AtomicU64,
+}
+
+impl AsyncTracker {
+    pub(crate) fn new(capacity: usize) -> Self {
+        Self {
+            permits: Arc::new(Semaphore::new(capacity.min(Semaphore::MAX_PERMITS))),
+            capacity,
+            in_flight: AtomicUsize::new(0),
+            idle: Notify::new(),
+            aborted: AtomicBool::new(false),
+            tasks: Mutex::default(),
+            next_key: AtomicU64::new(0),
+        }
+    }
+
+    /// Accepts no more sends, including those waiting for a permit.
+    pub(crate) fn close(&self) {
+        self.permits.close();
+    }
+
+    /// Ends the grace of the sends still in flight: their tasks are aborted, and each
+    /// resolves with [`Error::Shutdown`] (callbacks included).
+    pub(crate) fn abort(&self) {
+        self.aborted.store(true, Ordering::SeqCst);
+        let tasks: Vec<AbortHandle> = self.tasks.lock().drain().map(|(_, t)| t).collect();
+        for task in tasks {
+            task.abort();
+        }
+    }
+
+    /// Whether shutdown's grace is over.
+    pub(crate) fn is_aborted(&self) -> bool {
+        self.aborted.load(Ordering::Acquire)
+    }
+
+    fn started(&self) {
+        self.in_flight.fetch_add(1, Ordering::SeqCst);
+    }
+
+    fn finished(&self) {
+        if self.in_flight.fetch_sub(1, Ordering::SeqCst) == 1 {
+            self.idle.notify_waiters();
+        }
+    }
+
+    /// Accepted async sends not yet completed.
+    pub(crate) fn in_flight(&self) -> usize {
+        self.in_flight.load(Ordering::SeqCst)
+    }
+
+    /// Waits until nothing is in flight or `deadline` passes; returns what is still in flight.
+    pub(crate) async fn wait_idle(&self, deadline: Instant) -> usize {
+        loop {
+            let idle = self.idle.notified();
+            tokio::pin!(idle);
+            idle.as_mut().enable();
+            let pending = self.in_flight();
+            if pending == 0 {
+                return 0;
+            }
+            if tokio::time::timeout_at(deadline, idle).await.is_err() {
+                return self.in_flight();
+            }
+        }
+    }
+
+    /// Spawns `work` as the rest of an accepted send, registered so shutdown can end it.
+    fn spawn<T: Send + 'static>(
+        &self,
+        work: impl Future<Output = T> + Send + 'static,
+        key: u64,
+    ) -> JoinHandle<T> {
+        // Registered under the lock the task takes to unregister itself: it cannot leave
+        // before it is in.
+        let mut tasks = self.tasks.lock();
+        let handle = tokio::spawn(work);
+        // A shutdown that already drained the table ends the task at once.
+        if self.is_aborted() {
+            handle.abort();
+        } else {
+            tasks.insert(key, handle.abort_handle());
+        }
+        handle
+    }
+}
+
+/// What an accepted send holds until it ends, released when dropped, however it ends
+/// (answer, error, abort, or a panicking callback): its count in flight and its task's entry.
+struct Finished {
+    inner: Arc<ProducerInner>,
+    key: u64,
+}
+
+impl Drop for Finished {
+    fn drop(&mut self) {
+        let tracker = &self.inner.tracker;
+        tracker.tasks.lock().remove(&self.key);
+        tracker.finished();
+    }
+}
+
+/// A send admitted for async delivery: validated, holding its permit, counted in flight.
+pub(crate) struct Accepted {
+    /// The send itself, boxed once with the message it owns; it releases the permit when done.
+    send: BoxFuture<'static, Result<SendResult>>,
+    /// Set once its first request is queued on a connection.
+    queued: Arc<AtomicBool>,
+    finished: Finished,
+}
+
+/// Validates `msg`, takes an async permit (waiting until the deadline for one) and starts the
+/// send, not yet polled.
+pub(crate) async fn admit(
+    inner: &Arc<ProducerInner>,
+    msg: Message,
+    timeout: Option<Duration>,
+) -> Result<Accepted> {
+    inner.instance()?;
+    let started = Instant::now();
+    let deadline = deadline_from(started, timeout.unwrap_or(inner.config.send_timeout));
+    let out = inner.prepare(msg).await?;
+    let permit = acquire(inner, deadline).await?;
+    let tracker = &inner.tracker;
+    tracker.started();
+    let finished = Finished {
+        inner: inner.clone(),
+        key: tracker.next_key.fetch_add(1, Ordering::Relaxed),
+    };
+    let queued = out.queued.clone();
+    let producer = inner.clone();
+    let send = Box::pin(async move {
+        let result = producer
+            .send_with_retries(&out, SendMode::Async, deadline, started)
+            .await
+            .and_then(|r| r.ok_or(Error::Shutdown));
+        drop(permit);
+        // A send that failed because the producer shut down reports that, whatever the
+        // transport said (its connections were closed under it).
+        match result {
+            Err(_) if producer.tracker.is_aborted() => Err(Error::Shutdown),
+            other => other,
+        }
+    });
+    Ok(Accepted {
+        send,
+        queued,
+        finished,
+    })
+}
+
+async fn acquire(inner: &ProducerInner, deadline: Instant) -> Result<OwnedSemaphorePermit> {
+    let permits = inner.tracker.permits.clone();
+    // Without a wait when a permit is free: no timer for the common case.
+    if let Ok(permit) = permits.clone().try_acquire_owned() {
+        return Ok(permit);
+    }
+    match tokio::time::timeout_at(deadline, permits.acquire_owned()).await {
+        Ok(Ok(permit)) => Ok(permit),
+        Ok(Err(_)) => Err(Error::Shutdown),
+        Err(_) => Err(Error::TooManyInFlight(inner.tracker.capacity)),
+    }
+}
+
+impl Accepted {
+    /// Drives the send in the caller's task until its request is queued (or it is done), then
+    /// hands the rest to a task of its own.
+    pub(crate) async fn into_future(self) -> SendFuture {
+        let Accepted {
+            mut send,
+            queued,
+            finished,
+        } = self;
+        let first = std::future::poll_fn(|cx| match send.as_mut().poll(cx) {
+            Poll::Ready(result) => Poll::Ready(Some(result)),
+            Poll::Pending if queued.load(Ordering::Acquire) => Poll::Ready(None),
+            Poll::Pending => Poll::Pending,
+        })
+        .await;
+        match first {
+            Some(result) => {
+                drop(finished);
+                SendFuture(State::Done(Some(Box::new(result))))
+            }
+            None => {
+                let inner = finished.inner.clone();
+                let key = finished.key;
+                SendFuture(State::Running(inner.tracker.spawn(
+                    async move {
+                        let result = send.await;
+                        drop(finished);
+                        result
+                    },
+                    key,
+                )))
+            }
+        }
+    }
+
+    /// Runs the send in a task of its own that calls `callback` exactly once: with the
+    /// outcome, or with [`Error::Shutdown`] when shutdown ends it first.
+    pub(crate) fn deliver_to(self, callback: Callback) {
+        let Accepted { send, finished, .. } = self;
+        let inner = finished.inner.clone();
+        let key = finished.key;
+        let delivery = Delivery {
+            callback: Some(callback),
+            _finished: finished,
+        };
+        inner.tracker.spawn(
+            async move {
+                let result = send.await;
+                delivery.deliver(result);
+            },
+            key,
+        );
+    }
+}
+
+/// A callback still owed its one call. Dropped without one (the task was aborted at
+/// shutdown), it calls the callback with [`Error::Shutdown`]; the send counts as finished only
+/// after the callback returned, so `flush` and `shutdown` see callbacks done.
+struct Delivery {
+    callback: Option<Callback>,
+    _finished: Finished,
+}
+
+impl Delivery {
+    fn deliver(mut self, result: Result<SendResult>) {
+        if let Some(callback) = self.callback.take() {
+            call(callback, result);
+        }
+    }
+}
+
+impl Drop for Delivery {
+    fn drop(&mut self) {
+        if let Some(callback) = self.callback.take() {
+            call(callback, Err(Error::Shutdown));
+        }
+    }
+}
+
+/// Calls a user callback; a panic in it is logged and goes no further.
+fn call(callback: Callback, result: Result<SendResult>) {
+    if let Err(panic) = catch_unwind(AssertUnwindSafe(|| callback(result))) {
+        tracing::error!(
+            panic = %panic_message(panic.as_ref()),
+            "a send callback panicked"
+        );
+    }
+}
+
+/// The result of an accepted async send (see [`Producer::send_async`](crate::Producer::send_async)).
+///
+/// The send runs to its end in a task of its own whether or not this future is polled or
+/// kept: awaiting it only receives the outcome, at any time, and dropping it loses only the
+/// outcome. `flush` and `shutdown` wait for the send either way.
+#[must_use = "the send runs anyway; await this to learn its result"]
+#[derive(Debug)]
+pub struct SendFuture(State);
+
+#[derive(Debug)]
+enum State {
+    /// Running in its own task.
+    Running(JoinHandle<Result<SendResult>>),
+    /// Finished before it was queued (rare); boxed so pending sends stay small. `None` once
+    /// taken.
+    Done(Option<Box<Result<SendResult>>>),
+}
+
+impl Future for SendFuture {
+    type Output = Result<SendResult>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let result = match &mut self.0 {
+            State::Running(task) => match Pin::new(task).poll(cx) {
+                Poll::Ready(Ok(result)) => result,
+                // Aborted at shutdown.
+                Poll::Ready(Err(e)) if e.is_cancelled() => Err(Error::Shutdown),
+                Poll::Ready(Err(e)) => Err(Error::Panicked(panic_message(&*e.into_panic()))),
+                Poll::Pending => return Poll::Pending,
+            },
+            State::Done(result) => result.take().map_or(Err(Error::Shutdown), |r| *r),
+        };
+        self.0 = State::Done(None);
+        Poll::Ready(result)
+    }
+}

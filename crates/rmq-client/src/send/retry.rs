@@ -1,0 +1,369 @@
+//! The retry loop and its policy: which error retries, which broker next, what the fault
+//! strategy records (Java 5.3.3: `DefaultMQProducerImpl.sendDefaultImpl` and its catch blocks,
+//! `MQClientAPIImpl.onExceptionImpl`).
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use rmq_common::{ByteString, MessageQueue};
+use rmq_remoting::ErrorKind;
+use tokio::time::Instant;
+
+use super::prepare::Outgoing;
+use crate::hook::SendMode;
+use crate::producer::ProducerInner;
+use crate::{Error, Result, SendAttempt, SendResult, SendStatus};
+
+/// At most this many attempts are recorded in an error: with `u32::MAX` retries a send that
+/// fails fast could otherwise grow its record without bound before its deadline.
+const RECORDED_ATTEMPTS: usize = 64;
+
+/// What to do after a failed attempt, and what the fault strategy records about the broker.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Verdict {
+    /// Try again (on another broker if there is one).
+    pub(crate) retry: bool,
+    /// Record the failure as a long latency, so the broker is avoided for a while.
+    pub(crate) isolation: bool,
+    /// Whether the broker still counts as reachable (5.x).
+    pub(crate) reachable: bool,
+}
+
+impl Verdict {
+    /// A failure that says nothing about the broker: recorded as reachable, not isolated.
+    const fn local(retry: bool) -> Self {
+        Verdict {
+            retry,
+            isolation: false,
+            reachable: true,
+        }
+    }
+}
+
+/// Classifies a failed attempt by the error's kind and where it arose (Java 5.3.3):
+///
+/// | error | sync / oneway | async |
+/// |---|---|---|
+/// | transport, after the request may have left (connect, write, closed, timeout) | retry, isolate, reachable | retry, isolate, reachable |
+/// | broker answered an error code | retry if in `retry_codes`; isolate, unreachable | no retry; isolate, reachable |
+/// | broker address unknown, unreadable answer (Java: `MQClientException`) | retry; not isolated | retry; not isolated |
+/// | local: no permit, encoding, deadline before sending, shutdown, validation, hooks | no retry; not isolated | no retry; not isolated |
+///
+/// Two choices differ from Java on purpose: running out of local permits and failing to encode
+/// a request say nothing about the broker, so neither isolates it (Java isolates on any
+/// `RemotingException`); and an encoding failure is not retried, since every broker would get
+/// the same bytes.
+pub(crate) fn classify(error: &Error, mode: SendMode, retry_codes: &BTreeSet<i32>) -> Verdict {
+    match error {
+        Error::Remoting(e) => match e.kind() {
+            ErrorKind::Connect
+            | ErrorKind::SendRequest
+            | ErrorKind::ConnectionClosed
+            | ErrorKind::Timeout => Verdict {
+                retry: true,
+                isolation: true,
+                reachable: true,
+            },
+            // Local: sync sends wait for no permit, and 5.x does not retry an async one.
+            ErrorKind::TooManyRequests => Verdict::local(mode == SendMode::Sync),
+            _ => Verdict::local(false),
+        },
+        Error::Broker { code, .. } => match mode {
+            SendMode::Async => Verdict {
+                retry: false,
+                isolation: true,
+                reachable: true,
+            },
+            SendMode::Sync | SendMode::Oneway => Verdict {
+                retry: retry_codes.contains(code),
+                isolation: true,
+                reachable: false,
+            },
+        },
+        Error::BrokerNotFound { .. } | Error::MalformedResponse { .. } => Verdict::local(true),
+        _ => Verdict::local(false),
+    }
+}
+
+impl ProducerInner {
+    /// Sends with retries on other brokers within one deadline (Java: `sendDefaultImpl`).
+    /// `None` for oneway sends.
+    pub(crate) async fn send_with_retries(
+        &self,
+        out: &Outgoing,
+        mode: SendMode,
+        deadline: Instant,
+        started: Instant,
+    ) -> Result<Option<SendResult>> {
+        let instance = self.attached_instance()?;
+        let info = self
+            .find_publish_info(out.message.topic(), &out.user_topic, deadline)
+            .await?;
+        let retries = match mode {
+            SendMode::Sync => self.config.retry_times_when_send_failed,
+            SendMode::Async => self.config.retry_times_when_send_async_failed,
+            SendMode::Oneway => 0,
+        };
+        let total = retries.saturating_add(1);
+        let mut attempts = Vec::new();
+        let mut last_broker: Option<ByteString> = None;
+        // Boxed: rarely set, and inline it would enlarge every async send in flight.
+        let mut last_result: Option<Box<SendResult>> = None;
+        for attempt in 0..total {
+            let Some(queue) = self
+                .fault
+                .select_queue(&info, last_broker.as_deref(), attempt > 0)
+            else {
+                break;
+            };
+            last_broker = Some(queue.broker_name_shared().clone());
+            let begin = Instant::now();
+            if begin >= deadline {
+                break;
+            }
+            match self
+                .send_kernel(&instance, out, &queue, mode, deadline)
+                .await
+            {
+                Ok(result) => {
+                    // The clock is read only when something uses the attempt's duration.
+                    if self.fault.enabled() {
+                        self.fault
+                            .update(queue.broker_name(), begin.elapsed(), false, true);
+                    }
+                    let stored_short = result
+                        .as_ref()
+                        .is_some_and(|r| r.status != SendStatus::SendOk);
+                    if mode == SendMode::Sync
+                        && stored_short
+                        && self.config.retry_another_broker_when_not_store_ok
+                    {
+                        let status = result.as_ref().map(|r| r.status.name()).unwrap_or_default();
+                        record(
+                            &mut attempts,
+                            &queue,
+                            format!("stored with status {status}"),
+                            None,
+                            begin.elapsed(),
+                        );
+                        last_result = result.map(Box::new);
+                        continue;
+                    }
+                    return Ok(result);
+                }
+                // Nothing was sent: the deadline had passed.
+                Err(Error::Timeout { .. }) => break,
+                Err(e) => {
+                    let elapsed = begin.elapsed();
+                    let verdict = classify(&e, mode, &self.config.retry_response_codes);
+                    self.fault.update(
+                        queue.broker_name(),
+                        elapsed,
+                        verdict.isolation,
+                        verdict.reachable,
+                    );
+                    tracing::debug!(broker = queue.broker_name(), error = %e, attempt, "send attempt failed");
+                    if !verdict.retry {
+                        if let Some(result) = last_result {
+                            return Ok(Some(*result));
+                        }
+                        // A failure nobody would retry is reported as it is, after any
+                        // earlier attempts' record.
+                        if attempts.is_empty() {
+                            return Err(e);
+                        }
+                        record(
+                            &mut attempts,
+                            &queue,
+                            e.to_string(),
+                            e.response_code(),
+                            elapsed,
+                        );
+                        return Err(Error::AllAttemptsFailed {
+                            topic: out.user_topic.to_string(),
+                            attempts,
+                        });
+                    }
+                    record(
+                        &mut attempts,
+                        &queue,
+                        e.to_string(),
+                        e.response_code(),
+                        elapsed,
+                    );
+                }
+            }
+        }
+        // A message already stored (with a weaker status) is reported, not lost.
+        if let Some(result) = last_result {
+            return Ok(Some(*result));
+        }
+        if Instant::now() >= deadline {
+            return Err(Error::Timeout {
+                topic: out.user_topic.to_string(),
+                elapsed: started.elapsed(),
+                timeout: deadline.saturating_duration_since(started),
+                attempts,
+            });
+        }
+        Err(Error::AllAttemptsFailed {
+            topic: out.user_topic.to_string(),
+            attempts,
+        })
+    }
+}
+
+/// Records an attempt, keeping the most recent [`RECORDED_ATTEMPTS`].
+fn record(
+    attempts: &mut Vec<SendAttempt>,
+    queue: &MessageQueue,
+    cause: String,
+    response_code: Option<i32>,
+    elapsed: Duration,
+) {
+    if attempts.len() == RECORDED_ATTEMPTS {
+        attempts.remove(0);
+    }
+    attempts.push(SendAttempt {
+        broker: queue.broker_name().to_owned(),
+        queue_id: queue.queue_id(),
+        cause,
+        response_code,
+        elapsed,
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::DEFAULT_RETRY_RESPONSE_CODES;
+    use rmq_common::ValidationError;
+    use rmq_remoting::RemotingError;
+    use rmq_remoting::code::response;
+
+    fn remoting(kind: ErrorKind) -> Error {
+        Error::Remoting(RemotingError::new(kind, "127.0.0.1:10911"))
+    }
+
+    fn broker(code: i32) -> Error {
+        Error::Broker {
+            code,
+            remark: String::new(),
+            broker: "broker-a".into(),
+            addr: "127.0.0.1:10911".into(),
+        }
+    }
+
+    /// Every error a send attempt can end with, in every send mode, against the policy table.
+    #[test]
+    fn every_error_kind_in_every_mode() {
+        use SendMode::{Async, Oneway, Sync};
+        let codes: BTreeSet<i32> = DEFAULT_RETRY_RESPONSE_CODES.into_iter().collect();
+        let v = |retry, isolation, reachable| Verdict {
+            retry,
+            isolation,
+            reachable,
+        };
+        let network = v(true, true, true);
+        let local = v(false, false, true);
+        let retry_elsewhere = v(true, false, true);
+        let cases: Vec<(&str, Error, [Verdict; 3])> = vec![
+            ("connect", remoting(ErrorKind::Connect), [network; 3]),
+            ("write", remoting(ErrorKind::SendRequest), [network; 3]),
+            (
+                "closed",
+                remoting(ErrorKind::ConnectionClosed),
+                [network; 3],
+            ),
+            ("timeout", remoting(ErrorKind::Timeout), [network; 3]),
+            (
+                "no permit",
+                remoting(ErrorKind::TooManyRequests),
+                [v(true, false, true), local, local],
+            ),
+            ("encoding", remoting(ErrorKind::Codec), [local; 3]),
+            (
+                "client shut down",
+                remoting(ErrorKind::Shutdown),
+                [local; 3],
+            ),
+            (
+                "no name server",
+                remoting(ErrorKind::NoNameServer),
+                [local; 3],
+            ),
+            (
+                "retryable code",
+                broker(response::SYSTEM_BUSY),
+                [
+                    v(true, true, false),
+                    v(false, true, true),
+                    v(true, true, false),
+                ],
+            ),
+            (
+                "other code",
+                broker(response::MESSAGE_ILLEGAL),
+                [
+                    v(false, true, false),
+                    v(false, true, true),
+                    v(false, true, false),
+                ],
+            ),
+            (
+                "broker not found",
+                Error::BrokerNotFound {
+                    broker: "broker-a".into(),
+                },
+                [retry_elsewhere; 3],
+            ),
+            (
+                "unreadable answer",
+                Error::MalformedResponse {
+                    what: "send response header",
+                    addr: "127.0.0.1:10911".into(),
+                    detail: "missing queueId".into(),
+                },
+                [retry_elsewhere; 3],
+            ),
+            (
+                "validation",
+                Error::Validation(ValidationError::EmptyBody),
+                [local; 3],
+            ),
+            (
+                "forbidden",
+                Error::Forbidden {
+                    hook: "h".into(),
+                    reason: "no".into(),
+                },
+                [local; 3],
+            ),
+            (
+                "hook panicked",
+                Error::HookPanicked {
+                    hook: "h".into(),
+                    message: "boom".into(),
+                },
+                [local; 3],
+            ),
+            ("shutdown", Error::Shutdown, [local; 3]),
+        ];
+        for (what, error, expected) in cases {
+            for (mode, want) in [Sync, Async, Oneway].into_iter().zip(expected) {
+                assert_eq!(classify(&error, mode, &codes), want, "{what} in {mode:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn the_record_keeps_the_latest_attempts() {
+        let queue = MessageQueue::new("T", "broker-a", 0);
+        let mut attempts = Vec::new();
+        for i in 0..RECORDED_ATTEMPTS + 10 {
+            record(&mut attempts, &queue, i.to_string(), None, Duration::ZERO);
+        }
+        assert_eq!(attempts.len(), RECORDED_ATTEMPTS);
+        assert_eq!(attempts[0].cause, "10");
+    }
+}

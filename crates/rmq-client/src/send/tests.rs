@@ -1,0 +1,433 @@
+//! The send path against a fake transport: the driver, the retry loop, shutdown and the odd
+//! but legal settings, in milliseconds and (mostly) in paused time.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use rmq_common::properties::keys;
+use rmq_common::{Message, MessageQueue, Properties, ValidationError};
+use rmq_remoting::ErrorKind;
+use rmq_remoting::code::{request, response};
+use tokio::time::Instant;
+
+use super::fake::{A, B, Behaviour, FakeTransport};
+use crate::config::ProducerBuilder;
+use crate::{
+    Error, Producer, SelectByRoundRobin, SendContext, SendMessageHook, SendResult, SendStatus,
+};
+
+static NEXT: AtomicUsize = AtomicUsize::new(0);
+
+/// A started producer on `fake`, with its own client instance.
+async fn producer_with(fake: &Arc<FakeTransport>, builder: ProducerBuilder) -> Producer {
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    let config = builder
+        .name_server("127.0.0.1:9876")
+        .instance_name(format!("fake-{n}"))
+        .into_config();
+    let producer = Producer::with_transport(config, fake.clone());
+    producer.start().await.expect("start");
+    producer
+}
+
+async fn producer(fake: &Arc<FakeTransport>) -> Producer {
+    producer_with(fake, Producer::builder("pg")).await
+}
+
+fn message() -> Message {
+    Message::new("TopicTest", "hello")
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_unpolled_send_future_does_not_hold_up_flush() {
+    let fake = FakeTransport::new();
+    let producer = producer(&fake).await;
+    let pending = producer.send_async(message()).await.expect("accepted");
+    let begin = Instant::now();
+    producer
+        .flush(Duration::from_secs(2))
+        .await
+        .expect("nothing left in flight");
+    assert!(
+        begin.elapsed() < Duration::from_millis(100),
+        "{:?}",
+        begin.elapsed()
+    );
+    // Awaited later, it yields the result.
+    let result = pending.await.expect("stored");
+    assert_eq!(result.status, SendStatus::SendOk);
+    producer.shutdown().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_unpolled_send_retries_on_time_on_another_broker() {
+    let fake = FakeTransport::new();
+    fake.set(
+        A,
+        Behaviour::Fail(ErrorKind::ConnectionClosed, Duration::from_millis(5)),
+    );
+    fake.set(
+        B,
+        Behaviour::Fail(ErrorKind::ConnectionClosed, Duration::from_millis(5)),
+    );
+    let producer = producer(&fake).await;
+    let pending = producer.send_async(message()).await.expect("accepted");
+    // Nobody polls `pending`: its three attempts still happen, each right after the last.
+    producer.flush(Duration::from_secs(2)).await.expect("done");
+    assert_eq!(fake.sends().len(), 3);
+    let Err(Error::AllAttemptsFailed { attempts, .. }) = pending.await else {
+        panic!("three failed attempts");
+    };
+    assert_eq!(attempts.len(), 3);
+    // Each attempt's latency is its own, not the time nobody polled.
+    assert!(
+        attempts
+            .iter()
+            .all(|a| a.elapsed < Duration::from_millis(50))
+    );
+    producer.shutdown().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_dropped_send_future_still_completes_and_counts() {
+    let fake = FakeTransport::new();
+    fake.set(A, Behaviour::Answer(Duration::from_millis(200)));
+    fake.set(B, Behaviour::Answer(Duration::from_millis(200)));
+    let producer = producer(&fake).await;
+    for _ in 0..10 {
+        drop(producer.send_async(message()).await.expect("accepted"));
+    }
+    assert_eq!(producer.async_in_flight(), 10);
+    producer
+        .flush(Duration::from_secs(2))
+        .await
+        .expect("all done");
+    assert_eq!(producer.async_in_flight(), 0);
+    assert_eq!(fake.sends().len(), 10);
+    producer.shutdown().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn shutdown_fails_what_outlives_its_grace_through_futures_and_callbacks() {
+    let fake = FakeTransport::new();
+    fake.set(A, Behaviour::Silent);
+    fake.set(B, Behaviour::Silent);
+    let builder = Producer::builder("pg")
+        .send_timeout(Duration::from_secs(60))
+        .shutdown_grace(Duration::from_millis(50));
+    let producer = producer_with(&fake, builder).await;
+    let pending = producer.send_async(message()).await.expect("accepted");
+    let calls = Arc::new(AtomicUsize::new(0));
+    let seen = calls.clone();
+    producer
+        .send_with_callback(message(), move |result| {
+            assert!(matches!(result, Err(Error::Shutdown)), "{result:?}");
+            seen.fetch_add(1, Ordering::SeqCst);
+        })
+        .await
+        .expect("accepted");
+    producer.shutdown().await;
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
+    assert!(matches!(pending.await, Err(Error::Shutdown)));
+    assert_eq!(producer.async_in_flight(), 0);
+}
+
+#[tokio::test(start_paused = true)]
+async fn shutdown_survives_being_dropped_and_concurrent_callers_wait_for_it() {
+    let fake = FakeTransport::new();
+    fake.set(A, Behaviour::Answer(Duration::from_millis(500)));
+    fake.set(B, Behaviour::Answer(Duration::from_millis(500)));
+    let producer = producer(&fake).await;
+    let pending = producer.send_async(message()).await.expect("accepted");
+    // Dropped long before the drain (500 ms) is over.
+    assert!(
+        tokio::time::timeout(Duration::from_millis(10), producer.shutdown())
+            .await
+            .is_err()
+    );
+    // Two more callers, concurrently: both return only once the drain is complete.
+    let (first, second) = (producer.clone(), producer.clone());
+    let begin = Instant::now();
+    tokio::join!(first.shutdown(), second.shutdown());
+    assert!(begin.elapsed() >= Duration::from_millis(400));
+    assert_eq!(producer.async_in_flight(), 0);
+    assert!(pending.await.is_ok(), "the send finished within the grace");
+    // The group left every broker, and the producer is detached.
+    assert!(fake.count(request::UNREGISTER_CLIENT) >= 1);
+    assert!(producer.client_id().is_none());
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_black_holed_broker_does_not_fail_the_first_send_to_a_healthy_one() {
+    let fake = FakeTransport::new();
+    fake.set(A, Behaviour::Silent);
+    let producer = producer(&fake).await;
+    // The first send fetches the route, which names the black hole too.
+    let queue = MessageQueue::new("TopicTest", "broker-b", 0);
+    let result = producer
+        .send_to_queue(message(), queue)
+        .await
+        .expect("stored on broker-b");
+    assert_eq!(result.queue.broker_name(), "broker-b");
+    assert!(fake.sends().iter().all(|s| s.addr == B));
+    // Route updates heartbeat nobody; only the scheduled task does.
+    assert_eq!(fake.count(request::HEART_BEAT), 0);
+    producer.shutdown().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn round_robin_rotates_through_the_producer_api() {
+    let fake = FakeTransport::new();
+    let producer = producer(&fake).await;
+    let rr = SelectByRoundRobin::default();
+    for _ in 0..8 {
+        producer
+            .send_with_selector(message(), &rr, ())
+            .await
+            .expect("stored");
+    }
+    let shared = SelectByRoundRobin::default();
+    for _ in 0..4 {
+        producer
+            .send_with_selector(message(), shared.clone(), ())
+            .await
+            .expect("stored");
+    }
+    let queues: Vec<(String, i32)> = fake
+        .sends()
+        .iter()
+        .filter_map(|s| s.header.as_ref())
+        .map(|h| {
+            (
+                h.broker_name.as_deref().unwrap_or_default().to_owned(),
+                h.queue_id,
+            )
+        })
+        .collect();
+    let distinct: std::collections::BTreeSet<_> = queues[..8].iter().collect();
+    assert_eq!(distinct.len(), 4, "{queues:?}");
+    let distinct: std::collections::BTreeSet<_> = queues[8..].iter().collect();
+    assert_eq!(distinct.len(), 4, "{queues:?}");
+    producer.shutdown().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_largest_timeouts_and_retry_counts_are_legal() {
+    let fake = FakeTransport::new();
+    let builder = Producer::builder("pg")
+        .send_timeout(Duration::MAX)
+        .client_api_timeout(Duration::MAX)
+        .shutdown_grace(Duration::MAX)
+        .heartbeat_interval(Duration::MAX)
+        .poll_name_server_interval(Duration::MAX)
+        .retry_times_when_send_failed(u32::MAX)
+        .retry_times_when_send_async_failed(u32::MAX);
+    let producer = producer_with(&fake, builder).await;
+    producer
+        .send(message())
+        .timeout(Duration::MAX)
+        .await
+        .expect("stored");
+    let pending = producer
+        .send_async(message())
+        .timeout(Duration::MAX)
+        .await
+        .expect("accepted");
+    producer.flush(Duration::MAX).await.expect("done");
+    pending.await.expect("stored");
+    producer.shutdown().await;
+
+    // Retries bounded only by the deadline, and the record stays bounded.
+    let fake = FakeTransport::new();
+    fake.set(A, Behaviour::Code(response::SYSTEM_BUSY));
+    fake.set(B, Behaviour::Code(response::SYSTEM_BUSY));
+    let builder = Producer::builder("pg").retry_times_when_send_failed(u32::MAX);
+    let producer = producer_with(&fake, builder).await;
+    let attempts = tokio::time::timeout(
+        Duration::from_secs(10),
+        producer.send(message()).timeout(Duration::from_millis(20)),
+    )
+    .await
+    .expect("bounded by the send's deadline");
+    match attempts {
+        Err(Error::Timeout { attempts, .. } | Error::AllAttemptsFailed { attempts, .. }) => {
+            assert!(!attempts.is_empty() && attempts.len() <= 64);
+        }
+        other => panic!("{other:?}"),
+    }
+    producer.shutdown().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn async_broker_codes_are_not_retried_and_sync_ones_are() {
+    let fake = FakeTransport::new();
+    fake.set(A, Behaviour::Code(response::SYSTEM_BUSY));
+    fake.set(B, Behaviour::Code(response::SYSTEM_BUSY));
+    let producer = producer(&fake).await;
+    let async_error = producer
+        .send_async(message())
+        .await
+        .expect("accepted")
+        .await;
+    assert!(matches!(
+        async_error,
+        Err(Error::Broker {
+            code: response::SYSTEM_BUSY,
+            ..
+        })
+    ));
+    assert_eq!(fake.sends().len(), 1);
+    let sync_error = producer.send(message()).await;
+    assert!(
+        matches!(sync_error, Err(Error::AllAttemptsFailed { .. })),
+        "{sync_error:?}"
+    );
+    assert_eq!(fake.sends().len(), 4);
+    producer.shutdown().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_batch_over_the_size_limit_names_its_size_and_the_limit() {
+    let fake = FakeTransport::new();
+    let producer = producer_with(&fake, Producer::builder("pg").max_message_size(1000)).await;
+    // Each message fits; the encoded batch does not.
+    let batch = (0..4).map(|_| Message::new("TopicTest", vec![b'x'; 400]));
+    let error = producer.send_batch(batch).await.expect_err("too large");
+    let Error::Validation(ValidationError::BodyTooLarge { size, max }) = &error else {
+        panic!("{error:?}");
+    };
+    assert!(*size > 1600 && *max == 1000, "{error}");
+    assert!(error.to_string().contains("1000"), "{error}");
+    assert!(fake.sends().is_empty(), "nothing went to a broker");
+    producer.shutdown().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_batch_carries_a_uniq_key_of_its_own() {
+    let fake = FakeTransport::new();
+    let producer = producer(&fake).await;
+    let batch: Vec<Message> = (0..3).map(|_| message()).collect();
+    let result = producer.send_batch(batch).await.expect("stored");
+    let sends = fake.sends();
+    let header = sends[0].header.as_ref().expect("a send header");
+    let properties = Properties::decode(header.properties.as_deref().unwrap_or_default());
+    let batch_id = properties
+        .get(keys::UNIQ_KEY)
+        .expect("the batch's own UNIQ_KEY");
+    // The result names the messages' ids, not the batch's.
+    assert_eq!(result.msg_id.split(',').count(), 3);
+    assert!(!result.msg_id.contains(batch_id));
+    producer.shutdown().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn topics_are_validated_with_the_namespace_applied() {
+    let fake = FakeTransport::new();
+    let producer = producer_with(&fake, Producer::builder("pg").namespace("tenant")).await;
+    // 125 characters: legal alone, too long as `tenant%…`.
+    let topic = "t".repeat(125);
+    let error = producer
+        .send(Message::new(topic.as_str(), "x"))
+        .await
+        .expect_err("the wrapped topic is too long");
+    assert!(
+        matches!(error, Error::Validation(ValidationError::TopicTooLong(_))),
+        "{error:?}"
+    );
+    producer.shutdown().await;
+}
+
+/// Compressed once, the same bytes on every attempt; a failing compressor sends the body as
+/// it is.
+#[tokio::test]
+async fn bodies_are_compressed_once_and_sent_raw_when_compression_fails() {
+    let fake = FakeTransport::new();
+    fake.set(
+        A,
+        Behaviour::Fail(ErrorKind::ConnectionClosed, Duration::ZERO),
+    );
+    fake.set(
+        B,
+        Behaviour::Fail(ErrorKind::ConnectionClosed, Duration::ZERO),
+    );
+    let producer = producer(&fake).await;
+    let body = bytes::Bytes::from("compressible ".repeat(30_000));
+    let _ = producer.send(Message::new("TopicTest", body.clone())).await;
+    let sends = fake.sends();
+    assert_eq!(sends.len(), 3);
+    assert!(sends[0].body.len() < body.len() / 10, "compressed");
+    assert!(sends.iter().all(|s| s.body == sends[0].body));
+    assert!(sends.iter().all(|s| {
+        s.header
+            .as_ref()
+            .is_some_and(|h| h.sys_flag & 0x301 == 0x301)
+    }));
+    producer.shutdown().await;
+
+    // A level the compressor refuses (`build` would have): sent raw, flag clear.
+    let fake = FakeTransport::new();
+    let producer = producer_with(&fake, Producer::builder("pg").compress_level(42)).await;
+    producer
+        .send(Message::new("TopicTest", body.clone()))
+        .await
+        .expect("stored uncompressed");
+    let sends = fake.sends();
+    assert_eq!(sends[0].body.len(), body.len());
+    assert_eq!(sends[0].header.as_ref().map(|h| h.sys_flag), Some(0));
+    producer.shutdown().await;
+}
+
+struct Panics {
+    before: bool,
+}
+
+impl SendMessageHook for Panics {
+    fn name(&self) -> &str {
+        "panics"
+    }
+    fn send_message_before(&self, _: &mut SendContext<'_>) {
+        assert!(!self.before, "before hook panicked");
+    }
+    fn send_message_after(&self, _: &SendContext<'_>) {
+        panic!("after hook panicked");
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn panicking_hooks_and_callbacks_are_contained() {
+    let fake = FakeTransport::new();
+    let producer = producer(&fake).await;
+    producer.register_send_message_hook(Panics { before: true });
+    let calls = Arc::new(AtomicUsize::new(0));
+    let seen = calls.clone();
+    producer
+        .send_with_callback(message(), move |result: crate::Result<SendResult>| {
+            assert!(
+                matches!(&result, Err(Error::HookPanicked { hook, .. }) if hook == "panics"),
+                "{result:?}"
+            );
+            seen.fetch_add(1, Ordering::SeqCst);
+        })
+        .await
+        .expect("accepted");
+    producer.flush(Duration::from_secs(1)).await.expect("done");
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
+    assert!(fake.sends().is_empty());
+
+    // A panicking `after` hook keeps the outcome: the message was stored.
+    let fake = FakeTransport::new();
+    let producer = producer_with(&fake, Producer::builder("pg")).await;
+    producer.register_send_message_hook(Panics { before: false });
+    producer
+        .send(message())
+        .await
+        .expect("stored, whatever the hook did");
+    // A panicking callback is logged; the send still counts as finished.
+    producer
+        .send_with_callback(message(), |_| panic!("callback panicked"))
+        .await
+        .expect("accepted");
+    producer.flush(Duration::from_secs(1)).await.expect("done");
+    producer.shutdown().await;
+}
