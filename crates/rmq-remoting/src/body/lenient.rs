@@ -73,21 +73,26 @@ fn skip_whitespace(json: &[u8], mut i: usize) -> usize {
 
 /// Rewrites standard route JSON into the dialect of name servers before 4.9.4 (and of any
 /// 4.9.4+ name server asked with a version below 401): the integer keys of every
-/// `brokerAddrs` object lose their quotes, `{"0":"a"}` becoming `{0:"a"}`. Strings are copied
-/// untouched, so a name or address that looks like JSON cannot be corrupted. The inverse of
-/// [`quote_bare_integer_keys`] for route bodies; what rmq's test name server sends to old
-/// clients.
+/// `brokerAddrs` object (Java `Map<Long, String>`) and of every static-topic `currIdMap`
+/// object (Java `Map<Integer, Integer>`) lose their quotes, `{"0":"a"}` becoming `{0:"a"}`.
+/// These are the route's only maps with integer keys; string-keyed maps keep their quotes,
+/// as fastjson writes them. Strings are copied untouched, so a name or address that looks
+/// like JSON cannot be corrupted. The inverse of [`quote_bare_integer_keys`] for route
+/// bodies; what rmq's test name server sends to old clients.
 ///
 /// ```
 /// use rmq_remoting::body::unquote_broker_ids;
 /// let legacy = unquote_broker_ids(br#"{"brokerAddrs":{"0":"a:1"},"m":{"1":"x"}}"#);
 /// assert_eq!(&legacy[..], br#"{"brokerAddrs":{0:"a:1"},"m":{"1":"x"}}"#);
+/// let mapping = unquote_broker_ids(br#"{"currIdMap":{"0":0,"3":1},"epoch":1}"#);
+/// assert_eq!(&mapping[..], br#"{"currIdMap":{0:0,3:1},"epoch":1}"#);
 /// ```
 pub fn unquote_broker_ids(json: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(json.len());
-    // After the key `brokerAddrs`, until its `{`; then inside that object until its `}`.
-    let mut awaiting_addrs = false;
-    let mut in_addrs = false;
+    // After the key `brokerAddrs` or `currIdMap`, until its `{`; then inside that object
+    // until its `}` (neither holds nested objects).
+    let mut awaiting_map = false;
+    let mut in_map = false;
     let mut i = 0;
     while i < json.len() {
         let byte = json[i];
@@ -96,29 +101,32 @@ pub fn unquote_broker_ids(json: &[u8]) -> Vec<u8> {
                 let end = skip_string(json, i);
                 let content = &json[(i + 1).min(end)..end.saturating_sub(1).max(i + 1)];
                 let is_key = json.get(skip_whitespace(json, end)) == Some(&b':');
-                if in_addrs && is_key && is_integer(content) {
+                if in_map && is_key && is_integer(content) {
                     out.extend_from_slice(content);
                 } else {
                     out.extend_from_slice(&json[i..end]);
                 }
-                awaiting_addrs = is_key && content == b"brokerAddrs";
+                awaiting_map = is_key && INTEGER_KEYED_MAPS.contains(&content);
                 i = end;
                 continue;
             }
-            b'{' if awaiting_addrs => {
-                awaiting_addrs = false;
-                in_addrs = true;
+            b'{' if awaiting_map => {
+                awaiting_map = false;
+                in_map = true;
             }
-            b'}' => in_addrs = false,
+            b'}' => in_map = false,
             b':' => {}
             _ if byte.is_ascii_whitespace() => {}
-            _ => awaiting_addrs = false,
+            _ => awaiting_map = false,
         }
         out.push(byte);
         i += 1;
     }
     out
 }
+
+/// The route's maps whose Java keys are integers, which fastjson writes bare.
+const INTEGER_KEYED_MAPS: [&[u8]; 2] = [b"brokerAddrs", b"currIdMap"];
 
 /// `-?[0-9]+`, the keys fastjson writes bare.
 fn is_integer(text: &[u8]) -> bool {
@@ -172,6 +180,18 @@ mod tests {
         let legacy = unquote_broker_ids(V42.as_bytes());
         assert_eq!(String::from_utf8_lossy(&legacy), V43);
         assert_eq!(&*quote_bare_integer_keys(&legacy), V42.as_bytes());
+    }
+
+    #[test]
+    fn only_integer_keyed_route_maps_lose_their_quotes() {
+        // `currIdMap` as a value, or a string-keyed map holding one, is left alone.
+        let json = br#"{"topic":"currIdMap","m":{"1":2},"topicQueueMappingByBroker":{"7":{"currIdMap":{"0":0,"-3":1},"epoch":2}}}"#;
+        let legacy = unquote_broker_ids(json);
+        assert_eq!(
+            String::from_utf8_lossy(&legacy),
+            r#"{"topic":"currIdMap","m":{"1":2},"topicQueueMappingByBroker":{"7":{"currIdMap":{0:0,-3:1},"epoch":2}}}"#
+        );
+        assert_eq!(&*quote_bare_integer_keys(&legacy), &json[..]);
     }
 
     #[test]

@@ -10,7 +10,11 @@ mod route;
 
 pub use heartbeat::{ConsumerData, HeartbeatData, ProducerData};
 pub use lenient::{quote_bare_integer_keys, unquote_broker_ids};
-pub use route::{BrokerData, MASTER_ID, QueueData, TopicRouteData, perm};
+pub use route::{
+    BrokerData, LOGICAL_QUEUE_MOCK_BROKER_NAME_NOT_EXIST, LOGICAL_QUEUE_MOCK_BROKER_PREFIX,
+    MASTER_ID, METADATA_SCOPE_GLOBAL, QueueData, TopicQueueMappingInfo, TopicRouteData,
+    mock_broker_name, perm,
+};
 
 /// A JSON body that cannot be decoded.
 #[derive(Debug, thiserror::Error)]
