@@ -68,10 +68,19 @@ pub fn render(topic: &str, route: &TopicRouteData) -> String {
     if let Some(conf) = &route.order_topic_conf {
         out.push_str(&format!("\norder topic configuration: {conf}\n"));
     }
-    let info = TopicPublishInfo::from_route(topic, route.clone());
-    out.push_str(&format!("\nPublish queues ({}):\n", info.queues.len()));
-    for q in &info.queues {
-        out.push_str(&format!("  {}:{}\n", q.broker_name(), q.queue_id()));
+    match TopicPublishInfo::from_route(topic, route.clone()) {
+        Ok(info) => {
+            out.push_str(&format!("\nPublish queues ({}):\n", info.queues.len()));
+            for q in &info.queues {
+                out.push_str(&format!("  {}:{}", q.broker_name(), q.queue_id()));
+                // A static topic's logical queue: name the broker that leads it.
+                if let Some(real) = info.real_broker(q) {
+                    out.push_str(&format!(" on {real}"));
+                }
+                out.push('\n');
+            }
+        }
+        Err(e) => out.push_str(&format!("\nNo publish queues: {e}\n")),
     }
     out
 }

@@ -320,7 +320,7 @@ mod tests {
                 .collect(),
             ..TopicRouteData::default()
         };
-        let mut info = TopicPublishInfo::from_route("T", route);
+        let mut info = TopicPublishInfo::from_route("T", route).expect("route");
         info.index = QueueIndex::starting_at(index);
         info
     }

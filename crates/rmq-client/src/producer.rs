@@ -348,9 +348,22 @@ impl ProducerInner {
             .get(topic)
             .is_none_or(|old| !old.have_route || !old.ok());
         if changed || stale {
-            let mut info = TopicPublishInfo::from_route(topic, (**route).clone());
-            info.have_route = true;
-            publish.insert(topic.to_owned(), Arc::new(info));
+            match TopicPublishInfo::from_route(topic, (**route).clone()) {
+                Ok(mut info) => {
+                    info.have_route = true;
+                    publish.insert(topic.to_owned(), Arc::new(info));
+                }
+                // The old queues, if any, are still the best guess; Java likewise keeps them
+                // when converting a route throws. The instance records the route as seen, so
+                // with old queues this is logged once per route change; without, on every
+                // lookup, each of which fails for want of a route.
+                Err(error) => tracing::warn!(
+                    topic,
+                    %error,
+                    kept_previous = publish.contains_key(topic),
+                    "unusable route; keeping the previous publish info"
+                ),
+            }
         }
     }
 
