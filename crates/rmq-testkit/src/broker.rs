@@ -15,7 +15,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use parking_lot::Mutex;
-use rmq_remoting::body::{HeartbeatData, perm};
+use rmq_remoting::body::{HeartbeatData, TopicQueueMappingInfo, perm};
 use rmq_remoting::code::{request, response};
 use rmq_remoting::header::{SendMessageRequestHeader, UnregisterClientRequestHeader};
 use rmq_remoting::{Channel, RemotingCommand, RemotingServer, ServerHandle, version};
@@ -26,7 +26,8 @@ use crate::fault::{self, Admission, Faults};
 use crate::route::{Registration, RouteRegistry};
 use crate::store::{MessageStore, StoredMessage};
 use crate::topic::{
-    AUTO_CREATE_TOPIC, AUTO_CREATE_TOPIC_PERM, AUTO_CREATE_TOPIC_QUEUES, TopicConfig,
+    AUTO_CREATE_TOPIC, AUTO_CREATE_TOPIC_PERM, AUTO_CREATE_TOPIC_QUEUES, DEFAULT_TOPIC_PERM,
+    StaticTopic, TopicConfig,
 };
 use crate::{TestkitError, client_manage, send};
 
@@ -49,7 +50,26 @@ pub(crate) struct BrokerSettings {
 #[derive(Debug)]
 struct Meta {
     topics: BTreeMap<String, TopicConfig>,
+    /// The static topics among `topics` (Java: `TopicQueueMappingManager`).
+    static_topics: BTreeMap<String, StaticTopic>,
     running: bool,
+}
+
+/// Where a send to a queue id goes on this broker (Java:
+/// `TopicQueueMappingManager.buildTopicQueueMappingContext`, `rewriteRequestForStaticTopic`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum QueueTarget {
+    /// Not a static topic here: the id is the physical queue.
+    Physical,
+    /// A logical queue this broker leads, stored in `physical` and answered as `logical`.
+    Logical {
+        /// The logical queue id (the one asked for, or picked for a negative one).
+        logical: i32,
+        /// The physical queue behind it.
+        physical: i32,
+    },
+    /// A static topic here, but not a logical queue this broker leads.
+    NotLeader,
 }
 
 /// Everything the request processors use; survives stop and restart.
@@ -93,6 +113,7 @@ impl BrokerState {
             registry,
             meta: Mutex::new(Meta {
                 topics,
+                static_topics: BTreeMap::new(),
                 running: false,
             }),
             store: MessageStore::new(addr, name.into(), settings.max_stored_messages),
@@ -108,6 +129,11 @@ impl BrokerState {
         self.addr
     }
 
+    /// The broker's name, e.g. `broker-a`.
+    pub(crate) fn name(&self) -> &str {
+        &self.name
+    }
+
     /// Brings the name server's view in line with `meta` (Java: `registerBrokerAll`, or the
     /// name server dropping a broker whose channel closed).
     fn publish(&self, meta: &Meta) {
@@ -118,6 +144,13 @@ impl BrokerState {
                     cluster: self.cluster.clone(),
                     addr: self.addr.to_string(),
                     topics: meta.topics.clone(),
+                    mappings: meta
+                        .static_topics
+                        .iter()
+                        .map(|(topic, mapping)| {
+                            (topic.clone(), mapping.mapping_info(topic, &self.name))
+                        })
+                        .collect(),
                 },
             );
         } else {
@@ -133,8 +166,39 @@ impl BrokerState {
 
     fn put_topic(&self, config: TopicConfig) {
         let mut meta = self.meta.lock();
+        meta.static_topics.remove(&config.topic_name);
         meta.topics.insert(config.topic_name.clone(), config);
         self.publish(&meta);
+    }
+
+    /// Makes `topic` a static topic here: one physical queue per led logical queue, perm 6
+    /// (Java: what `updateStaticTopic` writes to each broker).
+    fn put_static_topic(&self, topic: &str, mapping: StaticTopic) {
+        let mut meta = self.meta.lock();
+        let config = TopicConfig::new(topic, mapping.physical_queues(), DEFAULT_TOPIC_PERM);
+        meta.topics.insert(topic.to_owned(), config);
+        meta.static_topics.insert(topic.to_owned(), mapping);
+        self.publish(&meta);
+    }
+
+    /// Where a send to `queue_id` of `topic` goes (Java:
+    /// `TopicQueueMappingManager.buildTopicQueueMappingContext(header, true)`). A negative id
+    /// picks the first logical queue the broker hosts, as Java does, which here is the
+    /// smallest it leads.
+    pub(crate) fn queue_target(&self, topic: &str, queue_id: i32) -> QueueTarget {
+        let meta = self.meta.lock();
+        let Some(mapping) = meta.static_topics.get(topic) else {
+            return QueueTarget::Physical;
+        };
+        let led = if queue_id < 0 {
+            mapping.leads.iter().next()
+        } else {
+            mapping.leads.get_key_value(&queue_id)
+        };
+        match led {
+            Some((&logical, &physical)) => QueueTarget::Logical { logical, physical },
+            None => QueueTarget::NotLeader,
+        }
     }
 
     /// The topic a send goes to, auto-created from the request's default topic when that one
@@ -323,11 +387,63 @@ impl TestBroker {
     }
 
     /// Creates or replaces `topic` with `queues` read and write queues and permission `perm`
-    /// (6 is read-write), and registers it with the name server.
+    /// (6 is read-write), and registers it with the name server. A static topic of that name
+    /// becomes an ordinary one here (the name server keeps the mapping it had, as Java's
+    /// does).
     pub fn create_topic(&self, topic: &str, queues: u32, perm: i32) {
         self.inner
             .state
             .put_topic(TopicConfig::new(topic, queues, perm));
+    }
+
+    /// Makes this broker lead the logical queues `logical_ids` of the static topic `topic`,
+    /// which has `total_queues` logical queues in all, with mapping epoch `epoch` (epoch
+    /// milliseconds; between brokers claiming one logical queue, clients pick the higher),
+    /// and registers it with the name server (Java: the part of `updateStaticTopic` that
+    /// reaches one broker, then `registerBrokerAll`).
+    ///
+    /// The broker gets one physical queue per logical queue, numbered from 0 in logical
+    /// order, perm 6. The name server lists what it registers under
+    /// `topicQueueMappingByBroker` in the topic's route: `currIdMap` from logical to
+    /// physical id, scope `__global__`. Sends to a logical queue it leads are stored in the
+    /// physical queue and answered with the logical id; sends to any other queue id of the
+    /// topic get `NOT_LEADER_FOR_QUEUE` (501). Replaces whatever the broker had for `topic`.
+    /// [`TestCluster::create_static_topic`](crate::TestCluster::create_static_topic) spreads
+    /// a topic over every broker.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), rmq_testkit::TestkitError> {
+    /// let cluster = rmq_testkit::TestCluster::builder().brokers(2).start().await?;
+    /// let a = cluster.broker("broker-a").expect("started");
+    /// let b = cluster.broker("broker-b").expect("started");
+    /// a.create_static_topic("Static", 4, &[0, 3], 1_718_000_001_000);
+    /// b.create_static_topic("Static", 4, &[1, 2], 1_718_000_001_000);
+    /// let route = cluster.route("Static").expect("created");
+    /// let mapping = route.topic_queue_mapping_by_broker.expect("a static topic");
+    /// assert_eq!(mapping["broker-a"].curr_id_map, [(0, 0), (3, 1)].into());
+    /// assert_eq!(a.topic_config("Static").map(|c| c.write_queue_nums), Some(2));
+    /// cluster.shutdown().await;
+    /// # Ok(()) }
+    /// ```
+    pub fn create_static_topic(
+        &self,
+        topic: &str,
+        total_queues: u32,
+        logical_ids: &[u32],
+        epoch: i64,
+    ) {
+        self.inner
+            .state
+            .put_static_topic(topic, StaticTopic::new(total_queues, logical_ids, epoch));
+    }
+
+    /// What this broker registers for the static topic `topic` (Java:
+    /// `TopicQueueMappingInfo`), whose `curr_id_map` translates the physical queue ids of
+    /// [`messages`](Self::messages) back to logical ones; `None` for any other topic.
+    pub fn queue_mapping(&self, topic: &str) -> Option<TopicQueueMappingInfo> {
+        let meta = self.inner.state.meta.lock();
+        let mapping = meta.static_topics.get(topic)?;
+        Some(mapping.mapping_info(topic, self.name()))
     }
 
     /// The configuration of `topic`, if the broker has it (auto-created topics included).

@@ -12,6 +12,7 @@ use rmq_remoting::body::TopicRouteData;
 
 use crate::broker::{BrokerSettings, TestBroker};
 use crate::route::RouteRegistry;
+use crate::store::now_ms;
 use crate::topic::{DEFAULT_CLUSTER, DEFAULT_TOPIC_PERM};
 use crate::{TestkitError, namesrv};
 
@@ -41,6 +42,7 @@ pub struct TestClusterBuilder {
     legacy_route_json: bool,
     auto_create_topics: bool,
     topics: Vec<(String, u32)>,
+    static_topics: Vec<(String, u32)>,
     cluster_name: String,
     namesrv_port: u16,
     max_stored_messages: usize,
@@ -53,6 +55,7 @@ impl Default for TestClusterBuilder {
             legacy_route_json: false,
             auto_create_topics: true,
             topics: Vec::new(),
+            static_topics: Vec::new(),
             cluster_name: DEFAULT_CLUSTER.to_owned(),
             namesrv_port: 0,
             max_stored_messages: DEFAULT_MAX_STORED_MESSAGES,
@@ -85,6 +88,13 @@ impl TestClusterBuilder {
     /// Creates `topic` on every initial broker with `queues` read and write queues, perm 6.
     pub fn topic(mut self, topic: impl Into<String>, queues: u32) -> Self {
         self.topics.push((topic.into(), queues));
+        self
+    }
+
+    /// Creates the static topic `topic` with `logical_queues` logical queues spread over the
+    /// initial brokers, as [`TestCluster::create_static_topic`] does.
+    pub fn static_topic(mut self, topic: impl Into<String>, logical_queues: u32) -> Self {
+        self.static_topics.push((topic.into(), logical_queues));
         self
     }
 
@@ -122,14 +132,18 @@ impl TestClusterBuilder {
             brokers
                 .push(TestBroker::start(&name, &settings, registry.clone(), &self.topics).await?);
         }
-        Ok(TestCluster {
+        let cluster = TestCluster {
             namesrv_addr: namesrv.local_addr(),
             namesrv: Some(namesrv),
             registry,
             settings,
             brokers: Mutex::new(brokers),
             adding: tokio::sync::Mutex::new(()),
-        })
+        };
+        for (topic, logical_queues) in &self.static_topics {
+            cluster.create_static_topic(topic, *logical_queues);
+        }
+        Ok(cluster)
     }
 }
 
@@ -226,6 +240,47 @@ impl TestCluster {
     pub fn create_topic(&self, topic: &str, queues: u32) {
         for broker in self.brokers() {
             broker.create_topic(topic, queues, DEFAULT_TOPIC_PERM);
+        }
+    }
+
+    /// Creates the static topic `topic` (5.x logical queues) with `logical_queues` logical
+    /// queues spread round-robin over every broker (stopped ones included) in the order they
+    /// were added: logical queue `i` is led by broker `i % n`, so with brokers a and b and 4
+    /// queues, a leads 0 and 2 and b leads 1 and 3. Every broker gets one mapping epoch, the
+    /// current time in milliseconds, or 1000 past the topic's newest epoch if that is later
+    /// (Java: `TopicQueueMappingUtils.createTopicConfigMapping`). Brokers that get no
+    /// logical queue are left alone. See [`TestBroker::create_static_topic`] for what each
+    /// broker then holds, registers and answers.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), rmq_testkit::TestkitError> {
+    /// let cluster = rmq_testkit::TestCluster::builder().brokers(2).start().await?;
+    /// cluster.create_static_topic("Static", 4);
+    /// let route = cluster.route("Static").expect("created");
+    /// let mapping = route.topic_queue_mapping_by_broker.expect("a static topic");
+    /// assert_eq!(mapping["broker-a"].curr_id_map, [(0, 0), (2, 1)].into());
+    /// assert_eq!(mapping["broker-b"].curr_id_map, [(1, 0), (3, 1)].into());
+    /// assert_eq!(mapping["broker-b"].total_queues, 4);
+    /// cluster.shutdown().await;
+    /// # Ok(()) }
+    /// ```
+    pub fn create_static_topic(&self, topic: &str, logical_queues: u32) {
+        let brokers = self.brokers();
+        if brokers.is_empty() {
+            return;
+        }
+        let newest = brokers
+            .iter()
+            .filter_map(|b| b.queue_mapping(topic))
+            .map(|m| m.epoch)
+            .max();
+        let epoch = newest.map_or(now_ms(), |e| now_ms().max(e.saturating_add(1000)));
+        let n = brokers.len();
+        for (i, broker) in brokers.iter().enumerate() {
+            let leads: Vec<u32> = (0..logical_queues).skip(i).step_by(n).collect();
+            if !leads.is_empty() {
+                broker.create_static_topic(topic, logical_queues, &leads, epoch);
+            }
         }
     }
 

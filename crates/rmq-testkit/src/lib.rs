@@ -12,7 +12,11 @@
 //! - the broker's sends, single, V2 and batch, with `TBW102` auto-create
 //!   (`SendMessageProcessor`, `TopicConfigManager`), offsets and message ids as a commit log
 //!   assigns them (`CommitLog`);
-//! - heartbeats and unregistrations (`ClientManageProcessor`).
+//! - heartbeats and unregistrations (`ClientManageProcessor`);
+//! - 5.x static topics: logical queues spread over brokers, listed in the route's
+//!   `topicQueueMappingByBroker`, swapped for physical queues on send, and refused with
+//!   `NOT_LEADER_FOR_QUEUE` by a broker that does not lead them (Java 5.3.3:
+//!   `RouteInfoManager`, `TopicQueueMappingManager`, `SendMessageProcessor`).
 //!
 //! Brokers register with the name server in-process rather than over `REGISTER_BROKER`.
 //!

@@ -89,6 +89,7 @@ mod tests {
                 cluster: "DefaultCluster".into(),
                 addr: "127.0.0.1:10911".into(),
                 topics: BTreeMap::from([("T".to_owned(), TopicConfig::new("T", 4, 6))]),
+                mappings: BTreeMap::new(),
             },
         );
         registry

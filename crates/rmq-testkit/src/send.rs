@@ -1,6 +1,8 @@
 //! Send processing (Java 4.9.8: `SendMessageProcessor.sendMessage` / `sendBatchMessage`,
 //! `AbstractSendMessageProcessor.msgCheck`, `TopicConfigManager.createTopicInSendMessageMethod`,
-//! the size checks of `DefaultMessageStore` and `CommitLog`).
+//! the size checks of `DefaultMessageStore` and `CommitLog`; Java 5.3.3 for static topics:
+//! `TopicQueueMappingManager.rewriteRequestForStaticTopic`,
+//! `SendMessageProcessor.rewriteResponseForStaticTopic`).
 
 use std::hash::{BuildHasher, RandomState};
 
@@ -14,7 +16,7 @@ use rmq_remoting::code::{request, response};
 use rmq_remoting::header::{SendMessageRequestHeader, SendMessageResponseHeader};
 use rmq_remoting::{Channel, ExtFields, RemotingCommand, SerializeType};
 
-use crate::broker::BrokerState;
+use crate::broker::{BrokerState, QueueTarget};
 use crate::fault;
 use crate::store::{Appended, NewMessage};
 
@@ -71,7 +73,38 @@ fn send(
             with_broker_ext(refusal)
         });
     }
-    store(state, channel, request, &header, injected).map_err(with_broker_ext)
+
+    // Java 5.x swaps a static topic's logical queue id for the physical one before anything
+    // else; a queue the broker does not lead is refused there, so without the send
+    // processor's MSG_REGION and TRACE_ON. The `lo` header, which can turn this off, is
+    // ignored: producers never send it.
+    let (queue_id, logical) = match state.queue_target(&header.topic, header.queue_id) {
+        QueueTarget::Physical => (header.queue_id, None),
+        QueueTarget::Logical { logical, physical } => (physical, Some(logical)),
+        QueueTarget::NotLeader => {
+            return Err(refuse(
+                response::NOT_LEADER_FOR_QUEUE,
+                format!(
+                    "{}-{} does not exit in request process of current broker {}",
+                    header.topic,
+                    header.queue_id,
+                    state.name()
+                ),
+            ));
+        }
+    };
+    let target = Target { queue_id, logical };
+    store(state, channel, request, &header, target, injected).map_err(with_broker_ext)
+}
+
+/// The queue a send asks for, after a static topic's logical id is swapped.
+#[derive(Clone, Copy, Debug)]
+struct Target {
+    /// The queue to check and store in: the header's, or the physical queue behind a
+    /// logical one.
+    queue_id: i32,
+    /// The logical queue, for a static topic: the response carries it instead.
+    logical: Option<i32>,
 }
 
 /// Java's `msgCheck`, then the store; `injected` is a success-like code to answer with.
@@ -80,6 +113,7 @@ fn store(
     channel: &Channel,
     request: &RemotingCommand,
     header: &SendMessageRequestHeader,
+    target: Target,
     injected: Option<i32>,
 ) -> Result<RemotingCommand, Refusal> {
     let code = request.code();
@@ -89,7 +123,7 @@ fn store(
         check_batch_topic(&header.topic)?;
     }
     let topic = state.topic_for_send(header)?;
-    let queue_id = match header.queue_id {
+    let queue_id = match target.queue_id {
         id if id < 0 => random_queue(topic.write_queue_nums).ok_or_else(|| {
             refuse(
                 response::SYSTEM_ERROR,
@@ -125,9 +159,12 @@ fn store(
     };
     let appended = state.store.append(messages);
     let status = injected.unwrap_or(response::SUCCESS);
+    // Java's `rewriteResponseForStaticTopic` answers with the logical queue and its
+    // `computeStaticQueueOffsetLoosely` offset, which for a queue never remapped (logic and
+    // start offsets 0, as every test broker's are) is the physical offset itself.
     Ok(send_response(
         status,
-        queue_id,
+        target.logical.unwrap_or(queue_id),
         appended,
         request.serialize_type(),
     ))

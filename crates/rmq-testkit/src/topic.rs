@@ -1,6 +1,9 @@
-//! Topic configurations a test broker holds (Java: `TopicConfig`, `TopicConfigManager`).
+//! Topic configurations a test broker holds (Java: `TopicConfig`, `TopicConfigManager`,
+//! `TopicQueueMappingManager`).
 
-use rmq_remoting::body::perm;
+use std::collections::BTreeMap;
+
+use rmq_remoting::body::{METADATA_SCOPE_GLOBAL, TopicQueueMappingInfo, perm};
 
 /// The topic new topics are created from when a broker auto-creates them (Java:
 /// `TopicValidator.AUTO_CREATE_TOPIC_KEY_TOPIC`).
@@ -57,6 +60,56 @@ impl TopicConfig {
     /// Whether topics may be created from it (the inherit bit, as `TBW102` has).
     pub fn is_inherited(&self) -> bool {
         self.perm & perm::INHERIT == perm::INHERIT
+    }
+}
+
+/// The logical queues of a static topic that one broker leads (Java: the broker's
+/// `TopicQueueMappingDetail`, reduced to the newest `LogicQueueMappingItem` of each logical
+/// queue, since a test broker's queues are never remapped).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct StaticTopic {
+    /// Logical queues of the whole topic.
+    pub(crate) total_queues: u32,
+    /// When the mapping was made, in epoch milliseconds.
+    pub(crate) epoch: i64,
+    /// Logical id → physical id on this broker, for the logical queues it leads. Physical
+    /// ids are 0.. in logical order, as Java's `createTopicConfigMapping` assigns them.
+    pub(crate) leads: BTreeMap<i32, i32>,
+}
+
+impl StaticTopic {
+    /// Leads `logical_ids` (duplicates ignored) of `total_queues`.
+    pub(crate) fn new(total_queues: u32, logical_ids: &[u32], epoch: i64) -> Self {
+        let mut logical: Vec<i32> = logical_ids.iter().map(|id| to_i32(*id)).collect();
+        logical.sort_unstable();
+        logical.dedup();
+        // The k-th logical queue in order gets physical queue k.
+        let leads = logical.into_iter().zip(0..).collect();
+        Self {
+            total_queues,
+            epoch,
+            leads,
+        }
+    }
+
+    /// The physical queues backing it: one per led logical queue.
+    pub(crate) fn physical_queues(&self) -> u32 {
+        u32::try_from(self.leads.len()).unwrap_or(u32::MAX)
+    }
+
+    /// What the broker registers with the name server (Java:
+    /// `TopicQueueMappingDetail.cloneAsMappingInfo`: always the global scope, never dirty,
+    /// `currIdMap` holding the queues it leads).
+    pub(crate) fn mapping_info(&self, topic: &str, broker: &str) -> TopicQueueMappingInfo {
+        TopicQueueMappingInfo {
+            bname: Some(broker.to_owned()),
+            curr_id_map: self.leads.clone(),
+            dirty: false,
+            epoch: self.epoch,
+            scope: Some(METADATA_SCOPE_GLOBAL.to_owned()),
+            topic: Some(topic.to_owned()),
+            total_queues: to_i32(self.total_queues),
+        }
     }
 }
 

@@ -1,15 +1,16 @@
 //! `rmq-testkit`: runs a test cluster on loopback until Ctrl-C, for demos and manual tests.
 //!
 //! ```text
-//! rmq-testkit [--brokers N] [--namesrv-port P] [--topic NAME[:QUEUES]]... [--legacy-route-json]
-//!             [--no-auto-create] [--threads N]
+//! rmq-testkit [--brokers N] [--namesrv-port P] [--topic NAME[:QUEUES]]...
+//!             [--static-topic NAME[:QUEUES]]... [--legacy-route-json] [--no-auto-create]
+//!             [--threads N]
 //! ```
 
 use std::process::ExitCode;
 
 use rmq_testkit::{TestCluster, TestClusterBuilder};
 
-const USAGE: &str = "usage: rmq-testkit [--brokers N] [--namesrv-port P] [--topic NAME[:QUEUES]]... [--legacy-route-json] [--no-auto-create] [--threads N]";
+const USAGE: &str = "usage: rmq-testkit [--brokers N] [--namesrv-port P] [--topic NAME[:QUEUES]]... [--static-topic NAME[:QUEUES]]... [--legacy-route-json] [--no-auto-create] [--threads N]";
 
 /// What the command line asks for.
 struct Options {
@@ -76,6 +77,13 @@ fn parse(mut args: impl Iterator<Item = String>) -> Result<Options, String> {
                 match spec.split_once(':') {
                     Some((topic, queues)) => builder.topic(topic, number(queues)?),
                     None => builder.topic(spec, 4),
+                }
+            }
+            "--static-topic" => {
+                let spec = value("--static-topic")?;
+                match spec.split_once(':') {
+                    Some((topic, queues)) => builder.static_topic(topic, number(queues)?),
+                    None => builder.static_topic(spec, 4),
                 }
             }
             "--legacy-route-json" => builder.legacy_route_json(true),
