@@ -464,3 +464,55 @@ async fn a_stored_result_is_not_lost_to_a_later_failed_attempt() {
     );
     producer.shutdown().await;
 }
+
+/// A 5.x static topic: the producer sends each logical queue to the broker that leads it,
+/// with the logical id unchanged, and results name the real broker (Java 5.3.3:
+/// `topicRouteData2EndpointsForStaticTopic`, `getBrokerNameFromMessageQueue`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn static_topics_route_logical_queues_to_their_leaders() {
+    let cluster = rmq_testkit::TestCluster::builder()
+        .brokers(2)
+        .static_topic("StaticTopic", 4)
+        .start()
+        .await
+        .expect("test cluster starts");
+    let producer = support::producer(&cluster, "g_static").await;
+    let queues = producer.publish_queues("StaticTopic").await.expect("route");
+    let ids: Vec<i32> = queues.iter().map(MessageQueue::queue_id).collect();
+    assert_eq!(ids, [0, 1, 2, 3]);
+    assert!(
+        queues
+            .iter()
+            .all(|q| q.broker_name() == "__syslo__global__")
+    );
+    let mut leaders = std::collections::BTreeMap::new();
+    for _ in 0..16 {
+        let r = producer
+            .send(Message::new("StaticTopic", "logical"))
+            .await
+            .expect("stored by the leader");
+        assert!(r.queue.broker_name().starts_with("broker-"), "{}", r.queue);
+        leaders.insert(r.queue.queue_id(), r.queue.broker_name().to_owned());
+    }
+    // Every logical queue was used, each always on the same broker, which leads it.
+    assert_eq!(leaders.len(), 4, "{leaders:?}");
+    for (logical, broker) in &leaders {
+        let mapping = cluster
+            .broker(broker)
+            .and_then(|b| b.queue_mapping("StaticTopic"))
+            .expect("the leader maps the topic");
+        assert!(
+            mapping.curr_id_map.contains_key(logical),
+            "{broker} leads {logical}"
+        );
+    }
+    // A logical queue taken from the route works as a target too.
+    let r = producer
+        .send_to_queue(Message::new("StaticTopic", "aimed"), queues[1].clone())
+        .await
+        .expect("sent to logical queue 1");
+    assert_eq!(r.queue.queue_id(), 1);
+    assert_eq!(&leaders[&1], r.queue.broker_name());
+    producer.shutdown().await;
+    cluster.shutdown().await;
+}

@@ -517,3 +517,42 @@ async fn dropped_send_futures_still_deliver_and_flush_waits_for_them() {
     assert_eq!(delivered, 20);
     producer.shutdown().await;
 }
+
+/// Records the code of every request it signs.
+struct Signer(Arc<std::sync::Mutex<Vec<i32>>>);
+
+impl rmq::remoting::RpcHook for Signer {
+    fn before_request(&self, _addr: &str, request: &mut rmq::remoting::RemotingCommand) {
+        request.add_ext_field("Signature", "signed");
+        if let Ok(mut codes) = self.0.lock() {
+            codes.push(request.code());
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn builder_rpc_hooks_see_every_request_from_the_first() {
+    let cluster = support::cluster(1).await;
+    let codes = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let producer = support::builder(&cluster, "g_rpc_hook")
+        .rpc_hook(Signer(codes.clone()))
+        .build()
+        .expect("valid");
+    producer.start().await.expect("starts");
+    producer
+        .send(Message::new("TopicTest", "signed"))
+        .await
+        .expect("stored");
+    producer.shutdown().await;
+    let codes = codes.lock().map(|c| c.clone()).unwrap_or_default();
+    // The first request of the instance (a route request) was already signed, and so was
+    // every send and the unregister at shutdown.
+    assert_eq!(
+        codes.first(),
+        Some(&request::GET_ROUTEINFO_BY_TOPIC),
+        "{codes:?}"
+    );
+    assert!(codes.contains(&request::SEND_MESSAGE_V2), "{codes:?}");
+    assert!(codes.contains(&request::UNREGISTER_CLIENT), "{codes:?}");
+    cluster.shutdown().await;
+}

@@ -275,6 +275,30 @@ impl TopicPublishInfo {
             .get(usize::try_from(queue.queue_id()).ok()?)
     }
 
+    /// The queue a send to `queue` names on the wire: for a static topic's logical queue, the
+    /// same queue id on the broker that leads it (Java: `getBrokerNameFromMessageQueue` in
+    /// `sendKernelImpl`); any other queue as it is. A logical queue no broker leads keeps its
+    /// made-up broker name, which has no address, so the send fails with "broker not found"
+    /// and retries elsewhere, as in Java.
+    ///
+    /// ```
+    /// use rmq_client::route::TopicPublishInfo;
+    /// use rmq_remoting::body::TopicRouteData;
+    /// let info = TopicPublishInfo::from_route("T", TopicRouteData::default()).unwrap();
+    /// let queue = rmq_common::MessageQueue::new("T", "broker-a", 0);
+    /// assert_eq!(*info.wire_queue(&queue), queue);
+    /// ```
+    pub fn wire_queue<'a>(&self, queue: &'a MessageQueue) -> std::borrow::Cow<'a, MessageQueue> {
+        match self.real_broker(queue) {
+            Some(broker) => std::borrow::Cow::Owned(MessageQueue::new(
+                queue.topic_shared().clone(),
+                broker.clone(),
+                queue.queue_id(),
+            )),
+            None => std::borrow::Cow::Borrowed(queue),
+        }
+    }
+
     /// Whether the queues are a static topic's logical queues (Java: the topic has a
     /// non-empty `topicEndPointsTable` entry). For such a topic Java fails a send to a queue
     /// that is not one of them (`getBrokerNameFromMessageQueue` gives null, so "The

@@ -14,6 +14,7 @@ use rmq_common::address::vip_channel_address;
 use rmq_common::properties::keys;
 use rmq_common::{ByteString, MessageQueue, sysflag};
 use rmq_remoting::RemotingCommand;
+use rmq_remoting::body::LOGICAL_QUEUE_MOCK_BROKER_PREFIX;
 use rmq_remoting::code::request;
 use rmq_remoting::header::{
     SendMessageRequestHeader, SendMessageRequestHeaderV2, SendMessageResponseHeader,
@@ -341,11 +342,21 @@ impl ProducerInner {
         deadline: Instant,
     ) -> Result<Option<SendResult>> {
         let instance = self.attached_instance()?;
-        let wire = MessageQueue::new(
+        let mut wire = MessageQueue::new(
             self.wrap(queue.topic_shared()),
             queue.broker_name_shared().clone(),
             queue.queue_id(),
         );
+        // A static topic's logical queue (from `publish_queues`) names no real broker.
+        if queue
+            .broker_name()
+            .starts_with(LOGICAL_QUEUE_MOCK_BROKER_PREFIX)
+        {
+            let info = self
+                .find_publish_info(wire.topic(), &out.user_topic, deadline)
+                .await?;
+            wire = info.wire_queue(&wire).into_owned();
+        }
         self.send_kernel(&instance, out, &wire, mode, deadline)
             .await
     }

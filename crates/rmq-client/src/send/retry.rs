@@ -121,8 +121,10 @@ impl ProducerInner {
             if begin >= deadline {
                 break;
             }
+            // A static topic's logical queue goes to the broker that leads it.
+            let target = info.wire_queue(&queue);
             match self
-                .send_kernel(&instance, out, &queue, mode, deadline)
+                .send_kernel(&instance, out, &target, mode, deadline)
                 .await
             {
                 Ok(result) => {
