@@ -21,7 +21,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::config::ProducerConfig;
 use crate::producer::ProducerInner;
-use crate::transport::Transport;
+use crate::transport::{Link, Transport};
 use crate::{Error, Result};
 
 /// Instances by client id (Java: `MQClientManager.factoryTable`).
@@ -46,7 +46,7 @@ pub(crate) struct ClientInstance {
     config: InstanceConfig,
     remoting: RemotingClient,
     /// Where requests go: `remoting` itself, or a test's fake.
-    transport: Arc<dyn Transport>,
+    transport: Link,
     routes: RwLock<FxHashMap<String, Arc<TopicRouteData>>>,
     /// Broker addresses by broker name and id (Java: `brokerAddrTable`).
     /// Broker name → broker id → address; addresses shared, as every send reads one.
@@ -105,7 +105,10 @@ impl ClientInstance {
         for hook in rpc_hooks {
             remoting.register_shared_rpc_hook(hook.clone());
         }
-        let transport = transport.unwrap_or_else(|| Arc::new(remoting.clone()));
+        let transport = match transport {
+            Some(other) => Link::Other(other),
+            None => Link::Remoting(remoting.clone()),
+        };
         let instance = Arc::new(ClientInstance {
             client_id: client_id.to_owned(),
             config: InstanceConfig {
@@ -137,8 +140,8 @@ impl ClientInstance {
         &self.remoting
     }
 
-    pub(crate) fn transport(&self) -> &dyn Transport {
-        &*self.transport
+    pub(crate) fn transport(&self) -> &Link {
+        &self.transport
     }
 
     /// Registers a producer group (Java: `registerProducer`); one per group per instance.
@@ -454,7 +457,9 @@ async fn periodic<F>(
 impl ClientInstance {
     fn shutdown_transport(&self) {
         self.transport.shutdown();
-        self.remoting.shutdown();
+        if matches!(self.transport, Link::Other(_)) {
+            self.remoting.shutdown();
+        }
     }
 }
 

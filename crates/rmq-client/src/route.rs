@@ -286,16 +286,16 @@ impl TopicPublishInfo {
     /// use rmq_remoting::body::TopicRouteData;
     /// let info = TopicPublishInfo::from_route("T", TopicRouteData::default()).unwrap();
     /// let queue = rmq_common::MessageQueue::new("T", "broker-a", 0);
-    /// assert_eq!(*info.wire_queue(&queue), queue);
+    /// assert_eq!(info.wire_queue(queue.clone()), queue);
     /// ```
-    pub fn wire_queue<'a>(&self, queue: &'a MessageQueue) -> std::borrow::Cow<'a, MessageQueue> {
-        match self.real_broker(queue) {
-            Some(broker) => std::borrow::Cow::Owned(MessageQueue::new(
+    pub fn wire_queue(&self, queue: MessageQueue) -> MessageQueue {
+        match self.real_broker(&queue) {
+            Some(broker) => MessageQueue::new(
                 queue.topic_shared().clone(),
                 broker.clone(),
                 queue.queue_id(),
-            )),
-            None => std::borrow::Cow::Borrowed(queue),
+            ),
+            None => queue,
         }
     }
 

@@ -1,16 +1,19 @@
 //! The seam between the producer and the remoting client (Java: the `RemotingClient`
 //! interface `MQClientAPIImpl` calls).
 //!
-//! Everything the producer asks of the network goes through [`Transport`], so the send path
-//! (retries, classification, the driver, shutdown) is tested against a fake in milliseconds,
-//! and the real client is one implementation of it.
+//! Everything the producer asks of the network goes through a [`Link`]: the remoting client
+//! itself, or any [`Transport`], so the send path (retries, classification, the driver,
+//! shutdown) is tested against a fake in milliseconds.
 
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
+use futures_util::TryFutureExt;
+use futures_util::future::Either;
 use rmq_remoting::{RemotingClient, RemotingCommand, RemotingError, ResponseFuture};
 
 /// A boxed, sendable future.
@@ -80,51 +83,84 @@ impl Future for Pending {
     }
 }
 
-impl Transport for RemotingClient {
-    fn invoke_sync<'a>(
+/// Where a client instance's requests go: the remoting client, called directly so the hot
+/// path boxes nothing, or any other [`Transport`] (a test's fake) through the trait.
+#[derive(Clone, Debug)]
+pub(crate) enum Link {
+    /// The real thing.
+    Remoting(RemotingClient),
+    /// Anything else.
+    #[cfg_attr(not(test), allow(dead_code))]
+    Other(Arc<dyn Transport>),
+}
+
+// Plain functions returning the inner future, not `async fn`s: an `async fn` would hold its
+// arguments (the request) a second time beside the inner future, in every send in flight.
+impl Link {
+    pub(crate) fn invoke_sync<'a>(
         &'a self,
         addr: &'a str,
         request: RemotingCommand,
         timeout: Duration,
-    ) -> BoxFuture<'a, Reply> {
-        Box::pin(RemotingClient::invoke_sync(self, addr, request, timeout))
+    ) -> impl Future<Output = Reply> + Send + 'a {
+        match self {
+            Link::Remoting(client) => Either::Left(client.invoke_sync(addr, request, timeout)),
+            Link::Other(transport) => Either::Right(transport.invoke_sync(addr, request, timeout)),
+        }
     }
 
-    fn invoke_async<'a>(
+    pub(crate) fn invoke_async<'a>(
         &'a self,
         addr: &'a str,
         request: RemotingCommand,
         timeout: Duration,
-    ) -> BoxFuture<'a, Result<Pending, RemotingError>> {
-        Box::pin(async move {
-            RemotingClient::invoke_async(self, addr, request, timeout)
-                .await
-                .map(Pending::Remote)
-        })
+    ) -> impl Future<Output = Result<Pending, RemotingError>> + Send + 'a {
+        match self {
+            Link::Remoting(client) => Either::Left(
+                client
+                    .invoke_async(addr, request, timeout)
+                    .map_ok(Pending::Remote),
+            ),
+            Link::Other(transport) => Either::Right(transport.invoke_async(addr, request, timeout)),
+        }
     }
 
-    fn invoke_oneway<'a>(
+    pub(crate) fn invoke_oneway<'a>(
         &'a self,
         addr: &'a str,
         request: RemotingCommand,
         timeout: Duration,
-    ) -> BoxFuture<'a, Result<(), RemotingError>> {
-        Box::pin(RemotingClient::invoke_oneway(self, addr, request, timeout))
+    ) -> impl Future<Output = Result<(), RemotingError>> + Send + 'a {
+        match self {
+            Link::Remoting(client) => Either::Left(client.invoke_oneway(addr, request, timeout)),
+            Link::Other(transport) => {
+                Either::Right(transport.invoke_oneway(addr, request, timeout))
+            }
+        }
     }
 
-    fn invoke_name_server(
+    pub(crate) fn invoke_name_server(
         &self,
         request: RemotingCommand,
         timeout: Duration,
-    ) -> BoxFuture<'_, Reply> {
-        Box::pin(RemotingClient::invoke_name_server(self, request, timeout))
+    ) -> impl Future<Output = Reply> + Send + '_ {
+        match self {
+            Link::Remoting(client) => Either::Left(client.invoke_name_server(request, timeout)),
+            Link::Other(transport) => Either::Right(transport.invoke_name_server(request, timeout)),
+        }
     }
 
-    fn has_name_servers(&self) -> bool {
-        !self.name_servers().is_empty()
+    pub(crate) fn has_name_servers(&self) -> bool {
+        match self {
+            Link::Remoting(client) => !client.name_servers().is_empty(),
+            Link::Other(transport) => transport.has_name_servers(),
+        }
     }
 
-    fn shutdown(&self) {
-        RemotingClient::shutdown(self);
+    pub(crate) fn shutdown(&self) {
+        match self {
+            Link::Remoting(client) => client.shutdown(),
+            Link::Other(transport) => transport.shutdown(),
+        }
     }
 }

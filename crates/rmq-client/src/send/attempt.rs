@@ -6,7 +6,6 @@ use std::future::Future;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 use std::task::{Context, Poll};
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -272,10 +271,7 @@ impl ProducerInner {
                 Err(e) => Err(e.into()),
             }),
             SendMode::Async => match transport.invoke_async(addr, cmd, remaining).await {
-                Ok(response) => {
-                    out.queued.store(true, Ordering::Release);
-                    Sent::Awaiting(response)
-                }
+                Ok(response) => Sent::Awaiting(response),
                 Err(e) => Sent::done(Err(e.into())),
             },
             SendMode::Oneway => Sent::done(
@@ -355,7 +351,7 @@ impl ProducerInner {
             let info = self
                 .find_publish_info(wire.topic(), &out.user_topic, deadline)
                 .await?;
-            wire = info.wire_queue(&wire).into_owned();
+            wire = info.wire_queue(wire);
         }
         self.send_kernel(&instance, out, &wire, mode, deadline)
             .await

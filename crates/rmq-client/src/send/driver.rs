@@ -6,9 +6,16 @@
 //! in-flight count `flush` and `shutdown` wait on) runs in a task of its own, whether or not
 //! anyone polls its [`SendFuture`] or keeps it. The future only receives the outcome.
 //!
-//! The caller's task drives the send until its first request is queued on a connection (so
-//! acceptance means "on the wire's queue", and a send that fails before that is an error of
-//! the accept call itself); only then is the rest spawned.
+//! Each accepted send runs in a tokio task of its own, polled where it waits and nowhere
+//! else. Two other designs were built and measured (docs/performance.md): one driver task per
+//! producer owning every send in a `FuturesUnordered` serializes all completions on one task
+//! (30 % fewer messages per second on the default multi-thread runtime); and polling a send
+//! from its waker, in the connection task that delivers its answer, needs no task at all but
+//! deadlocks when a waker fires under a lock the send's own poll then needs
+//! (`futures::Shared`, behind the shared connect, does exactly that).
+//!
+//! Acceptance is admission: the message is valid and ready (compressed), and the send holds
+//! one of the producer's async permits, which bound what is in flight.
 
 use std::future::Future;
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -29,7 +36,6 @@ use tokio::time::Instant;
 use super::attempt::panic_message;
 use crate::hook::SendMode;
 use crate::producer::ProducerInner;
-use crate::transport::BoxFuture;
 use crate::{Error, Result, SendResult};
 
 /// The callback of [`Producer::send_with_callback`](crate::Producer::send_with_callback).
@@ -45,7 +51,7 @@ pub(crate) struct AsyncTracker {
     idle: Notify,
     /// Set once shutdown's grace is over.
     aborted: AtomicBool,
-    /// The running tasks, by a key of their own, so shutdown can end those still running.
+    /// The running sends' tasks, by a key of their own, so shutdown can end them.
     tasks: Mutex<FxHashMap<u64, AbortHandle>>,
     next_key: AtomicU64,
 }
@@ -114,11 +120,12 @@ impl AsyncTracker {
         }
     }
 
-    /// Spawns `work` as the rest of an accepted send, registered so shutdown can end it.
+    /// Spawns `work`, the rest of an accepted send, registered so shutdown can end it; the
+    /// task unregisters itself when its [`Finished`] drops.
     fn spawn<T: Send + 'static>(
         &self,
-        work: impl Future<Output = T> + Send + 'static,
         key: u64,
+        work: impl Future<Output = T> + Send + 'static,
     ) -> JoinHandle<T> {
         // Registered under the lock the task takes to unregister itself: it cannot leave
         // before it is in.
@@ -150,21 +157,20 @@ impl Drop for Finished {
 }
 
 /// A send admitted for async delivery: validated, holding its permit, counted in flight.
-pub(crate) struct Accepted {
-    /// The send itself, boxed once with the message it owns; it releases the permit when done.
-    send: BoxFuture<'static, Result<SendResult>>,
-    /// Set once its first request is queued on a connection.
-    queued: Arc<AtomicBool>,
+pub(crate) struct Accepted<F> {
+    /// The send itself, to its outcome; boxed once when started, so its task stays small (a
+    /// task holding it inline would be an over-aligned allocation of its size).
+    send: F,
     finished: Finished,
 }
 
-/// Validates `msg`, takes an async permit (waiting until the deadline for one) and starts the
-/// send, not yet polled.
+/// Validates `msg`, takes an async permit (waiting until the deadline for one), counts the
+/// send in flight and builds it, not yet polled.
 pub(crate) async fn admit(
     inner: &Arc<ProducerInner>,
     msg: Message,
     timeout: Option<Duration>,
-) -> Result<Accepted> {
+) -> Result<Accepted<impl Future<Output = Result<SendResult>> + Send + 'static>> {
     inner.instance()?;
     let started = Instant::now();
     let deadline = deadline_from(started, timeout.unwrap_or(inner.config.send_timeout));
@@ -176,9 +182,10 @@ pub(crate) async fn admit(
         inner: inner.clone(),
         key: tracker.next_key.fetch_add(1, Ordering::Relaxed),
     };
-    let queued = out.queued.clone();
     let producer = inner.clone();
-    let send = Box::pin(async move {
+    // An `async move` block, not an `async fn` taking these by value: the latter would hold
+    // them twice in its state.
+    let send = async move {
         let result = producer
             .send_with_retries(&out, SendMode::Async, deadline, started)
             .await
@@ -190,12 +197,8 @@ pub(crate) async fn admit(
             Err(_) if producer.tracker.is_aborted() => Err(Error::Shutdown),
             other => other,
         }
-    });
-    Ok(Accepted {
-        send,
-        queued,
-        finished,
-    })
+    };
+    Ok(Accepted { send, finished })
 }
 
 async fn acquire(inner: &ProducerInner, deadline: Instant) -> Result<OwnedSemaphorePermit> {
@@ -211,64 +214,41 @@ async fn acquire(inner: &ProducerInner, deadline: Instant) -> Result<OwnedSemaph
     }
 }
 
-impl Accepted {
-    /// Drives the send in the caller's task until its request is queued (or it is done), then
-    /// hands the rest to a task of its own.
-    pub(crate) async fn into_future(self) -> SendFuture {
-        let Accepted {
-            mut send,
-            queued,
-            finished,
-        } = self;
-        let first = std::future::poll_fn(|cx| match send.as_mut().poll(cx) {
-            Poll::Ready(result) => Poll::Ready(Some(result)),
-            Poll::Pending if queued.load(Ordering::Acquire) => Poll::Ready(None),
-            Poll::Pending => Poll::Pending,
-        })
-        .await;
-        match first {
-            Some(result) => {
-                drop(finished);
-                SendFuture(State::Done(Some(Box::new(result))))
-            }
-            None => {
-                let inner = finished.inner.clone();
-                let key = finished.key;
-                SendFuture(State::Running(inner.tracker.spawn(
-                    async move {
-                        let result = send.await;
-                        drop(finished);
-                        result
-                    },
-                    key,
-                )))
-            }
-        }
+impl<F: Future<Output = Result<SendResult>> + Send + 'static> Accepted<F> {
+    /// Hands the send to a task of its own; the future receives its outcome.
+    pub(crate) fn into_future(self) -> SendFuture {
+        let Accepted { send, finished } = self;
+        let send = Box::pin(send);
+        let inner = finished.inner.clone();
+        SendFuture(inner.tracker.spawn(finished.key, async move {
+            // Boxed: the task's cell is as large as its output, for as long as the send runs.
+            let result = Box::new(send.await);
+            drop(finished);
+            result
+        }))
     }
 
     /// Runs the send in a task of its own that calls `callback` exactly once: with the
     /// outcome, or with [`Error::Shutdown`] when shutdown ends it first.
     pub(crate) fn deliver_to(self, callback: Callback) {
-        let Accepted { send, finished, .. } = self;
+        let Accepted { send, finished } = self;
+        let send = Box::pin(send);
         let inner = finished.inner.clone();
         let key = finished.key;
         let delivery = Delivery {
             callback: Some(callback),
             _finished: finished,
         };
-        inner.tracker.spawn(
-            async move {
-                let result = send.await;
-                delivery.deliver(result);
-            },
-            key,
-        );
+        inner.tracker.spawn(key, async move {
+            let result = send.await;
+            delivery.deliver(result);
+        });
     }
 }
 
-/// A callback still owed its one call. Dropped without one (the task was aborted at
-/// shutdown), it calls the callback with [`Error::Shutdown`]; the send counts as finished only
-/// after the callback returned, so `flush` and `shutdown` see callbacks done.
+/// A callback still owed its one call. Dropped without one (shutdown ended the send), it
+/// calls the callback with [`Error::Shutdown`]; the send counts as finished only after the
+/// callback returned, so `flush` and `shutdown` see callbacks done.
 struct Delivery {
     callback: Option<Callback>,
     _finished: Finished,
@@ -307,32 +287,17 @@ fn call(callback: Callback, result: Result<SendResult>) {
 /// outcome. `flush` and `shutdown` wait for the send either way.
 #[must_use = "the send runs anyway; await this to learn its result"]
 #[derive(Debug)]
-pub struct SendFuture(State);
-
-#[derive(Debug)]
-enum State {
-    /// Running in its own task.
-    Running(JoinHandle<Result<SendResult>>),
-    /// Finished before it was queued (rare); boxed so pending sends stay small. `None` once
-    /// taken.
-    Done(Option<Box<Result<SendResult>>>),
-}
+pub struct SendFuture(JoinHandle<Box<Result<SendResult>>>);
 
 impl Future for SendFuture {
     type Output = Result<SendResult>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let result = match &mut self.0 {
-            State::Running(task) => match Pin::new(task).poll(cx) {
-                Poll::Ready(Ok(result)) => result,
-                // Aborted at shutdown.
-                Poll::Ready(Err(e)) if e.is_cancelled() => Err(Error::Shutdown),
-                Poll::Ready(Err(e)) => Err(Error::Panicked(panic_message(&*e.into_panic()))),
-                Poll::Pending => return Poll::Pending,
-            },
-            State::Done(result) => result.take().map_or(Err(Error::Shutdown), |r| *r),
-        };
-        self.0 = State::Done(None);
-        Poll::Ready(result)
+        Pin::new(&mut self.0).poll(cx).map(|outcome| match outcome {
+            Ok(result) => *result,
+            // Aborted at shutdown.
+            Err(e) if e.is_cancelled() => Err(Error::Shutdown),
+            Err(e) => Err(Error::Panicked(panic_message(&*e.into_panic()))),
+        })
     }
 }

@@ -150,8 +150,9 @@ impl Producer {
     }
 
     /// Accepts `msg` for sending and returns a future of its result (Java: `send(msg,
-    /// callback)`, ASYNC). Resolves once accepted: validated, holding an async permit (waiting
-    /// up to the send timeout for one), and its request queued on the broker's connection.
+    /// callback)`, ASYNC). Resolves once accepted: validated, made ready (compressed) and
+    /// holding one of the producer's async permits (waiting up to the send timeout for one);
+    /// failures after that (no route, the broker's answer) come through the [`SendFuture`].
     /// From then on the send finishes in a task of its own (the answer, retries of transport
     /// failures on another broker up to `retry_times_when_send_async_failed` times with a fresh
     /// request id, the fault strategy's record, hooks), whether or not the returned
@@ -378,7 +379,7 @@ impl<'a> IntoFuture for AsyncRequest<'a> {
     fn into_future(self) -> Self::IntoFuture {
         Box::pin(async move {
             let accepted = admit(&self.producer.inner, self.msg, self.timeout).await?;
-            Ok(accepted.into_future().await)
+            Ok(accepted.into_future())
         })
     }
 }

@@ -2,9 +2,6 @@
 //! of `sendKernelImpl`, `Validators.checkMessage`, `MessageClientIDSetter.setUniqID`,
 //! `tryToCompressMessage`, `DefaultMQProducer.batch`).
 
-use std::sync::Arc;
-use std::sync::atomic::AtomicBool;
-
 use bytes::Bytes;
 use rmq_common::namespace::RETRY_PREFIX;
 use rmq_common::properties::keys;
@@ -36,9 +33,6 @@ pub(crate) struct Outgoing {
     pub(crate) properties: ByteString,
     pub(crate) reconsume_times: i32,
     pub(crate) max_reconsume_times: Option<i32>,
-    /// Set once an attempt's request is queued on a connection: an async send is "accepted"
-    /// from then on.
-    pub(crate) queued: Arc<AtomicBool>,
 }
 
 impl ProducerInner {
@@ -164,7 +158,6 @@ impl ProducerInner {
             properties,
             reconsume_times,
             max_reconsume_times,
-            queued: Arc::default(),
         })
     }
 }

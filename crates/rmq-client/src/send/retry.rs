@@ -116,13 +116,16 @@ impl ProducerInner {
             else {
                 break;
             };
-            last_broker = Some(queue.broker_name_shared().clone());
+            // The fault strategy knows brokers by the queue's name (for a static topic, its
+            // logical broker, as Java's sync path does).
+            let broker = queue.broker_name_shared().clone();
+            last_broker = Some(broker.clone());
             let begin = Instant::now();
             if begin >= deadline {
                 break;
             }
             // A static topic's logical queue goes to the broker that leads it.
-            let target = info.wire_queue(&queue);
+            let target = info.wire_queue(queue);
             match self
                 .send_kernel(&instance, out, &target, mode, deadline)
                 .await
@@ -130,8 +133,7 @@ impl ProducerInner {
                 Ok(result) => {
                     // The clock is read only when something uses the attempt's duration.
                     if self.fault.enabled() {
-                        self.fault
-                            .update(queue.broker_name(), begin.elapsed(), false, true);
+                        self.fault.update(&broker, begin.elapsed(), false, true);
                     }
                     let stored_short = result
                         .as_ref()
@@ -143,7 +145,7 @@ impl ProducerInner {
                         let status = result.as_ref().map(|r| r.status.name()).unwrap_or_default();
                         record(
                             &mut attempts,
-                            &queue,
+                            &target,
                             format!("stored with status {status}"),
                             None,
                             begin.elapsed(),
@@ -158,13 +160,9 @@ impl ProducerInner {
                 Err(e) => {
                     let elapsed = begin.elapsed();
                     let verdict = classify(&e, mode, &self.config.retry_response_codes);
-                    self.fault.update(
-                        queue.broker_name(),
-                        elapsed,
-                        verdict.isolation,
-                        verdict.reachable,
-                    );
-                    tracing::debug!(broker = queue.broker_name(), error = %e, attempt, "send attempt failed");
+                    self.fault
+                        .update(&broker, elapsed, verdict.isolation, verdict.reachable);
+                    tracing::debug!(broker = target.broker_name(), error = %e, attempt, "send attempt failed");
                     if !verdict.retry {
                         if let Some(result) = last_result {
                             return Ok(Some(*result));
@@ -176,7 +174,7 @@ impl ProducerInner {
                         }
                         record(
                             &mut attempts,
-                            &queue,
+                            &target,
                             e.to_string(),
                             e.response_code(),
                             elapsed,
@@ -188,7 +186,7 @@ impl ProducerInner {
                     }
                     record(
                         &mut attempts,
-                        &queue,
+                        &target,
                         e.to_string(),
                         e.response_code(),
                         elapsed,
