@@ -180,7 +180,9 @@ impl ProducerBuilder {
     }
 
     /// Adds an RPC hook run around every request of this producer's client instance, from
-    /// its very first (Java: the `RPCHook` constructor argument; ACL signing is one).
+    /// its very first (Java: the `RPCHook` constructor argument; ACL signing is one). As in
+    /// Java, the hooks of the producer that creates the instance apply to it; a producer
+    /// joining an instance another producer created (same client id) keeps that one's hooks.
     ///
     /// ```
     /// use rmq_remoting::{RemotingCommand, RpcHook};

@@ -73,8 +73,14 @@ impl ClientInstance {
         let mut instances = INSTANCES.lock();
         let instance = match instances.get(client_id).and_then(Weak::upgrade) {
             Some(instance) if !instance.stop.is_cancelled() => {
-                for hook in rpc_hooks {
-                    instance.remoting.register_shared_rpc_hook(hook.clone());
+                // Java: only the producer that creates the instance brings its RPC hook; a
+                // hook added here would also sign the other producers' requests, and stay
+                // after this one left.
+                if !rpc_hooks.is_empty() {
+                    tracing::warn!(
+                        %client_id,
+                        "RPC hooks of a producer joining an existing client instance are ignored; give each producer its own instance_name to use its own hooks"
+                    );
                 }
                 instance
             }
@@ -347,8 +353,8 @@ impl ClientInstance {
     /// (Java: `updateTopicRouteInfoFromNameServer`, `cleanOfflineBroker`).
     ///
     /// As in Java 4.9.8, each producer's create-topic key (`TBW102`) is refreshed too: its
-    /// route names every broker that can take new topics, so brokers learn of the producer
-    /// (heartbeat) right after it starts, before its first send.
+    /// route names every broker that can take new topics, so the scheduled heartbeat (the
+    /// first one second after start) reaches them before the producer's first send to them.
     async fn refresh_all_routes(&self) {
         let producers = self.live_producers();
         let topics: HashSet<String> = producers

@@ -72,8 +72,8 @@ impl ProducerInner {
         outcome
     }
 
-    /// The part of an attempt before its request is on a connection: address, compression,
-    /// hooks, the request itself. Sync and oneway sends finish here.
+    /// The part of an attempt before its request is on a connection: the broker's address,
+    /// the hooks, the request itself. Sync and oneway sends finish here.
     async fn start_attempt(
         &self,
         instance: &ClientInstance,

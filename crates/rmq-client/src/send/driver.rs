@@ -28,7 +28,7 @@ use std::time::Duration;
 use parking_lot::Mutex;
 use rmq_common::Message;
 use rmq_remoting::deadline::deadline_from;
-use rustc_hash::FxHashMap;
+use rustc_hash::{FxHashMap, FxHashSet};
 use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore};
 use tokio::task::{AbortHandle, JoinHandle};
 use tokio::time::Instant;
@@ -51,9 +51,18 @@ pub(crate) struct AsyncTracker {
     idle: Notify,
     /// Set once shutdown's grace is over.
     aborted: AtomicBool,
-    /// The running sends' tasks, by a key of their own, so shutdown can end them.
-    tasks: Mutex<FxHashMap<u64, AbortHandle>>,
+    /// The running sends' tasks, so shutdown can end them.
+    tasks: Mutex<Registry>,
     next_key: AtomicU64,
+}
+
+/// The running sends' tasks, by a key of their own.
+#[derive(Debug, Default)]
+struct Registry {
+    running: FxHashMap<u64, AbortHandle>,
+    /// Sends that finished before their task was registered (a task can run to its end on
+    /// another worker before `spawn` returns): not to be registered.
+    finished_early: FxHashSet<u64>,
 }
 
 impl AsyncTracker {
@@ -78,7 +87,7 @@ impl AsyncTracker {
     /// resolves with [`Error::Shutdown`] (callbacks included).
     pub(crate) fn abort(&self) {
         self.aborted.store(true, Ordering::SeqCst);
-        let tasks: Vec<AbortHandle> = self.tasks.lock().drain().map(|(_, t)| t).collect();
+        let tasks: Vec<AbortHandle> = self.tasks.lock().running.drain().map(|(_, t)| t).collect();
         for task in tasks {
             task.abort();
         }
@@ -127,15 +136,18 @@ impl AsyncTracker {
         key: u64,
         work: impl Future<Output = T> + Send + 'static,
     ) -> JoinHandle<T> {
-        // Registered under the lock the task takes to unregister itself: it cannot leave
-        // before it is in.
-        let mut tasks = self.tasks.lock();
+        // Not under the registry's lock: tokio drops the future inline when its runtime is
+        // shutting down, and the future's `Finished` takes that lock.
         let handle = tokio::spawn(work);
+        let mut tasks = self.tasks.lock();
+        if tasks.finished_early.remove(&key) {
+            return handle;
+        }
         // A shutdown that already drained the table ends the task at once.
         if self.is_aborted() {
             handle.abort();
         } else {
-            tasks.insert(key, handle.abort_handle());
+            tasks.running.insert(key, handle.abort_handle());
         }
         handle
     }
@@ -151,7 +163,12 @@ struct Finished {
 impl Drop for Finished {
     fn drop(&mut self) {
         let tracker = &self.inner.tracker;
-        tracker.tasks.lock().remove(&self.key);
+        {
+            let mut tasks = tracker.tasks.lock();
+            if tasks.running.remove(&self.key).is_none() {
+                tasks.finished_early.insert(self.key);
+            }
+        }
         tracker.finished();
     }
 }
@@ -172,6 +189,12 @@ pub(crate) async fn admit(
     timeout: Option<Duration>,
 ) -> Result<Accepted<impl Future<Output = Result<SendResult>> + Send + 'static>> {
     inner.instance()?;
+    // The send runs in a task: refused here, before anything is counted, rather than a panic.
+    if tokio::runtime::Handle::try_current().is_err() {
+        return Err(Error::Config(
+            "async sends run on a tokio runtime; call them from within one".into(),
+        ));
+    }
     let started = Instant::now();
     let deadline = deadline_from(started, timeout.unwrap_or(inner.config.send_timeout));
     let out = inner.prepare(msg).await?;
@@ -265,7 +288,13 @@ impl Delivery {
 impl Drop for Delivery {
     fn drop(&mut self) {
         if let Some(callback) = self.callback.take() {
-            call(callback, Err(Error::Shutdown));
+            // Dropped unfinished: by shutdown, or while the send's task unwinds.
+            let error = if std::thread::panicking() {
+                Error::Panicked("the send's task panicked before it had an outcome".into())
+            } else {
+                Error::Shutdown
+            };
+            call(callback, Err(error));
         }
     }
 }

@@ -291,7 +291,7 @@ impl<'a> SendRequest<'a> {
             }
             Payload::Batch(msgs) => (inner.prepare_batch(msgs)?, None),
         };
-        match self.target {
+        let outcome = match self.target {
             Target::Any => inner.send_with_retries(&out, mode, deadline, started).await,
             Target::Queue(queue) => {
                 if queue.topic() != &*out.user_topic {
@@ -312,6 +312,13 @@ impl<'a> SendRequest<'a> {
                 let queue = select(&queues, msg).ok_or(Error::NoQueueSelected)?;
                 inner.send_to_queue(&out, &queue, mode, deadline).await
             }
+        };
+        // An attempt that found the deadline passed reports the send's own figures.
+        match outcome {
+            Err(Error::Timeout { attempts, .. }) => {
+                Err(retry::timed_out(&out, started, deadline, attempts))
+            }
+            other => other,
         }
     }
 }

@@ -64,8 +64,7 @@ pub(crate) fn classify(error: &Error, mode: SendMode, retry_codes: &BTreeSet<i32
                 isolation: true,
                 reachable: true,
             },
-            // Local: sync sends wait for no permit, and 5.x does not retry an async one.
-            ErrorKind::TooManyRequests => Verdict::local(mode == SendMode::Sync),
+            // Local (no permit, encoding, shut down): says nothing about the broker.
             _ => Verdict::local(false),
         },
         Error::Broker { code, .. } => match mode {
@@ -167,22 +166,11 @@ impl ProducerInner {
                         if let Some(result) = last_result {
                             return Ok(Some(*result));
                         }
-                        // A failure nobody would retry is reported as it is, after any
-                        // earlier attempts' record.
+                        // A failure nobody would retry is reported as it is, unless earlier
+                        // attempts failed too.
                         if attempts.is_empty() {
                             return Err(e);
                         }
-                        record(
-                            &mut attempts,
-                            &target,
-                            e.to_string(),
-                            e.response_code(),
-                            elapsed,
-                        );
-                        return Err(Error::AllAttemptsFailed {
-                            topic: out.user_topic.to_string(),
-                            attempts,
-                        });
                     }
                     record(
                         &mut attempts,
@@ -191,6 +179,12 @@ impl ProducerInner {
                         e.response_code(),
                         elapsed,
                     );
+                    if !verdict.retry {
+                        return Err(Error::AllAttemptsFailed {
+                            topic: out.user_topic.to_string(),
+                            attempts,
+                        });
+                    }
                 }
             }
         }
@@ -199,17 +193,27 @@ impl ProducerInner {
             return Ok(Some(*result));
         }
         if Instant::now() >= deadline {
-            return Err(Error::Timeout {
-                topic: out.user_topic.to_string(),
-                elapsed: started.elapsed(),
-                timeout: deadline.saturating_duration_since(started),
-                attempts,
-            });
+            return Err(timed_out(out, started, deadline, attempts));
         }
         Err(Error::AllAttemptsFailed {
             topic: out.user_topic.to_string(),
             attempts,
         })
+    }
+}
+
+/// The send's deadline passed (Java: `sendDefaultImpl call timeout`).
+pub(crate) fn timed_out(
+    out: &Outgoing,
+    started: Instant,
+    deadline: Instant,
+    attempts: Vec<SendAttempt>,
+) -> Error {
+    Error::Timeout {
+        topic: out.user_topic.to_string(),
+        elapsed: started.elapsed(),
+        timeout: deadline.saturating_duration_since(started),
+        attempts,
     }
 }
 
@@ -279,7 +283,7 @@ mod tests {
             (
                 "no permit",
                 remoting(ErrorKind::TooManyRequests),
-                [v(true, false, true), local, local],
+                [local; 3],
             ),
             ("encoding", remoting(ErrorKind::Codec), [local; 3]),
             (

@@ -1,6 +1,7 @@
 //! The send path against a fake transport: the driver, the retry loop, shutdown and the odd
 //! but legal settings, in milliseconds and (mostly) in paused time.
 
+use std::future::IntoFuture;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
@@ -429,5 +430,65 @@ async fn panicking_hooks_and_callbacks_are_contained() {
         .await
         .expect("accepted");
     producer.flush(Duration::from_secs(1)).await.expect("done");
+    producer.shutdown().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_final_refusal_after_failed_attempts_lists_every_attempt() {
+    let fake = FakeTransport::new();
+    fake.set(
+        A,
+        Behaviour::Fail(ErrorKind::ConnectionClosed, Duration::from_millis(1)),
+    );
+    fake.set(B, Behaviour::Code(response::MESSAGE_ILLEGAL));
+    let producer = producer(&fake).await;
+    // The first queue is picked at random: send until the closed broker comes first.
+    for _ in 0..32 {
+        match producer.send(message()).await {
+            Err(Error::AllAttemptsFailed { attempts, .. }) => {
+                assert_eq!(attempts.len(), 2, "{attempts:?}");
+                assert_eq!(attempts[0].broker, "broker-a");
+                assert_eq!(attempts[1].response_code, Some(response::MESSAGE_ILLEGAL));
+                producer.shutdown().await;
+                return;
+            }
+            // The refusing broker came first: its answer, as it is.
+            Err(Error::Broker { code, .. }) => assert_eq!(code, response::MESSAGE_ILLEGAL),
+            other => panic!("{other:?}"),
+        }
+    }
+    panic!("the closed broker never came first");
+}
+
+/// Polls `future` to its end on this thread, with no runtime.
+fn block_on<F: std::future::Future>(future: F) -> F::Output {
+    struct Unpark(std::thread::Thread);
+    impl std::task::Wake for Unpark {
+        fn wake(self: Arc<Self>) {
+            self.0.unpark();
+        }
+    }
+    let waker = std::task::Waker::from(Arc::new(Unpark(std::thread::current())));
+    let mut cx = std::task::Context::from_waker(&waker);
+    let mut future = std::pin::pin!(future);
+    loop {
+        if let std::task::Poll::Ready(output) = future.as_mut().poll(&mut cx) {
+            return output;
+        }
+        std::thread::park();
+    }
+}
+
+#[tokio::test]
+async fn an_async_send_outside_a_runtime_is_refused_not_a_panic() {
+    let fake = FakeTransport::new();
+    let producer = producer(&fake).await;
+    let elsewhere = producer.clone();
+    let outcome =
+        std::thread::spawn(move || block_on(elsewhere.send_async(message()).into_future()))
+            .join()
+            .expect("no panic");
+    assert!(matches!(outcome, Err(Error::Config(_))), "{outcome:?}");
+    assert_eq!(producer.async_in_flight(), 0);
     producer.shutdown().await;
 }
