@@ -526,14 +526,20 @@ async fn shutdown_unregisters_the_group() {
     let client_id = first.client_id().unwrap();
     assert_eq!(second.client_id().as_deref(), Some(client_id.as_str()));
 
-    // Learning the broker from the route sends it a heartbeat naming both groups.
+    // The scheduled heartbeat (the first one second after start) names both groups; route
+    // updates heartbeat nobody, as in Java.
     let sent = first
         .send(Message::new(topic.as_str(), "hello"))
         .await
         .unwrap();
     let broker = store_addr(sent.offset_msg_id.as_deref().unwrap());
     for group in [&leaving, &staying] {
-        let connections = producer_connections(&client, broker, group).await;
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+        let mut connections = producer_connections(&client, broker, group).await;
+        while !connections.contains(&client_id) && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            connections = producer_connections(&client, broker, group).await;
+        }
         assert!(
             connections.contains(&client_id),
             "{client_id} not among {group}'s {connections:?}"

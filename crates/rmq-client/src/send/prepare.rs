@@ -51,9 +51,14 @@ impl ProducerInner {
         self.finish(message, body, compressed, user_topic, false, msg_id)
     }
 
-    /// Validates and encodes a batch (Java 5.x: `DefaultMQProducer.batch`): every message is
-    /// checked, the encoded body must fit `max_message_size`, and the batch gets a `UNIQ_KEY`
-    /// of its own beside its messages' keys.
+    /// Validates and encodes a batch (Java: `DefaultMQProducer.batch`): every message is
+    /// checked, and the encoded body must fit `max_message_size`.
+    ///
+    /// Java 5.3.3 also gives the batch a `UNIQ_KEY` of its own, in the request's properties.
+    /// rmq does not: the rocketmq-rust 1.0.0 broker copies the batch's properties onto every
+    /// message it stores, so each message would be stored under the batch's key, and the ids
+    /// the producer reports (its messages' keys) would match no stored message (seen in
+    /// `cargo xtask e2e`). Without it every broker stores each message under its own key.
     pub(crate) fn prepare_batch(&self, messages: Vec<Message>) -> Result<Outgoing> {
         let mut ids = Vec::with_capacity(messages.len());
         let mut wire = Vec::with_capacity(messages.len());
@@ -64,11 +69,7 @@ impl ProducerInner {
             ids.push(self.ensure_uniq_key(&mut message));
             wire.push(message);
         }
-        let mut batch = MessageBatch::new(wire)?;
-        let batch_id = ByteString::from(self.ids.next_id());
-        batch
-            .properties_mut()
-            .insert_static(keys::UNIQ_KEY, batch_id);
+        let batch = MessageBatch::new(wire)?;
         let body = batch.encode_body(self.config.property_style)?;
         validators::check_body_size(body.len(), self.config.max_message_size)?;
         let mut message = Message::new(batch.topic(), body.clone());
