@@ -302,7 +302,7 @@ impl TopicPublishInfo {
     /// Whether the queues are a static topic's logical queues (Java: the topic has a
     /// non-empty `topicEndPointsTable` entry). For such a topic Java fails a send to a queue
     /// that is not one of them (`getBrokerNameFromMessageQueue` gives null, so "The
-    /// broker[null] not exist") instead of sending it to the queue's own broker name.
+    /// broker\[null\] not exist"); rmq sends such a queue to the broker it names.
     pub fn is_static_topic(&self) -> bool {
         !self.static_scopes.is_empty()
     }
