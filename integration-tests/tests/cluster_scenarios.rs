@@ -506,6 +506,14 @@ async fn static_topics_route_logical_queues_to_their_leaders() {
             "{broker} leads {logical}"
         );
     }
+    // Async sends take the same way.
+    let r = producer
+        .send_async(Message::new("StaticTopic", "async"))
+        .await
+        .expect("accepted")
+        .await
+        .expect("stored by the leader");
+    assert_eq!(&leaders[&r.queue.queue_id()], r.queue.broker_name());
     // A logical queue taken from the route works as a target too.
     let r = producer
         .send_to_queue(Message::new("StaticTopic", "aimed"), queues[1].clone())

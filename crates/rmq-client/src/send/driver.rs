@@ -27,7 +27,6 @@ use std::time::Duration;
 
 use parking_lot::Mutex;
 use rmq_common::Message;
-use rmq_remoting::deadline::deadline_from;
 use rustc_hash::{FxHashMap, FxHashSet};
 use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore};
 use tokio::task::{AbortHandle, JoinHandle};
@@ -195,8 +194,7 @@ pub(crate) async fn admit(
             "async sends run on a tokio runtime; call them from within one".into(),
         ));
     }
-    let started = Instant::now();
-    let deadline = deadline_from(started, timeout.unwrap_or(inner.config.send_timeout));
+    let (started, deadline) = inner.send_window(timeout);
     let out = inner.prepare(msg).await?;
     let permit = acquire(inner, deadline).await?;
     let tracker = &inner.tracker;

@@ -21,8 +21,6 @@ use std::future::IntoFuture;
 use std::time::Duration;
 
 use rmq_common::{Message, MessageQueue};
-use rmq_remoting::deadline::deadline_from;
-use tokio::time::Instant;
 
 pub(crate) use driver::AsyncTracker;
 pub use driver::SendFuture;
@@ -281,8 +279,7 @@ impl<'a> SendRequest<'a> {
     async fn run(self, mode: SendMode) -> Result<Option<SendResult>> {
         let inner = &self.producer.inner;
         inner.instance()?;
-        let started = Instant::now();
-        let deadline = deadline_from(started, self.timeout.unwrap_or(inner.config.send_timeout));
+        let (started, deadline) = inner.send_window(self.timeout);
         let (out, original) = match self.payload {
             Payload::One(msg) => {
                 // Selectors see the message as the caller built it (Java: `userMessage`).

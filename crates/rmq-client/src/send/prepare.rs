@@ -2,10 +2,14 @@
 //! of `sendKernelImpl`, `Validators.checkMessage`, `MessageClientIDSetter.setUniqID`,
 //! `tryToCompressMessage`, `DefaultMQProducer.batch`).
 
+use std::time::Duration;
+
 use bytes::Bytes;
 use rmq_common::namespace::RETRY_PREFIX;
 use rmq_common::properties::keys;
 use rmq_common::{ByteString, CompressionType, Message, MessageBatch, sysflag, validators};
+use rmq_remoting::deadline::deadline_from;
+use tokio::time::Instant;
 
 use crate::Result;
 use crate::producer::ProducerInner;
@@ -36,6 +40,13 @@ pub(crate) struct Outgoing {
 }
 
 impl ProducerInner {
+    /// When a send starts, and its deadline: `timeout`, or the producer's send timeout.
+    pub(crate) fn send_window(&self, timeout: Option<Duration>) -> (Instant, Instant) {
+        let started = Instant::now();
+        let timeout = timeout.unwrap_or(self.config.send_timeout);
+        (started, deadline_from(started, timeout))
+    }
+
     /// Validates `msg` and makes it ready to send (Java: `checkMessage`, `setUniqID`, the
     /// namespace and `%RETRY%` handling of `sendKernelImpl`, `tryToCompressMessage`).
     ///

@@ -495,3 +495,16 @@ async fn an_async_send_outside_a_runtime_is_refused_not_a_panic() {
     assert_eq!(producer.async_in_flight(), 0);
     producer.shutdown().await;
 }
+
+#[tokio::test(start_paused = true)]
+async fn brokers_hear_from_the_producer_on_the_heartbeat_schedule() {
+    let fake = FakeTransport::new();
+    let producer = producer(&fake).await;
+    producer.send(message()).await.expect("stored");
+    // The route named both brokers; neither was sent a heartbeat on the send's path.
+    assert_eq!(fake.count(request::HEART_BEAT), 0);
+    // The scheduled task's first round, one second after start, reaches both masters.
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    assert_eq!(fake.count(request::HEART_BEAT), 2);
+    producer.shutdown().await;
+}
