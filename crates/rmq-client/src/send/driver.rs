@@ -6,8 +6,7 @@
 //! in-flight count `flush` and `shutdown` wait on) runs in a task of its own, whether or not
 //! anyone polls its [`SendFuture`] or keeps it. The future only receives the outcome.
 //!
-//! Each accepted send runs in a tokio task of its own, polled where it waits and nowhere
-//! else. Two other designs were built and measured (docs/performance.md): one driver task per
+//! The task is polled where the send waits and nowhere else. Two other designs were built and measured (docs/performance.md): one driver task per
 //! producer owning every send in a `FuturesUnordered` serializes all completions on one task
 //! (30 % fewer messages per second on the default multi-thread runtime); and polling a send
 //! from its waker, in the connection task that delivers its answer, needs no task at all but
