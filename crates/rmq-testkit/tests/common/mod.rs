@@ -125,6 +125,17 @@ pub fn response_header(response: &RemotingCommand) -> SendMessageResponseHeader 
     response.decode_header().expect("send response header")
 }
 
+/// The send response header of a response that must be a success.
+pub fn stored_header(response: &RemotingCommand) -> SendMessageResponseHeader {
+    assert_eq!(
+        response.code(),
+        rmq_remoting::code::response::SUCCESS,
+        "{:?}",
+        response.remark()
+    );
+    response_header(response)
+}
+
 pub fn with_serialization(request: RemotingCommand, kind: SerializeType) -> RemotingCommand {
     request.with_serialize_type(kind)
 }
