@@ -214,12 +214,7 @@ impl ProducerBuilder {
     /// assert_eq!(b.build().unwrap().config().name_servers.len(), 2);
     /// ```
     pub fn namesrv_addr(mut self, addrs: &str) -> Self {
-        self.config.name_servers = addrs
-            .split(';')
-            .map(str::trim)
-            .filter(|a| !a.is_empty())
-            .map(str::to_owned)
-            .collect();
+        self.config.name_servers = name_servers_from_env(Some(addrs));
         self
     }
 
@@ -315,10 +310,50 @@ impl ProducerBuilder {
     }
 
     /// Checks the settings (Java: `checkConfig`) and builds the producer, not yet started.
-    pub fn build(self) -> Result<crate::Producer> {
+    ///
+    /// With no name server set, the addresses come from the `NAMESRV_ADDR` environment
+    /// variable (`;`-separated), as Java's `ClientConfig` reads them.
+    pub fn build(mut self) -> Result<crate::Producer> {
+        if self.config.name_servers.is_empty() {
+            self.config.name_servers =
+                name_servers_from_env(std::env::var(NAMESRV_ADDR_ENV).ok().as_deref());
+        }
         self.config.validate()?;
         Ok(crate::Producer::from_config(self.config, self.rpc_hooks))
     }
+
+    /// Builds the producer and starts it: one step, for programs that need no producer before
+    /// it runs (Java: `new DefaultMQProducer(..)` then `start()`).
+    ///
+    /// ```no_run
+    /// # async fn demo() -> rmq_client::Result<()> {
+    /// let producer = rmq_client::Producer::builder("order_producer")
+    ///     .name_server("127.0.0.1:9876")
+    ///     .start()
+    ///     .await?;
+    /// producer.send(rmq_common::Message::new("TopicTest", "hi")).await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn start(self) -> Result<crate::Producer> {
+        let producer = self.build()?;
+        producer.start().await?;
+        Ok(producer)
+    }
+}
+
+/// The environment variable Java reads name server addresses from (Java:
+/// `MixAll.NAMESRV_ADDR_ENV`).
+pub const NAMESRV_ADDR_ENV: &str = "NAMESRV_ADDR";
+
+/// Name server addresses from `NAMESRV_ADDR`'s value: `;`-separated, blanks ignored.
+fn name_servers_from_env(value: Option<&str>) -> Vec<String> {
+    value
+        .unwrap_or_default()
+        .split(';')
+        .map(str::trim)
+        .filter(|a| !a.is_empty())
+        .map(str::to_owned)
+        .collect()
 }
 
 impl ProducerConfig {
@@ -393,6 +428,23 @@ mod tests {
         assert_eq!(c.retry_response_codes.len(), 8);
         assert!(c.retry_response_codes.contains(&response::GO_AWAY));
         assert!(!c.retry_response_codes.contains(&response::MESSAGE_ILLEGAL));
+    }
+
+    #[test]
+    fn name_servers_come_from_namesrv_addr_when_unset() {
+        assert_eq!(
+            name_servers_from_env(Some(" 127.0.0.1:9876;;127.0.0.2:9876 ")),
+            ["127.0.0.1:9876", "127.0.0.2:9876"]
+        );
+        assert!(name_servers_from_env(None).is_empty());
+        // Set ones are kept whatever the environment says.
+        let p = ProducerBuilder::new("pg")
+            .name_server("127.0.0.3:9876")
+            .build();
+        assert_eq!(
+            p.map(|p| p.config().name_servers.clone()).ok(),
+            Some(vec!["127.0.0.3:9876".to_owned()])
+        );
     }
 
     #[test]

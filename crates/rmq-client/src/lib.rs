@@ -18,6 +18,7 @@
 #![deny(missing_docs)]
 #![cfg_attr(not(test), warn(clippy::unwrap_used))]
 
+pub mod blocking;
 mod config;
 mod error;
 pub mod fault;
@@ -30,7 +31,7 @@ mod send;
 mod send_result;
 mod transport;
 
-pub use config::{DEFAULT_RETRY_RESPONSE_CODES, ProducerBuilder, ProducerConfig};
+pub use config::{DEFAULT_RETRY_RESPONSE_CODES, NAMESRV_ADDR_ENV, ProducerBuilder, ProducerConfig};
 pub use error::{Error, Result, SendAttempt};
 pub use hook::{
     CheckForbiddenContext, CheckForbiddenHook, MessageType, SendContext, SendMessageHook, SendMode,

@@ -24,6 +24,7 @@
 #![deny(missing_docs)]
 
 pub use rmq_client as client;
+pub use rmq_client::blocking;
 pub use rmq_client::{Error, Producer, Result, SendResult, SendStatus};
 pub use rmq_common as common;
 pub use rmq_remoting as remoting;
