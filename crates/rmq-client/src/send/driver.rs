@@ -22,15 +22,14 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::task::{Context, Poll};
-use std::time::Duration;
 
 use parking_lot::Mutex;
-use rmq_common::Message;
 use rustc_hash::{FxHashMap, FxHashSet};
 use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore};
 use tokio::task::{AbortHandle, JoinHandle};
 use tokio::time::Instant;
 
+use super::Ready;
 use super::attempt::panic_message;
 use crate::hook::SendMode;
 use crate::producer::ProducerInner;
@@ -179,23 +178,13 @@ pub(crate) struct Accepted<F> {
     finished: Finished,
 }
 
-/// Validates `msg`, takes an async permit (waiting until the deadline for one), counts the
-/// send in flight and builds it, not yet polled.
+/// Takes an async permit for `ready` (waiting until its deadline for one), counts it in
+/// flight and builds the send, not yet polled.
 pub(crate) async fn admit(
     inner: &Arc<ProducerInner>,
-    msg: Message,
-    timeout: Option<Duration>,
+    ready: Ready,
 ) -> Result<Accepted<impl Future<Output = Result<SendResult>> + Send + 'static>> {
-    inner.instance()?;
-    // The send runs in a task: refused here, before anything is counted, rather than a panic.
-    if tokio::runtime::Handle::try_current().is_err() {
-        return Err(Error::Config(
-            "async sends run on a tokio runtime; call them from within one".into(),
-        ));
-    }
-    let (started, deadline) = inner.send_window(timeout);
-    let out = inner.prepare(msg).await?;
-    let permit = acquire(inner, deadline).await?;
+    let permit = acquire(inner, ready.deadline).await?;
     let tracker = &inner.tracker;
     tracker.started();
     let finished = Finished {
@@ -207,7 +196,7 @@ pub(crate) async fn admit(
     // them twice in its state.
     let send = async move {
         let result = producer
-            .send_with_retries(&out, SendMode::Async, deadline, started)
+            .send_ready(&ready, SendMode::Async)
             .await
             .and_then(|r| r.ok_or(Error::Shutdown));
         drop(permit);

@@ -27,9 +27,12 @@ pub use driver::SendFuture;
 use driver::{Callback, admit};
 
 use crate::hook::SendMode;
+use crate::producer::ProducerInner;
 use crate::selector::MessageQueueSelector;
 use crate::transport::BoxFuture;
 use crate::{Error, Producer, Result, SendResult};
+use prepare::Outgoing;
+use tokio::time::Instant;
 
 type Selector<'a> = Box<dyn FnOnce(&[MessageQueue], &Message) -> Option<MessageQueue> + Send + 'a>;
 
@@ -276,9 +279,73 @@ impl<'a> SendRequest<'a> {
         OnewayRequest { request: self }
     }
 
-    async fn run(self, mode: SendMode) -> Result<Option<SendResult>> {
+    /// Accepts the send for async delivery and returns a future of its result (Java:
+    /// `send(msg, mq, callback)`, `send(msg, selector, arg, callback)`, the batch callbacks).
+    /// The queue is chosen now (a selector runs here); the send then finishes on its own,
+    /// like [`Producer::send_async`]'s.
+    ///
+    /// ```no_run
+    /// # async fn demo(producer: rmq_client::Producer) -> rmq_client::Result<()> {
+    /// use rmq_client::SelectByHash;
+    /// use rmq_common::Message;
+    /// let pending = producer
+    ///     .send_with_selector(Message::new("Orders", "paid"), SelectByHash, "order-42")
+    ///     .submit()
+    ///     .await?;
+    /// match pending.await {
+    ///     Ok(sent) => println!("{sent}"),
+    ///     Err(e) => eprintln!("send failed: {e}"),
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub async fn submit(self) -> Result<SendFuture> {
+        let inner = &self.producer.inner;
+        let ready = self.ready().await?;
+        Ok(admit(inner, ready).await?.into_future())
+    }
+
+    /// Like [`submit`](Self::submit), with the outcome handed to `callback`, called exactly
+    /// once if this returns `Ok` (Java: the `SendCallback` overloads).
+    ///
+    /// ```no_run
+    /// # async fn demo(producer: rmq_client::Producer) -> rmq_client::Result<()> {
+    /// use rmq_common::{Message, MessageQueue};
+    /// let queue = MessageQueue::new("Logs", "broker-a", 0);
+    /// producer
+    ///     .send_to_queue(Message::new("Logs", "line"), queue)
+    ///     .submit_with_callback(|result| {
+    ///         if let Err(e) = result {
+    ///             eprintln!("send failed: {e}");
+    ///         }
+    ///     })
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn submit_with_callback<F>(self, callback: F) -> Result<()>
+    where
+        F: FnOnce(Result<SendResult>) + Send + 'static,
+    {
+        self.submit_boxed(Box::new(callback)).await
+    }
+
+    async fn submit_boxed(self, callback: Callback) -> Result<()> {
+        let inner = &self.producer.inner;
+        let ready = self.ready().await?;
+        admit(inner, ready).await?.deliver_to(callback);
+        Ok(())
+    }
+
+    /// The message made ready and its queue chosen, if the send has a fixed one.
+    async fn ready(self) -> Result<Ready> {
         let inner = &self.producer.inner;
         inner.instance()?;
+        // Sends wait on tokio's timers and tasks: refused here rather than a panic there.
+        if tokio::runtime::Handle::try_current().is_err() {
+            return Err(Error::Config(
+                "sends run on a tokio runtime; call them from within one (or use rmq::blocking)"
+                    .into(),
+            ));
+        }
         let (started, deadline) = inner.send_window(self.timeout);
         let (out, original) = match self.payload {
             Payload::One(msg) => {
@@ -288,8 +355,8 @@ impl<'a> SendRequest<'a> {
             }
             Payload::Batch(msgs) => (inner.prepare_batch(msgs)?, None),
         };
-        let outcome = match self.target {
-            Target::Any => inner.send_with_retries(&out, mode, deadline, started).await,
+        let queue = match self.target {
+            Target::Any => None,
             Target::Queue(queue) => {
                 if queue.topic() != &*out.user_topic {
                     return Err(Error::TopicMismatch {
@@ -297,7 +364,7 @@ impl<'a> SendRequest<'a> {
                         queue_topic: queue.topic().to_owned(),
                     });
                 }
-                inner.send_to_queue(&out, &queue, mode, deadline).await
+                Some(Box::new(queue))
             }
             Target::Selected(select) => {
                 let info = inner
@@ -306,14 +373,56 @@ impl<'a> SendRequest<'a> {
                 let queues: Vec<MessageQueue> =
                     info.queues.iter().map(|q| inner.unwrap_queue(q)).collect();
                 let msg = original.as_ref().unwrap_or(&out.message);
-                let queue = select(&queues, msg).ok_or(Error::NoQueueSelected)?;
-                inner.send_to_queue(&out, &queue, mode, deadline).await
+                Some(Box::new(
+                    select(&queues, msg).ok_or(Error::NoQueueSelected)?,
+                ))
             }
+        };
+        Ok(Ready {
+            out,
+            queue,
+            started,
+            deadline,
+        })
+    }
+
+    async fn run(self, mode: SendMode) -> Result<Option<SendResult>> {
+        let inner = &self.producer.inner;
+        let ready = self.ready().await?;
+        inner.send_ready(&ready, mode).await
+    }
+}
+
+/// A send made ready: its message, and its queue when it has a fixed one (boxed: most sends
+/// have none, and an async send keeps this for as long as it runs).
+pub(crate) struct Ready {
+    pub(crate) out: Outgoing,
+    pub(crate) queue: Option<Box<MessageQueue>>,
+    pub(crate) started: Instant,
+    pub(crate) deadline: Instant,
+}
+
+impl ProducerInner {
+    /// Sends a ready send: with retries when it has no fixed queue, else once to its queue.
+    pub(crate) async fn send_ready(
+        &self,
+        ready: &Ready,
+        mode: SendMode,
+    ) -> Result<Option<SendResult>> {
+        let Ready {
+            out,
+            queue,
+            started,
+            deadline,
+        } = ready;
+        let outcome = match queue {
+            None => self.send_with_retries(out, mode, *deadline, *started).await,
+            Some(queue) => self.send_to_queue(out, queue, mode, *deadline).await,
         };
         // An attempt that found the deadline passed reports the send's own figures.
         match outcome {
             Err(Error::Timeout { attempts, .. }) => {
-                Err(retry::timed_out(&out, started, deadline, attempts))
+                Err(retry::timed_out(out, *started, *deadline, attempts))
             }
             other => other,
         }
@@ -381,10 +490,11 @@ impl<'a> IntoFuture for AsyncRequest<'a> {
     type IntoFuture = BoxFuture<'a, Result<SendFuture>>;
 
     fn into_future(self) -> Self::IntoFuture {
-        Box::pin(async move {
-            let accepted = admit(&self.producer.inner, self.msg, self.timeout).await?;
-            Ok(accepted.into_future())
-        })
+        let request = SendRequest {
+            timeout: self.timeout,
+            ..SendRequest::new(self.producer, Payload::One(self.msg), Target::Any)
+        };
+        Box::pin(request.submit())
     }
 }
 
@@ -410,10 +520,10 @@ impl<'a> IntoFuture for CallbackRequest<'a> {
     type IntoFuture = BoxFuture<'a, Result<()>>;
 
     fn into_future(self) -> Self::IntoFuture {
-        Box::pin(async move {
-            let accepted = admit(&self.producer.inner, self.msg, self.timeout).await?;
-            accepted.deliver_to(self.callback);
-            Ok(())
-        })
+        let request = SendRequest {
+            timeout: self.timeout,
+            ..SendRequest::new(self.producer, Payload::One(self.msg), Target::Any)
+        };
+        Box::pin(request.submit_boxed(self.callback))
     }
 }

@@ -508,3 +508,43 @@ async fn brokers_hear_from_the_producer_on_the_heartbeat_schedule() {
     assert_eq!(fake.count(request::HEART_BEAT), 2);
     producer.shutdown().await;
 }
+
+#[tokio::test(start_paused = true)]
+async fn queue_selector_and_batch_sends_have_async_forms() {
+    let fake = FakeTransport::new();
+    let producer = producer(&fake).await;
+    let queue = MessageQueue::new("TopicTest", "broker-b", 1);
+    let aimed = producer
+        .send_to_queue(message(), queue.clone())
+        .submit()
+        .await
+        .expect("accepted");
+    let batch = producer
+        .send_batch((0..2).map(|_| message()))
+        .submit()
+        .await
+        .expect("accepted");
+    let calls = Arc::new(AtomicUsize::new(0));
+    let seen = calls.clone();
+    let rr = SelectByRoundRobin::default();
+    producer
+        .send_with_selector(message(), &rr, ())
+        .submit_with_callback(move |result| {
+            assert!(result.is_ok(), "{result:?}");
+            seen.fetch_add(1, Ordering::SeqCst);
+        })
+        .await
+        .expect("accepted");
+    // Nobody awaits yet: they finish on their own.
+    producer.flush(Duration::from_secs(1)).await.expect("done");
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
+    assert_eq!(aimed.await.expect("stored").queue, queue);
+    assert_eq!(batch.await.expect("stored").msg_id.split(',').count(), 2);
+    // A mismatched queue is refused at once, not through the future.
+    let other = MessageQueue::new("OtherTopic", "broker-b", 1);
+    assert!(matches!(
+        producer.send_to_queue(message(), other).submit().await,
+        Err(Error::TopicMismatch { .. })
+    ));
+    producer.shutdown().await;
+}
