@@ -325,28 +325,16 @@ impl<'a> SendRequest<'a> {
     where
         F: FnOnce(Result<SendResult>) + Send + 'static,
     {
-        self.submit_boxed(Box::new(callback)).await
-    }
-
-    async fn submit_boxed(self, callback: Callback) -> Result<()> {
         let inner = &self.producer.inner;
         let ready = self.ready().await?;
-        admit(inner, ready).await?.deliver_to(callback);
+        admit(inner, ready).await?.deliver_to(Box::new(callback));
         Ok(())
     }
 
     /// The message made ready and its queue chosen, if the send has a fixed one.
     async fn ready(self) -> Result<Ready> {
         let inner = &self.producer.inner;
-        inner.instance()?;
-        // Sends wait on tokio's timers and tasks: refused here rather than a panic there.
-        if tokio::runtime::Handle::try_current().is_err() {
-            return Err(Error::Config(
-                "sends run on a tokio runtime; call them from within one (or use rmq::blocking)"
-                    .into(),
-            ));
-        }
-        let (started, deadline) = inner.send_window(self.timeout);
+        let (started, deadline) = inner.begin_send(self.timeout)?;
         let (out, original) = match self.payload {
             Payload::One(msg) => {
                 // Selectors see the message as the caller built it (Java: `userMessage`).
@@ -403,6 +391,31 @@ pub(crate) struct Ready {
 }
 
 impl ProducerInner {
+    /// Checks that a send can start, and gives its start and deadline.
+    fn begin_send(&self, timeout: Option<Duration>) -> Result<(Instant, Instant)> {
+        self.instance()?;
+        // Sends wait on tokio's timers and tasks: refused here rather than a panic there.
+        if tokio::runtime::Handle::try_current().is_err() {
+            return Err(Error::Config(
+                "sends run on a tokio runtime; call them from within one (or use rmq::blocking)"
+                    .into(),
+            ));
+        }
+        Ok(self.send_window(timeout))
+    }
+
+    /// One message made ready for an async send with no fixed queue: the common async send,
+    /// kept apart from [`SendRequest::ready`] so its future stays small.
+    async fn ready_one(&self, msg: Message, timeout: Option<Duration>) -> Result<Ready> {
+        let (started, deadline) = self.begin_send(timeout)?;
+        Ok(Ready {
+            out: self.prepare(msg).await?,
+            queue: None,
+            started,
+            deadline,
+        })
+    }
+
     /// Sends a ready send: with retries when it has no fixed queue, else once to its queue.
     pub(crate) async fn send_ready(
         &self,
@@ -490,11 +503,11 @@ impl<'a> IntoFuture for AsyncRequest<'a> {
     type IntoFuture = BoxFuture<'a, Result<SendFuture>>;
 
     fn into_future(self) -> Self::IntoFuture {
-        let request = SendRequest {
-            timeout: self.timeout,
-            ..SendRequest::new(self.producer, Payload::One(self.msg), Target::Any)
-        };
-        Box::pin(request.submit())
+        Box::pin(async move {
+            let inner = &self.producer.inner;
+            let ready = inner.ready_one(self.msg, self.timeout).await?;
+            Ok(admit(inner, ready).await?.into_future())
+        })
     }
 }
 
@@ -520,10 +533,11 @@ impl<'a> IntoFuture for CallbackRequest<'a> {
     type IntoFuture = BoxFuture<'a, Result<()>>;
 
     fn into_future(self) -> Self::IntoFuture {
-        let request = SendRequest {
-            timeout: self.timeout,
-            ..SendRequest::new(self.producer, Payload::One(self.msg), Target::Any)
-        };
-        Box::pin(request.submit_boxed(self.callback))
+        Box::pin(async move {
+            let inner = &self.producer.inner;
+            let ready = inner.ready_one(self.msg, self.timeout).await?;
+            admit(inner, ready).await?.deliver_to(self.callback);
+            Ok(())
+        })
     }
 }
