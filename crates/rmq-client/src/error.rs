@@ -158,7 +158,136 @@ pub enum Error {
     NoQueueSelected,
 }
 
+/// What kind of failure an [`Error`] is, to decide what to do about it without matching
+/// every variant (see [`Error::kind`]).
+///
+/// ```
+/// use rmq_client::{Error, ErrorKind};
+/// let err = Error::NoNameServer;
+/// assert_eq!(err.kind(), ErrorKind::NameServer);
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// The producer's settings are invalid: fix the configuration.
+    Config,
+    /// The producer is not running (not started, start failed, or shut down).
+    NotRunning,
+    /// The message, batch or target breaks a rule: sent again as it is, it fails again.
+    Invalid,
+    /// A hook refused the message or panicked.
+    Hook,
+    /// No name server is configured or none answered.
+    NameServer,
+    /// No route or broker address for the topic.
+    NoRoute,
+    /// A broker refused the message with an error code.
+    BrokerRefused,
+    /// The deadline passed.
+    Timeout,
+    /// A connection failed: connect, write, or closed while waiting.
+    Connection,
+    /// Too many sends in flight: no permit within the deadline.
+    Overloaded,
+    /// A server's answer could not be read.
+    Protocol,
+    /// The producer shut down before the send completed.
+    Shutdown,
+    /// A bug in rmq (a panicking send task).
+    Internal,
+}
+
+/// Broker codes that say "later" rather than "never": a busy, failing or moving broker.
+const TRANSIENT_BROKER_CODES: [i32; 5] = [
+    code::response::SYSTEM_ERROR,
+    code::response::SYSTEM_BUSY,
+    code::response::SERVICE_NOT_AVAILABLE,
+    code::response::NOT_LEADER_FOR_QUEUE,
+    code::response::GO_AWAY,
+];
+
 impl Error {
+    /// What kind of failure this is. For a send that failed after several attempts, the kind
+    /// of its last attempt.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            Error::Config(_) | Error::GroupInUse { .. } => ErrorKind::Config,
+            Error::NotRunning(_) | Error::AlreadyStarted(_) => ErrorKind::NotRunning,
+            Error::Validation(_)
+            | Error::Message(_)
+            | Error::Batch(_)
+            | Error::Compression(_)
+            | Error::TopicMismatch { .. }
+            | Error::NoQueueSelected => ErrorKind::Invalid,
+            Error::Forbidden { .. } | Error::HookPanicked { .. } => ErrorKind::Hook,
+            Error::NoNameServer | Error::NameServer { .. } => ErrorKind::NameServer,
+            Error::NoRoute { .. } | Error::BrokerNotFound { .. } => ErrorKind::NoRoute,
+            Error::Broker { .. } => ErrorKind::BrokerRefused,
+            Error::MalformedResponse { .. } => ErrorKind::Protocol,
+            Error::Remoting(e) => match e.kind() {
+                rmq_remoting::ErrorKind::Timeout => ErrorKind::Timeout,
+                rmq_remoting::ErrorKind::TooManyRequests => ErrorKind::Overloaded,
+                rmq_remoting::ErrorKind::Codec => ErrorKind::Protocol,
+                rmq_remoting::ErrorKind::NoNameServer => ErrorKind::NameServer,
+                rmq_remoting::ErrorKind::Shutdown => ErrorKind::Shutdown,
+                _ => ErrorKind::Connection,
+            },
+            Error::Timeout { .. } => ErrorKind::Timeout,
+            Error::AllAttemptsFailed { attempts, .. } => attempts
+                .last()
+                .map_or(ErrorKind::Connection, |attempt| attempt.kind),
+            Error::Shutdown => ErrorKind::Shutdown,
+            Error::TooManyInFlight(_) => ErrorKind::Overloaded,
+            Error::Panicked(_) => ErrorKind::Internal,
+        }
+    }
+
+    /// Whether trying again later may succeed: the failure is a connection, a timeout, a
+    /// busy, failing or moving broker, too many sends in flight, or no route or name server
+    /// yet. Not for a message, setting or permission that must be fixed first.
+    ///
+    /// A send that [may have been stored](Self::may_have_been_stored) can be stored twice
+    /// if sent again.
+    pub fn is_retryable(&self) -> bool {
+        match self.kind() {
+            ErrorKind::Connection
+            | ErrorKind::Timeout
+            | ErrorKind::Overloaded
+            | ErrorKind::NameServer
+            | ErrorKind::NoRoute => true,
+            ErrorKind::BrokerRefused => self
+                .response_code()
+                .is_some_and(|code| TRANSIENT_BROKER_CODES.contains(&code)),
+            _ => false,
+        }
+    }
+
+    /// Whether the deadline passed.
+    pub fn is_timeout(&self) -> bool {
+        self.kind() == ErrorKind::Timeout
+    }
+
+    /// Whether the message may be stored although the send failed: a request left and no
+    /// answer came back (a timeout while waiting, a connection lost after the write), or an
+    /// earlier attempt stored it with a weaker status. `false` means it was certainly not
+    /// stored, so sending it again cannot duplicate it.
+    pub fn may_have_been_stored(&self) -> bool {
+        match self {
+            Error::Remoting(e) => matches!(
+                e.kind(),
+                rmq_remoting::ErrorKind::Timeout
+                    | rmq_remoting::ErrorKind::ConnectionClosed
+                    | rmq_remoting::ErrorKind::SendRequest
+            ),
+            Error::Timeout { attempts, .. } | Error::AllAttemptsFailed { attempts, .. } => {
+                attempts.iter().any(|attempt| attempt.may_have_been_stored)
+            }
+            // Ended by shutdown while waiting for an answer.
+            Error::Shutdown | Error::Panicked(_) => true,
+            _ => false,
+        }
+    }
+
     /// Java's response code for this error: the broker's or name server's code, or a
     /// `ClientErrorCode` (10004 no name server, 10005 no route, 10003 broker not found,
     /// 10002 timeout, 10001 connect), or 13 for an illegal message; `None` otherwise.
@@ -193,6 +322,11 @@ pub struct SendAttempt {
     pub response_code: Option<i32>,
     /// How long the attempt took.
     pub elapsed: Duration,
+    /// What kind of failure it was.
+    pub kind: ErrorKind,
+    /// Whether this attempt may have stored the message (see
+    /// [`Error::may_have_been_stored`]).
+    pub may_have_been_stored: bool,
 }
 
 impl fmt::Display for SendAttempt {
@@ -216,5 +350,194 @@ impl fmt::Display for AttemptList<'_> {
             write!(f, " [{}] {attempt};", i + 1)?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use rmq_common::ValidationError;
+    use rmq_remoting::RemotingError;
+    use rmq_remoting::code::response;
+
+    use super::*;
+
+    fn remoting(kind: rmq_remoting::ErrorKind) -> Error {
+        Error::Remoting(RemotingError::new(kind, "127.0.0.1:10911"))
+    }
+
+    fn broker(code: i32) -> Error {
+        Error::Broker {
+            code,
+            remark: String::new(),
+            broker: "broker-a".into(),
+            addr: "127.0.0.1:10911".into(),
+        }
+    }
+
+    fn attempt(error: &Error) -> SendAttempt {
+        SendAttempt {
+            broker: "broker-a".into(),
+            queue_id: 0,
+            cause: error.to_string(),
+            response_code: error.response_code(),
+            elapsed: Duration::ZERO,
+            kind: error.kind(),
+            may_have_been_stored: error.may_have_been_stored(),
+        }
+    }
+
+    /// Every error the producer produces, against each classifier: kind, retryable,
+    /// timeout, may have been stored.
+    #[test]
+    fn every_error_is_classified() {
+        use rmq_remoting::ErrorKind as R;
+        let timed_out = remoting(R::Timeout);
+        let refused = remoting(R::Connect);
+        let cases: Vec<(Error, ErrorKind, bool, bool, bool)> = vec![
+            (
+                Error::Config("x".into()),
+                ErrorKind::Config,
+                false,
+                false,
+                false,
+            ),
+            (
+                Error::NotRunning(crate::ServiceState::CreateJust),
+                ErrorKind::NotRunning,
+                false,
+                false,
+                false,
+            ),
+            (
+                Error::Validation(ValidationError::EmptyBody),
+                ErrorKind::Invalid,
+                false,
+                false,
+                false,
+            ),
+            (
+                Error::NoQueueSelected,
+                ErrorKind::Invalid,
+                false,
+                false,
+                false,
+            ),
+            (
+                Error::HookPanicked {
+                    hook: "h".into(),
+                    message: "boom".into(),
+                },
+                ErrorKind::Hook,
+                false,
+                false,
+                false,
+            ),
+            (
+                Error::NoNameServer,
+                ErrorKind::NameServer,
+                true,
+                false,
+                false,
+            ),
+            (
+                Error::NoRoute {
+                    topic: "T".into(),
+                    detail: None,
+                },
+                ErrorKind::NoRoute,
+                true,
+                false,
+                false,
+            ),
+            (
+                broker(response::SYSTEM_BUSY),
+                ErrorKind::BrokerRefused,
+                true,
+                false,
+                false,
+            ),
+            (
+                broker(response::NO_PERMISSION),
+                ErrorKind::BrokerRefused,
+                false,
+                false,
+                false,
+            ),
+            (
+                broker(response::TOPIC_NOT_EXIST),
+                ErrorKind::BrokerRefused,
+                false,
+                false,
+                false,
+            ),
+            (remoting(R::Timeout), ErrorKind::Timeout, true, true, true),
+            (
+                remoting(R::Connect),
+                ErrorKind::Connection,
+                true,
+                false,
+                false,
+            ),
+            (
+                remoting(R::ConnectionClosed),
+                ErrorKind::Connection,
+                true,
+                false,
+                true,
+            ),
+            (
+                remoting(R::TooManyRequests),
+                ErrorKind::Overloaded,
+                true,
+                false,
+                false,
+            ),
+            (
+                Error::TooManyInFlight(10),
+                ErrorKind::Overloaded,
+                true,
+                false,
+                false,
+            ),
+            (remoting(R::Codec), ErrorKind::Protocol, false, false, false),
+            (
+                Error::Timeout {
+                    topic: "T".into(),
+                    elapsed: Duration::from_secs(3),
+                    timeout: Duration::from_secs(3),
+                    attempts: vec![attempt(&refused)],
+                },
+                ErrorKind::Timeout,
+                true,
+                true,
+                false,
+            ),
+            (
+                Error::AllAttemptsFailed {
+                    topic: "T".into(),
+                    attempts: vec![attempt(&timed_out), attempt(&refused)],
+                },
+                ErrorKind::Connection,
+                true,
+                false,
+                true,
+            ),
+            (Error::Shutdown, ErrorKind::Shutdown, false, false, true),
+            (
+                Error::Panicked("bug".into()),
+                ErrorKind::Internal,
+                false,
+                false,
+                true,
+            ),
+        ];
+        for (error, kind, retryable, timeout, stored) in cases {
+            assert_eq!(error.kind(), kind, "{error}");
+            assert_eq!(error.is_retryable(), retryable, "retryable: {error}");
+            assert_eq!(error.is_timeout(), timeout, "timeout: {error}");
+            assert_eq!(error.may_have_been_stored(), stored, "stored: {error}");
+        }
     }
 }

@@ -32,7 +32,7 @@ mod send_result;
 mod transport;
 
 pub use config::{DEFAULT_RETRY_RESPONSE_CODES, NAMESRV_ADDR_ENV, ProducerBuilder, ProducerConfig};
-pub use error::{Error, Result, SendAttempt};
+pub use error::{Error, ErrorKind, Result, SendAttempt};
 pub use hook::{
     CheckForbiddenContext, CheckForbiddenHook, MessageType, SendContext, SendMessageHook, SendMode,
 };

@@ -142,13 +142,15 @@ impl ProducerInner {
                         && self.config.retry_another_broker_when_not_store_ok
                     {
                         let status = result.as_ref().map(|r| r.status.name()).unwrap_or_default();
-                        record(
-                            &mut attempts,
-                            &target,
-                            format!("stored with status {status}"),
-                            None,
-                            begin.elapsed(),
-                        );
+                        attempts.push(SendAttempt {
+                            broker: target.broker_name().to_owned(),
+                            queue_id: target.queue_id(),
+                            cause: format!("stored with status {status}"),
+                            response_code: None,
+                            elapsed: begin.elapsed(),
+                            kind: crate::ErrorKind::BrokerRefused,
+                            may_have_been_stored: true,
+                        });
                         last_result = result.map(Box::new);
                         continue;
                     }
@@ -172,13 +174,7 @@ impl ProducerInner {
                             return Err(e);
                         }
                     }
-                    record(
-                        &mut attempts,
-                        &target,
-                        e.to_string(),
-                        e.response_code(),
-                        elapsed,
-                    );
+                    record(&mut attempts, &target, &e, elapsed);
                     if !verdict.retry {
                         return Err(Error::AllAttemptsFailed {
                             topic: out.user_topic.to_string(),
@@ -217,23 +213,19 @@ pub(crate) fn timed_out(
     }
 }
 
-/// Records an attempt, keeping the most recent [`RECORDED_ATTEMPTS`].
-fn record(
-    attempts: &mut Vec<SendAttempt>,
-    queue: &MessageQueue,
-    cause: String,
-    response_code: Option<i32>,
-    elapsed: Duration,
-) {
+/// Records a failed attempt, keeping the most recent [`RECORDED_ATTEMPTS`].
+fn record(attempts: &mut Vec<SendAttempt>, queue: &MessageQueue, error: &Error, elapsed: Duration) {
     if attempts.len() == RECORDED_ATTEMPTS {
         attempts.remove(0);
     }
     attempts.push(SendAttempt {
         broker: queue.broker_name().to_owned(),
         queue_id: queue.queue_id(),
-        cause,
-        response_code,
+        cause: error.to_string(),
+        response_code: error.response_code(),
         elapsed,
+        kind: error.kind(),
+        may_have_been_stored: error.may_have_been_stored(),
     });
 }
 
@@ -365,9 +357,10 @@ mod tests {
         let queue = MessageQueue::new("T", "broker-a", 0);
         let mut attempts = Vec::new();
         for i in 0..RECORDED_ATTEMPTS + 10 {
-            record(&mut attempts, &queue, i.to_string(), None, Duration::ZERO);
+            let error = Error::Config(i.to_string());
+            record(&mut attempts, &queue, &error, Duration::ZERO);
         }
         assert_eq!(attempts.len(), RECORDED_ATTEMPTS);
-        assert_eq!(attempts[0].cause, "10");
+        assert!(attempts[0].cause.ends_with(": 10"), "{}", attempts[0].cause);
     }
 }

@@ -548,3 +548,53 @@ async fn queue_selector_and_batch_sends_have_async_forms() {
     ));
     producer.shutdown().await;
 }
+
+#[tokio::test(start_paused = true)]
+async fn classifiers_tell_a_lost_answer_from_a_request_never_sent() {
+    // The connection closed after the write: the broker may have stored the message.
+    let fake = FakeTransport::new();
+    fake.set(
+        A,
+        Behaviour::Fail(ErrorKind::ConnectionClosed, Duration::from_millis(1)),
+    );
+    fake.set(
+        B,
+        Behaviour::Fail(ErrorKind::ConnectionClosed, Duration::from_millis(1)),
+    );
+    let producer = producer(&fake).await;
+    let lost = producer.send(message()).await.expect_err("no answer");
+    assert_eq!(lost.kind(), crate::ErrorKind::Connection, "{lost}");
+    assert!(lost.may_have_been_stored() && lost.is_retryable(), "{lost}");
+    let lost = producer
+        .send_async(message())
+        .await
+        .expect("accepted")
+        .await
+        .expect_err("no answer");
+    assert!(lost.may_have_been_stored(), "{lost}");
+    producer.shutdown().await;
+
+    // Every connect refused: certainly not stored.
+    let fake = FakeTransport::new();
+    fake.set(A, Behaviour::Fail(ErrorKind::Connect, Duration::ZERO));
+    fake.set(B, Behaviour::Fail(ErrorKind::Connect, Duration::ZERO));
+    let refusing = producer_with(&fake, Producer::builder("pg")).await;
+    let refused = refusing.send(message()).await.expect_err("refused");
+    assert!(
+        !refused.may_have_been_stored() && refused.is_retryable(),
+        "{refused}"
+    );
+    // The broker's refusal: not stored, and not to be sent again as it is.
+    let fake = FakeTransport::new();
+    fake.set(A, Behaviour::Code(response::MESSAGE_ILLEGAL));
+    fake.set(B, Behaviour::Code(response::MESSAGE_ILLEGAL));
+    let strict = producer_with(&fake, Producer::builder("pg")).await;
+    let illegal = strict.send(message()).await.expect_err("refused");
+    assert_eq!(illegal.kind(), crate::ErrorKind::BrokerRefused);
+    assert!(
+        !illegal.may_have_been_stored() && !illegal.is_retryable(),
+        "{illegal}"
+    );
+    refusing.shutdown().await;
+    strict.shutdown().await;
+}
