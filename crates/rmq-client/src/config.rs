@@ -29,8 +29,11 @@ pub const DEFAULT_RETRY_RESPONSE_CODES: [i32; 8] = [
     response::GO_AWAY,
 ];
 
-/// Everything a producer is configured with. Build it with [`ProducerBuilder`].
+/// Everything a producer is configured with. Build it with [`ProducerBuilder`]; read it with
+/// [`Producer::config`](crate::Producer::config). New settings may be added in minor
+/// releases, so it cannot be built or matched field by field outside rmq.
 #[derive(Clone, Debug)]
+#[non_exhaustive]
 pub struct ProducerConfig {
     /// Java `producerGroup`: required; `DEFAULT_PRODUCER` is refused.
     pub group: String,
