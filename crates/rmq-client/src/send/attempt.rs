@@ -268,20 +268,32 @@ impl ProducerInner {
         match mode {
             SendMode::Sync => Sent::done(match transport.invoke_sync(addr, cmd, remaining).await {
                 Ok(response) => self.process_response(out, queue, addr, &response).map(Some),
-                Err(e) => Err(e.into()),
+                Err(e) => Err(self.transport_error(e, mode)),
             }),
             SendMode::Async => match transport.invoke_async(addr, cmd, remaining).await {
                 Ok(response) => Sent::Awaiting(response),
-                Err(e) => Sent::done(Err(e.into())),
+                Err(e) => Sent::done(Err(self.transport_error(e, mode))),
             },
             SendMode::Oneway => Sent::done(
                 transport
                     .invoke_oneway(addr, cmd, remaining)
                     .await
                     .map(|()| None)
-                    .map_err(Into::into),
+                    .map_err(|e| self.transport_error(e, mode)),
             ),
         }
+    }
+
+    /// A transport failure as the producer reports it: running out of the remoting client's
+    /// permits is the same "too many in flight" as running out of the producer's.
+    fn transport_error(&self, error: rmq_remoting::RemotingError, mode: SendMode) -> Error {
+        if error.kind() == rmq_remoting::ErrorKind::TooManyRequests {
+            return Error::TooManyInFlight(match mode {
+                SendMode::Oneway => self.config.oneway_permits,
+                SendMode::Sync | SendMode::Async => self.config.async_permits,
+            });
+        }
+        error.into()
     }
 
     /// Turns the broker's answer into a result (Java: `processSendResponse`).

@@ -598,3 +598,23 @@ async fn classifiers_tell_a_lost_answer_from_a_request_never_sent() {
     refusing.shutdown().await;
     strict.shutdown().await;
 }
+
+#[tokio::test(start_paused = true)]
+async fn running_out_of_permits_is_one_error() {
+    let fake = FakeTransport::new();
+    fake.set(
+        A,
+        Behaviour::Fail(ErrorKind::TooManyRequests, Duration::ZERO),
+    );
+    fake.set(
+        B,
+        Behaviour::Fail(ErrorKind::TooManyRequests, Duration::ZERO),
+    );
+    let producer = producer(&fake).await;
+    let error = producer.send(message()).await.expect_err("no permit");
+    assert!(matches!(error, Error::TooManyInFlight(_)), "{error:?}");
+    assert_eq!(error.kind(), crate::ErrorKind::Overloaded);
+    // Local: one attempt, no broker blamed.
+    assert_eq!(fake.sends().len(), 1);
+    producer.shutdown().await;
+}
