@@ -329,6 +329,25 @@ pub struct SendAttempt {
     pub may_have_been_stored: bool,
 }
 
+impl SendAttempt {
+    /// The record of an attempt on `queue` that failed with `error` after `elapsed`.
+    pub(crate) fn failed(
+        queue: &rmq_common::MessageQueue,
+        error: &Error,
+        elapsed: Duration,
+    ) -> Self {
+        SendAttempt {
+            broker: queue.broker_name().to_owned(),
+            queue_id: queue.queue_id(),
+            cause: error.to_string(),
+            response_code: error.response_code(),
+            elapsed,
+            kind: error.kind(),
+            may_have_been_stored: error.may_have_been_stored(),
+        }
+    }
+}
+
 impl fmt::Display for SendAttempt {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
@@ -377,15 +396,8 @@ mod tests {
     }
 
     fn attempt(error: &Error) -> SendAttempt {
-        SendAttempt {
-            broker: "broker-a".into(),
-            queue_id: 0,
-            cause: error.to_string(),
-            response_code: error.response_code(),
-            elapsed: Duration::ZERO,
-            kind: error.kind(),
-            may_have_been_stored: error.may_have_been_stored(),
-        }
+        let queue = rmq_common::MessageQueue::new("T", "broker-a", 0);
+        SendAttempt::failed(&queue, error, Duration::ZERO)
     }
 
     /// Every error the producer produces, against each classifier: kind, retryable,

@@ -218,15 +218,7 @@ fn record(attempts: &mut Vec<SendAttempt>, queue: &MessageQueue, error: &Error, 
     if attempts.len() == RECORDED_ATTEMPTS {
         attempts.remove(0);
     }
-    attempts.push(SendAttempt {
-        broker: queue.broker_name().to_owned(),
-        queue_id: queue.queue_id(),
-        cause: error.to_string(),
-        response_code: error.response_code(),
-        elapsed,
-        kind: error.kind(),
-        may_have_been_stored: error.may_have_been_stored(),
-    });
+    attempts.push(SendAttempt::failed(queue, error, elapsed));
 }
 
 #[cfg(test)]
