@@ -9,18 +9,19 @@ use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll};
 use std::time::Duration;
 
-use futures_util::TryFutureExt;
 use futures_util::future::Either;
-use rmq_remoting::{RemotingClient, RemotingCommand, RemotingError, ResponseFuture};
+use rmq_remoting::{RemotingClient, RemotingCommand, RemotingError};
 
 /// A boxed, sendable future.
 pub(crate) type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
 /// What a remote call returns.
 pub(crate) type Reply = Result<RemotingCommand, RemotingError>;
+
+/// Where an async request's outcome goes.
+pub(crate) type ReplyCallback = Box<dyn FnOnce(Reply) + Send>;
 
 /// The requests a producer makes.
 pub(crate) trait Transport: Send + Sync + fmt::Debug + 'static {
@@ -32,14 +33,15 @@ pub(crate) trait Transport: Send + Sync + fmt::Debug + 'static {
         timeout: Duration,
     ) -> BoxFuture<'a, Reply>;
 
-    /// Queues `request` on `addr`'s connection; the answer arrives through the returned
-    /// [`Pending`] (Java: `invokeAsync`).
-    fn invoke_async<'a>(
+    /// Queues `request` on `addr`'s connection; `callback` receives its outcome, exactly once
+    /// (Java: `invokeAsync` with an `InvokeCallback`).
+    fn invoke_async_callback<'a>(
         &'a self,
         addr: &'a str,
         request: RemotingCommand,
         timeout: Duration,
-    ) -> BoxFuture<'a, Result<Pending, RemotingError>>;
+        callback: ReplyCallback,
+    ) -> BoxFuture<'a, ()>;
 
     /// Writes `request` marked oneway (Java: `invokeOneway`).
     fn invoke_oneway<'a>(
@@ -61,26 +63,6 @@ pub(crate) trait Transport: Send + Sync + fmt::Debug + 'static {
 
     /// Closes every connection; later calls fail.
     fn shutdown(&self);
-}
-
-/// The answer to an async request, still to come.
-pub(crate) enum Pending {
-    /// From the remoting client: no allocation beyond its own.
-    Remote(ResponseFuture),
-    /// From any other transport (a test fake).
-    #[cfg_attr(not(test), allow(dead_code))]
-    Other(BoxFuture<'static, Reply>),
-}
-
-impl Future for Pending {
-    type Output = Reply;
-
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Reply> {
-        match &mut *self {
-            Pending::Remote(response) => Pin::new(response).poll(cx),
-            Pending::Other(response) => response.as_mut().poll(cx),
-        }
-    }
 }
 
 /// Where a client instance's requests go: the remoting client, called directly so the hot
@@ -109,19 +91,23 @@ impl Link {
         }
     }
 
-    pub(crate) fn invoke_async<'a>(
+    pub(crate) fn invoke_async_callback<'a>(
         &'a self,
         addr: &'a str,
         request: RemotingCommand,
         timeout: Duration,
-    ) -> impl Future<Output = Result<Pending, RemotingError>> + Send + 'a {
+        callback: impl FnOnce(Reply) + Send + 'static,
+    ) -> impl Future<Output = ()> + Send + 'a {
         match self {
-            Link::Remoting(client) => Either::Left(
-                client
-                    .invoke_async(addr, request, timeout)
-                    .map_ok(Pending::Remote),
-            ),
-            Link::Other(transport) => Either::Right(transport.invoke_async(addr, request, timeout)),
+            Link::Remoting(client) => {
+                Either::Left(client.invoke_async_with_callback(addr, request, timeout, callback))
+            }
+            Link::Other(transport) => Either::Right(transport.invoke_async_callback(
+                addr,
+                request,
+                timeout,
+                Box::new(callback),
+            )),
         }
     }
 

@@ -37,9 +37,11 @@ use tokio::sync::{Semaphore, mpsc, oneshot};
 use tokio::time::{Instant, MissedTickBehavior};
 use tokio_util::codec::{Decoder, Encoder};
 use tokio_util::sync::CancellationToken;
+use tokio_util::time::{DelayQueue, delay_queue};
 
 use crate::code::response;
 use crate::processor::ProcessorTable;
+use crate::reply::{Reply, ReplyTo, ResponseCallback};
 use crate::{ErrorKind, FrameCodec, RemotingCommand, RemotingError, SerializeType};
 
 /// Stop taking new frames from callers while this much is waiting to be written. The socket's
@@ -68,9 +70,6 @@ pub(crate) fn next_opaque() -> i32 {
     NEXT_OPAQUE.fetch_add(1, Ordering::Relaxed)
 }
 
-/// What a request's caller receives.
-pub(crate) type Reply = Result<RemotingCommand, RemotingError>;
-
 /// What a oneway caller learns once its frame is written (or could not be encoded).
 pub(crate) type Written = Result<(), RemotingError>;
 
@@ -80,9 +79,15 @@ pub(crate) enum Outbound {
     /// `reply` is absent for oneway requests.
     Request {
         request: RemotingCommand,
-        reply: Option<oneshot::Sender<Reply>>,
+        reply: Option<ReplyTo>,
         written: Option<oneshot::Sender<Written>>,
     },
+}
+
+/// A request the connection's queue did not take, handed back with the reason.
+pub(crate) struct Refused {
+    pub(crate) error: RemotingError,
+    pub(crate) item: Outbound,
 }
 
 /// Per-connection settings.
@@ -214,29 +219,40 @@ impl Channel {
         self.shared.draining.cancel();
     }
 
-    async fn enqueue(&self, item: Outbound, deadline: Instant) -> Result<(), RemotingError> {
-        let item = match self.shared.tx.try_send(item) {
-            Ok(()) => return Ok(()),
-            Err(mpsc::error::TrySendError::Closed(_)) => {
-                return Err(self
-                    .error(ErrorKind::SendRequest)
-                    .with_detail("the connection is closed"));
-            }
-            Err(mpsc::error::TrySendError::Full(item)) => item,
-        };
-        // A full queue is back-pressure, the exception; its timer stays out of the common path.
-        Box::pin(self.enqueue_slow(item, deadline)).await
+    /// The peer's address, shared.
+    pub(crate) fn addr_arc(&self) -> &Arc<str> {
+        &self.shared.addr
     }
 
-    async fn enqueue_slow(&self, item: Outbound, deadline: Instant) -> Result<(), RemotingError> {
-        match tokio::time::timeout_at(deadline, self.shared.tx.send(item)).await {
-            Ok(Ok(())) => Ok(()),
-            Ok(Err(_)) => Err(self
+    /// Queues `item` for the connection task, waiting for room until `deadline`; a request
+    /// the queue does not take is handed back, so whoever waits for its answer hears why.
+    async fn enqueue(&self, item: Outbound, deadline: Instant) -> Result<(), Refused> {
+        let closed = |this: &Self, item| Refused {
+            error: this
                 .error(ErrorKind::SendRequest)
-                .with_detail("the connection is closed")),
-            Err(_) => Err(self
-                .error(ErrorKind::Timeout)
-                .with_detail("the connection's send queue stayed full until the deadline")),
+                .with_detail("the connection is closed"),
+            item,
+        };
+        let item = match self.shared.tx.try_send(item) {
+            Ok(()) => return Ok(()),
+            Err(mpsc::error::TrySendError::Closed(item)) => return Err(closed(self, item)),
+            Err(mpsc::error::TrySendError::Full(item)) => item,
+        };
+        // A full queue is back-pressure, the exception; its timer stays out of the common
+        // path. Room is reserved first, so the request stays ours if none comes.
+        let reserved = Box::pin(tokio::time::timeout_at(deadline, self.shared.tx.reserve())).await;
+        match reserved {
+            Ok(Ok(permit)) => {
+                permit.send(item);
+                Ok(())
+            }
+            Ok(Err(_)) => Err(closed(self, item)),
+            Err(_) => Err(Refused {
+                error: self
+                    .error(ErrorKind::Timeout)
+                    .with_detail("the connection's send queue stayed full until the deadline"),
+                item,
+            }),
         }
     }
 
@@ -253,13 +269,36 @@ impl Channel {
         self.enqueue(
             Outbound::Request {
                 request,
-                reply: Some(reply),
+                reply: Some(ReplyTo::Caller(reply)),
                 written: None,
             },
             deadline,
         )
-        .await?;
+        .await
+        .map_err(|refused| refused.error)?;
         Ok((opaque, rx))
+    }
+
+    /// Assigns an opaque and queues `request`; the connection task calls `callback` with its
+    /// outcome, and so does this if the request cannot be queued.
+    pub(crate) async fn send_request_with_callback(
+        &self,
+        mut request: RemotingCommand,
+        callback: ResponseCallback,
+    ) {
+        request.set_opaque(next_opaque());
+        let deadline = callback.deadline();
+        let item = Outbound::Request {
+            request,
+            reply: Some(ReplyTo::Callback(callback)),
+            written: None,
+        };
+        if let Err(Refused { error, item }) = self.enqueue(item, deadline).await {
+            let Outbound::Request { reply, .. } = item;
+            if let Some(reply) = reply {
+                reply.complete(Err(error));
+            }
+        }
     }
 
     /// Waits for a reply until `deadline`.
@@ -294,7 +333,8 @@ impl Channel {
             },
             deadline,
         )
-        .await?;
+        .await
+        .map_err(|refused| refused.error)?;
         match tokio::time::timeout_at(deadline, rx).await {
             Ok(Ok(written)) => written,
             Ok(Err(_)) => Err(self
@@ -357,6 +397,8 @@ pub(crate) fn spawn(
         max_inflight: config.max_inflight_requests.max(1),
         inflight: Arc::new(Semaphore::new(config.max_inflight_requests.max(1))),
         pending: FxHashMap::default(),
+        timeouts: DelayQueue::new(),
+        last_write: Instant::now(),
         write_acks: VecDeque::new(),
         queued: 0,
         written: 0,
@@ -403,8 +445,13 @@ struct ConnectionTask {
     processors: Arc<ProcessorTable>,
     max_inflight: usize,
     inflight: Arc<Semaphore>,
-    /// Keyed by opaque, which we assign: a fast hash is safe here.
-    pending: FxHashMap<i32, oneshot::Sender<Reply>>,
+    /// Requests waiting for their response, keyed by opaque, which we assign: a fast hash is
+    /// safe here. Callbacks have an entry in `timeouts` too.
+    pending: FxHashMap<i32, (ReplyTo, Option<delay_queue::Key>)>,
+    /// The deadlines of the callbacks in `pending`: one timer for them all.
+    timeouts: DelayQueue<i32>,
+    /// When bytes last left for the socket (or the task started).
+    last_write: Instant,
     /// Oneway callers waiting for their frame to be written: (end offset, notify).
     write_acks: VecDeque<(u64, oneshot::Sender<Written>)>,
     /// Bytes appended to the write buffer so far (requests and responses alike).
@@ -538,15 +585,20 @@ impl ConnectionTask {
                 // would wake the loop otherwise.
                 _ = inflight.acquire(), if await_slot => {}
                 () = std::future::ready(()), if awaiting.buffered => {}
-                _ = sweep.tick() => self.pending.retain(|_, reply| !reply.is_closed()),
+                Some(expired) = std::future::poll_fn(|cx| self.timeouts.poll_expired(cx)), if !self.timeouts.is_empty() => {
+                    if let Err(stalled) = self.on_expired(expired.into_inner(), !wbuf.is_empty()) {
+                        break stalled;
+                    }
+                }
+                _ = sweep.tick() => self.pending.retain(|_, (reply, _)| !reply.is_abandoned()),
             }
         };
 
         tracing::debug!(addr = %self.addr, %reason, pending = self.pending.len(), "connection ended");
         self.closed.close();
         let _ = writer.shutdown().await;
-        for (_, reply) in self.pending.drain() {
-            let _ = reply.send(Err(reason.clone()));
+        for (_, (reply, _)) in self.pending.drain() {
+            reply.complete(Err(reason.clone()));
         }
         // Oneway callers whose frames were not written learn it from the dropped sender.
         self.write_acks.clear();
@@ -563,26 +615,41 @@ impl ConnectionTask {
                 reply,
                 written,
             } => {
-                if reply.as_ref().is_some_and(|reply| reply.is_closed()) {
-                    return; // the caller gave up before the frame was written
-                }
+                let timer = match &reply {
+                    // The caller gave up before the frame was written.
+                    Some(reply) if reply.is_abandoned() => return,
+                    // Not sent at all once its time is up: the deadline is the caller's
+                    // promise that nothing happens after it.
+                    Some(ReplyTo::Callback(callback)) if callback.deadline() <= Instant::now() => {
+                        let error = callback.timed_out();
+                        if let Some(reply) = reply {
+                            reply.complete(Err(error));
+                        }
+                        return;
+                    }
+                    Some(ReplyTo::Callback(callback)) => Some(callback.deadline()),
+                    Some(ReplyTo::Caller(_)) | None => None,
+                };
                 // Encoded in place: no frame buffer per request, no copy into this one.
                 let start = wbuf.len();
                 if let Err(e) = self.codec.encode(&request, wbuf) {
                     let error = self.error(ErrorKind::Codec).with_source(e);
                     if let Some(reply) = reply {
-                        let _ = reply.send(Err(error));
+                        reply.complete(Err(error));
                     } else if let Some(written) = written {
                         let _ = written.send(Err(error));
                     }
                     return;
                 }
-                if let Some(reply) = reply
-                    && let Some(stale) = self.pending.insert(request.opaque(), reply)
-                {
-                    let _ = stale.send(Err(self
-                        .error(ErrorKind::ConnectionClosed)
-                        .with_detail("request id reused after wrapping")));
+                if let Some(reply) = reply {
+                    let opaque = request.opaque();
+                    let timer = timer.map(|deadline| self.timeouts.insert_at(opaque, deadline));
+                    if let Some(stale) = self.pending.insert(opaque, (reply, timer)) {
+                        self.forget_timer(stale.1);
+                        stale.0.complete(Err(self
+                            .error(ErrorKind::ConnectionClosed)
+                            .with_detail("request id reused after wrapping")));
+                    }
                 }
                 self.queued += (wbuf.len() - start) as u64;
                 if let Some(written) = written {
@@ -592,8 +659,37 @@ impl ConnectionTask {
         }
     }
 
+    /// A callback's deadline passed: it times out. If nothing was written for as long as its
+    /// whole timeout while bytes were waiting, the peer has stopped reading: the connection
+    /// is closed, so what is still queued fails now instead of waiting for room that will
+    /// not come.
+    fn on_expired(&mut self, opaque: i32, unwritten: bool) -> Result<(), RemotingError> {
+        let Some((reply, _)) = self.pending.remove(&opaque) else {
+            return Ok(());
+        };
+        let ReplyTo::Callback(callback) = reply else {
+            return Ok(());
+        };
+        let error = callback.timed_out();
+        let timeout = callback.timeout();
+        callback.complete(Err(error));
+        if unwritten && self.last_write.elapsed() >= timeout {
+            return Err(self.error(ErrorKind::ConnectionClosed).with_detail(
+                "the peer stopped reading: nothing could be written until a request timed out",
+            ));
+        }
+        Ok(())
+    }
+
+    fn forget_timer(&mut self, timer: Option<delay_queue::Key>) {
+        if let Some(key) = timer {
+            self.timeouts.try_remove(&key);
+        }
+    }
+
     fn on_written(&mut self, n: usize) {
         self.written += n as u64;
+        self.last_write = Instant::now();
         while let Some((end, _)) = self.write_acks.front() {
             if *end > self.written {
                 break;
@@ -664,8 +760,9 @@ impl ConnectionTask {
             };
             if cmd.is_response() {
                 match self.pending.remove(&cmd.opaque()) {
-                    Some(reply) => {
-                        let _ = reply.send(Ok(cmd));
+                    Some((reply, timer)) => {
+                        self.forget_timer(timer);
+                        reply.complete(Ok(cmd));
                     }
                     None => tracing::debug!(
                         addr = %self.addr,

@@ -38,6 +38,7 @@ pub mod header;
 mod hook;
 mod language;
 mod processor;
+mod reply;
 mod server;
 pub mod version;
 

@@ -2,11 +2,8 @@
 //! `MQClientAPIImpl.sendMessage`, `processSendResponse`).
 
 use std::collections::HashMap;
-use std::future::Future;
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use rmq_common::address::vip_channel_address;
@@ -24,11 +21,12 @@ use super::prepare::Outgoing;
 use crate::hook::{CheckForbiddenContext, MessageType, SendContext, SendMode};
 use crate::instance::ClientInstance;
 use crate::producer::{ProducerInner, shared};
-use crate::transport::{Pending, Reply};
 use crate::{Error, Result, SendResult, SendStatus};
 
 impl ProducerInner {
-    /// One attempt to one queue (Java: `sendKernelImpl` + `MQClientAPIImpl.sendMessage`).
+    /// One sync or oneway attempt to one queue (Java: `sendKernelImpl` +
+    /// `MQClientAPIImpl.sendMessage`). Async attempts take the same steps, their answer
+    /// arriving through a callback (see `driver`).
     pub(crate) async fn send_kernel(
         &self,
         instance: &ClientInstance,
@@ -37,19 +35,43 @@ impl ProducerInner {
         mode: SendMode,
         deadline: Instant,
     ) -> Result<Option<SendResult>> {
-        // Everything up to the request being queued runs in its own allocation: that future is
-        // large (connecting, permits, hooks), and inline it would stay reserved for as long as
-        // an async send waits for its answer, in every send in flight.
-        let Started { addr, hooked, sent } =
-            Box::pin(self.start_attempt(instance, out, queue, mode, deadline)).await?;
-        // Awaited whole: matching out the response future would keep `sent` reserved beside it.
-        let outcome = match sent.await {
-            Answer::Done(outcome) => outcome,
-            Answer::Response(Ok(response)) => self
-                .process_response(out, queue, &addr, &response)
-                .map(Some),
-            Answer::Response(Err(e)) => Err(e.into()),
+        let (started, request) = self
+            .start_attempt(instance, out, queue, mode, deadline)
+            .await?;
+        let outcome = match remaining(out, deadline) {
+            Err(e) => Err(e),
+            Ok(timeout) => {
+                let transport = instance.transport();
+                if mode == SendMode::Oneway {
+                    transport
+                        .invoke_oneway(&started.addr, request, timeout)
+                        .await
+                        .map(|()| None)
+                        .map_err(|e| self.transport_error(e, mode))
+                } else {
+                    match transport.invoke_sync(&started.addr, request, timeout).await {
+                        Ok(response) => self
+                            .process_response(out, queue, &started.addr, &response)
+                            .map(Some),
+                        Err(e) => Err(self.transport_error(e, mode)),
+                    }
+                }
+            }
         };
+        self.finish_attempt(out, queue, mode, started, outcome)
+    }
+
+    /// Runs the send hooks' `send_message_after` on an attempt's outcome, which stands
+    /// whatever they do.
+    pub(crate) fn finish_attempt(
+        &self,
+        out: &Outgoing,
+        queue: &MessageQueue,
+        mode: SendMode,
+        started: Started,
+        outcome: Result<Option<SendResult>>,
+    ) -> Result<Option<SendResult>> {
+        let Started { addr, hooked } = started;
         if let Some(hooked) = hooked {
             let (result, error) = match &outcome {
                 Ok(result) => (result.as_ref(), None),
@@ -72,16 +94,16 @@ impl ProducerInner {
         outcome
     }
 
-    /// The part of an attempt before its request is on a connection: the broker's address,
-    /// the hooks, the request itself. Sync and oneway sends finish here.
-    async fn start_attempt(
+    /// The part of an attempt before its request goes out: the broker's address, the
+    /// forbidden and before hooks, the request itself.
+    pub(crate) async fn start_attempt(
         &self,
         instance: &ClientInstance,
         out: &Outgoing,
         queue: &MessageQueue,
         mode: SendMode,
         deadline: Instant,
-    ) -> Result<Started> {
+    ) -> Result<(Started, RemotingCommand)> {
         let broker = queue.broker_name();
         let addr = match instance.master_addr(broker) {
             Some(addr) => addr,
@@ -144,10 +166,8 @@ impl ProducerInner {
             }))
         };
 
-        let sent = self
-            .invoke(instance, out, queue, &addr, mode, deadline)
-            .await;
-        Ok(Started { addr, hooked, sent })
+        let request = self.request(out, queue);
+        Ok((Started { addr, hooked }, request))
     }
 
     /// The master address of `broker` after refreshing the topic's route (Java:
@@ -204,18 +224,8 @@ impl ProducerInner {
         }
     }
 
-    /// Builds the request and sends it: to the answer for sync sends, until written for
-    /// oneway sends, until queued for async sends.
-    #[allow(clippy::too_many_arguments)]
-    async fn invoke(
-        &self,
-        instance: &ClientInstance,
-        out: &Outgoing,
-        queue: &MessageQueue,
-        addr: &str,
-        mode: SendMode,
-        deadline: Instant,
-    ) -> Sent {
+    /// The send request of one attempt (Java: `MQClientAPIImpl.sendMessage`'s request).
+    fn request(&self, out: &Outgoing, queue: &MessageQueue) -> RemotingCommand {
         let message = &out.message;
         let header = SendMessageRequestHeader {
             producer_group: self.group.clone(),
@@ -248,45 +258,20 @@ impl ProducerInner {
             .with_serialize_type(self.config.serialize_type)
             .with_body(out.body.clone());
         // Written straight into the frame: no header map per send.
-        let cmd = if v2 {
+        if v2 {
             cmd.with_fast_header(SendMessageRequestHeaderV2(header))
         } else {
             cmd.with_fast_header(header)
-        };
-        let remaining = deadline.saturating_duration_since(Instant::now());
-        if remaining.is_zero() {
-            // Nothing was sent: the retry loop reports the send's timeout, and the broker is
-            // not blamed for it.
-            return Sent::done(Err(Error::Timeout {
-                topic: out.user_topic.to_string(),
-                elapsed: std::time::Duration::ZERO,
-                timeout: std::time::Duration::ZERO,
-                attempts: Vec::new(),
-            }));
-        }
-        let transport = instance.transport();
-        match mode {
-            SendMode::Sync => Sent::done(match transport.invoke_sync(addr, cmd, remaining).await {
-                Ok(response) => self.process_response(out, queue, addr, &response).map(Some),
-                Err(e) => Err(self.transport_error(e, mode)),
-            }),
-            SendMode::Async => match transport.invoke_async(addr, cmd, remaining).await {
-                Ok(response) => Sent::Awaiting(response),
-                Err(e) => Sent::done(Err(self.transport_error(e, mode))),
-            },
-            SendMode::Oneway => Sent::done(
-                transport
-                    .invoke_oneway(addr, cmd, remaining)
-                    .await
-                    .map(|()| None)
-                    .map_err(|e| self.transport_error(e, mode)),
-            ),
         }
     }
 
     /// A transport failure as the producer reports it: running out of the remoting client's
     /// permits is the same "too many in flight" as running out of the producer's.
-    fn transport_error(&self, error: rmq_remoting::RemotingError, mode: SendMode) -> Error {
+    pub(crate) fn transport_error(
+        &self,
+        error: rmq_remoting::RemotingError,
+        mode: SendMode,
+    ) -> Error {
         if error.kind() == rmq_remoting::ErrorKind::TooManyRequests {
             return Error::TooManyInFlight(match mode {
                 SendMode::Oneway => self.config.oneway_permits,
@@ -297,7 +282,7 @@ impl ProducerInner {
     }
 
     /// Turns the broker's answer into a result (Java: `processSendResponse`).
-    fn process_response(
+    pub(crate) fn process_response(
         &self,
         out: &Outgoing,
         queue: &MessageQueue,
@@ -350,6 +335,19 @@ impl ProducerInner {
         deadline: Instant,
     ) -> Result<Option<SendResult>> {
         let instance = self.attached_instance()?;
+        let wire = self.queue_on_wire(out, queue, deadline).await?;
+        self.send_kernel(&instance, out, &wire, mode, deadline)
+            .await
+    }
+
+    /// A queue the caller chose, as the broker knows it: the namespaced topic, and for a
+    /// static topic's logical queue, the broker that leads it.
+    pub(crate) async fn queue_on_wire(
+        &self,
+        out: &Outgoing,
+        queue: &MessageQueue,
+        deadline: Instant,
+    ) -> Result<MessageQueue> {
         let mut wire = MessageQueue::new(
             self.wrap(queue.topic_shared()),
             queue.broker_name_shared().clone(),
@@ -365,17 +363,15 @@ impl ProducerInner {
                 .await?;
             wire = info.wire_queue(wire);
         }
-        self.send_kernel(&instance, out, &wire, mode, deadline)
-            .await
+        Ok(wire)
     }
 }
 
-/// An attempt whose request has left the send path's large part (see `send_kernel`).
-struct Started {
-    addr: ByteString,
+/// An attempt past its start: what its end (the send hooks' `send_message_after`) needs.
+pub(crate) struct Started {
+    pub(crate) addr: ByteString,
     /// Present only when there are send hooks.
     hooked: Option<Box<Hooked>>,
-    sent: Sent,
 }
 
 /// What the send hooks' `send_message_after` needs from the start of the attempt.
@@ -386,39 +382,19 @@ struct Hooked {
     props: HashMap<String, String>,
 }
 
-/// Where an attempt's request stands.
-enum Sent {
-    /// Finished: a sync answer, a oneway write, or an error before or while sending. Boxed:
-    /// inline, it would enlarge every async send waiting for its answer.
-    Done(Box<Result<Option<SendResult>>>),
-    /// An async request, queued on its connection, awaiting the answer.
-    Awaiting(Pending),
-}
-
-impl Sent {
-    fn done(outcome: Result<Option<SendResult>>) -> Self {
-        Sent::Done(Box::new(outcome))
+/// The time an attempt has left; none left means nothing is sent, and the retry loop
+/// reports the send's timeout without blaming the broker.
+pub(crate) fn remaining(out: &Outgoing, deadline: Instant) -> Result<std::time::Duration> {
+    let remaining = deadline.saturating_duration_since(Instant::now());
+    if remaining.is_zero() {
+        return Err(Error::Timeout {
+            topic: out.user_topic.to_string(),
+            elapsed: std::time::Duration::ZERO,
+            timeout: std::time::Duration::ZERO,
+            attempts: Vec::new(),
+        });
     }
-}
-
-/// What a [`Sent`] resolves to.
-enum Answer {
-    Done(Result<Option<SendResult>>),
-    Response(Reply),
-}
-
-impl Future for Sent {
-    type Output = Answer;
-
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Answer> {
-        match &mut *self {
-            Sent::Done(outcome) => Poll::Ready(Answer::Done(std::mem::replace(
-                &mut **outcome,
-                Err(Error::Shutdown),
-            ))),
-            Sent::Awaiting(response) => Pin::new(response).poll(cx).map(Answer::Response),
-        }
-    }
+    Ok(remaining)
 }
 
 /// The region a result names when the broker sends none (Java: `MixAll.DEFAULT_REGION`).
@@ -450,17 +426,4 @@ pub(crate) fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
         .map(|s| (*s).to_owned())
         .or_else(|| panic.downcast_ref::<String>().cloned())
         .unwrap_or_else(|| "a panic without a message".to_owned())
-}
-
-#[cfg(test)]
-mod footprint {
-    /// What every async send in flight holds stays small (a regression here multiplies by
-    /// the sends in flight: 10 000 by default in `rmq bench`'s memory target).
-    #[test]
-    fn a_send_waiting_for_its_answer_stays_small() {
-        assert!(std::mem::size_of::<super::Sent>() <= 96);
-        assert!(std::mem::size_of::<super::Started>() <= 128);
-        assert!(std::mem::size_of::<crate::SendFuture>() <= 16);
-        assert!(std::mem::size_of::<rmq_remoting::ResponseFuture>() <= 96);
-    }
 }

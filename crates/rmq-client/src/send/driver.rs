@@ -1,65 +1,94 @@
-//! Who finishes an accepted async send (Java: the async sender executor and the callback
-//! thread of `MQClientAPIImpl.sendMessageAsync`).
+//! Who finishes an accepted async send (Java: `sendMessageAsync`, its `InvokeCallback` and
+//! `onExceptionImpl`, on the callback executor).
 //!
 //! Once a send is accepted, the rest of it (waiting for the answer, retries within the one
 //! deadline, the fault strategy's record of the real latency, hooks, releasing its permit, the
-//! in-flight count `flush` and `shutdown` wait on) runs in a task of its own, whether or not
-//! anyone polls its [`SendFuture`] or keeps it. The future only receives the outcome.
+//! in-flight count `flush` and `shutdown` wait on) happens whether or not anyone polls its
+//! [`SendFuture`] or keeps it. The future only receives the outcome.
 //!
-//! The task is polled where the send waits and nowhere else. Two other designs were built and measured (docs/performance.md): one driver task per
-//! producer owning every send in a `FuturesUnordered` serializes all completions on one task
-//! (30 % fewer messages per second on the default multi-thread runtime); and polling a send
-//! from its waker, in the connection task that delivers its answer, needs no task at all but
-//! deadlocks when a waker fires under a lock the send's own poll then needs
-//! (`futures::Shared`, behind the shared connect, does exactly that).
+//! An [`AsyncSend`] is the send's whole state between steps, one allocation:
+//! - its first attempt runs inside the call that accepts it, as far as it can go without
+//!   waiting; usually that is all the way to the request queued on its connection. One that
+//!   must wait (a route to fetch, a connection to open) continues in a task of its own;
+//! - the request's callback carries the send: the connection's task calls it with the answer
+//!   (or a timeout at the deadline, or the connection's end), and it finishes the attempt
+//!   there: no task, channel or timer per send;
+//! - a retry, the exception, runs in a task of its own from there.
 //!
-//! Acceptance is admission: the message is valid and ready (compressed), and the send holds
-//! one of the producer's async permits, which bound what is in flight.
+//! docs/performance.md tells the designs measured before this one (a task per send, one
+//! driver task per producer).
 
 use std::future::Future;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::task::{Context, Poll};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::task::{Context, Poll, Waker};
 
 use parking_lot::Mutex;
-use rustc_hash::{FxHashMap, FxHashSet};
-use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore};
-use tokio::task::{AbortHandle, JoinHandle};
+use slab::Slab;
+use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, oneshot};
 use tokio::time::Instant;
 
 use super::Ready;
-use super::attempt::panic_message;
+use super::attempt::{Started, panic_message, remaining};
+use super::retry::{Attempt, Retry, Step, timed_out};
 use crate::hook::SendMode;
 use crate::producer::ProducerInner;
+use crate::transport::Reply;
 use crate::{Error, Result, SendResult};
 
 /// The callback of [`Producer::send_with_callback`](crate::Producer::send_with_callback).
 pub(crate) type Callback = Box<dyn FnOnce(Result<SendResult>) + Send>;
 
-/// Accepted async sends not yet completed: their permits, their count (so `flush` and
-/// `shutdown` can wait for them) and their tasks (so `shutdown` can end them).
+/// Where an accepted send's outcome goes.
+enum Sink {
+    /// Its [`SendFuture`]. Boxed: the channel holds its value inline for as long as the
+    /// send runs.
+    Future(oneshot::Sender<Box<Result<SendResult>>>),
+    /// Its callback, called exactly once.
+    Callback(Callback),
+}
+
+impl Sink {
+    fn deliver(self, result: Result<SendResult>) {
+        match self {
+            // A dropped future wants no outcome.
+            Sink::Future(tx) => drop(tx.send(Box::new(result))),
+            Sink::Callback(callback) => {
+                if let Err(panic) = catch_unwind(AssertUnwindSafe(|| callback(result))) {
+                    tracing::error!(
+                        panic = %panic_message(panic.as_ref()),
+                        "a send callback panicked"
+                    );
+                }
+            }
+        }
+    }
+}
+
+/// Accepted async sends not yet completed: their permits, where their outcomes go (so
+/// `shutdown` can fail them), and their count (so `flush` and `shutdown` can wait for them).
 #[derive(Debug)]
 pub(crate) struct AsyncTracker {
     permits: Arc<Semaphore>,
     capacity: usize,
+    /// By the key each send carries. Set `aborted` under this lock, so no send is
+    /// registered after shutdown failed the others (their keys are then never reused).
+    sinks: Mutex<Slab<Sink>>,
     in_flight: AtomicUsize,
     idle: Notify,
     /// Set once shutdown's grace is over.
     aborted: AtomicBool,
-    /// The running sends' tasks, so shutdown can end them.
-    tasks: Mutex<Registry>,
-    next_key: AtomicU64,
 }
 
-/// The running sends' tasks, by a key of their own.
-#[derive(Debug, Default)]
-struct Registry {
-    running: FxHashMap<u64, AbortHandle>,
-    /// Sends that finished before their task was registered (a task can run to its end on
-    /// another worker before `spawn` returns): not to be registered.
-    finished_early: FxHashSet<u64>,
+impl std::fmt::Debug for Sink {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Sink::Future(_) => "Future",
+            Sink::Callback(_) => "Callback",
+        })
+    }
 }
 
 impl AsyncTracker {
@@ -67,11 +96,10 @@ impl AsyncTracker {
         Self {
             permits: Arc::new(Semaphore::new(capacity.min(Semaphore::MAX_PERMITS))),
             capacity,
+            sinks: Mutex::default(),
             in_flight: AtomicUsize::new(0),
             idle: Notify::new(),
             aborted: AtomicBool::new(false),
-            tasks: Mutex::default(),
-            next_key: AtomicU64::new(0),
         }
     }
 
@@ -80,13 +108,18 @@ impl AsyncTracker {
         self.permits.close();
     }
 
-    /// Ends the grace of the sends still in flight: their tasks are aborted, and each
-    /// resolves with [`Error::Shutdown`] (callbacks included).
+    /// Ends the grace of the sends still in flight: each resolves now with
+    /// [`Error::Shutdown`] (callbacks included). Their requests may still be answered; that
+    /// answer then goes nowhere.
     pub(crate) fn abort(&self) {
-        self.aborted.store(true, Ordering::SeqCst);
-        let tasks: Vec<AbortHandle> = self.tasks.lock().running.drain().map(|(_, t)| t).collect();
-        for task in tasks {
-            task.abort();
+        let sinks: Vec<Sink> = {
+            let mut sinks = self.sinks.lock();
+            self.aborted.store(true, Ordering::SeqCst);
+            sinks.drain().collect()
+        };
+        for sink in sinks {
+            sink.deliver(Err(Error::Shutdown));
+            self.finished();
         }
     }
 
@@ -95,8 +128,25 @@ impl AsyncTracker {
         self.aborted.load(Ordering::Acquire)
     }
 
-    fn started(&self) {
+    /// Registers where an accepted send's outcome goes; refused once shutdown failed the
+    /// sends in flight.
+    fn register(&self, sink: Sink) -> Result<usize> {
+        let mut sinks = self.sinks.lock();
+        if self.is_aborted() {
+            return Err(Error::Shutdown);
+        }
         self.in_flight.fetch_add(1, Ordering::SeqCst);
+        Ok(sinks.insert(sink))
+    }
+
+    /// Hands a send its outcome, unless shutdown did already.
+    fn deliver(&self, key: usize, result: Result<SendResult>) {
+        let sink = self.sinks.lock().try_remove(key);
+        if let Some(sink) = sink {
+            sink.deliver(result);
+            // Counted finished only now, so `flush` sees callbacks done.
+            self.finished();
+        }
     }
 
     fn finished(&self) {
@@ -125,89 +175,48 @@ impl AsyncTracker {
             }
         }
     }
-
-    /// Spawns `work`, the rest of an accepted send, registered so shutdown can end it; the
-    /// task unregisters itself when its [`Finished`] drops.
-    fn spawn<T: Send + 'static>(
-        &self,
-        key: u64,
-        work: impl Future<Output = T> + Send + 'static,
-    ) -> JoinHandle<T> {
-        // Not under the registry's lock: tokio drops the future inline when its runtime is
-        // shutting down, and the future's `Finished` takes that lock.
-        let handle = tokio::spawn(work);
-        let mut tasks = self.tasks.lock();
-        if tasks.finished_early.remove(&key) {
-            return handle;
-        }
-        // A shutdown that already drained the table ends the task at once.
-        if self.is_aborted() {
-            handle.abort();
-        } else {
-            tasks.running.insert(key, handle.abort_handle());
-        }
-        handle
-    }
 }
 
-/// What an accepted send holds until it ends, released when dropped, however it ends
-/// (answer, error, abort, or a panicking callback): its count in flight and its task's entry.
-struct Finished {
-    inner: Arc<ProducerInner>,
-    key: u64,
+/// Accepts `ready` for async delivery to a [`SendFuture`]: takes an async permit (waiting
+/// until its deadline for one) and starts the send.
+pub(crate) async fn submit(inner: &Arc<ProducerInner>, ready: Ready) -> Result<SendFuture> {
+    let (tx, rx) = oneshot::channel();
+    start(inner, ready, Sink::Future(tx)).await?;
+    Ok(SendFuture(rx))
 }
 
-impl Drop for Finished {
-    fn drop(&mut self) {
-        let tracker = &self.inner.tracker;
-        {
-            let mut tasks = tracker.tasks.lock();
-            if tasks.running.remove(&self.key).is_none() {
-                tasks.finished_early.insert(self.key);
-            }
-        }
-        tracker.finished();
-    }
-}
-
-/// A send admitted for async delivery: validated, holding its permit, counted in flight.
-pub(crate) struct Accepted<F> {
-    /// The send itself, to its outcome; boxed once when started, so its task stays small (a
-    /// task holding it inline would be an over-aligned allocation of its size).
-    send: F,
-    finished: Finished,
-}
-
-/// Takes an async permit for `ready` (waiting until its deadline for one), counts it in
-/// flight and builds the send, not yet polled.
-pub(crate) async fn admit(
+/// Like [`submit`], with the outcome handed to `callback`, called exactly once if this
+/// returns `Ok`.
+pub(crate) async fn submit_with_callback(
     inner: &Arc<ProducerInner>,
     ready: Ready,
-) -> Result<Accepted<impl Future<Output = Result<SendResult>> + Send + 'static>> {
+    callback: Callback,
+) -> Result<()> {
+    start(inner, ready, Sink::Callback(callback)).await
+}
+
+async fn start(inner: &Arc<ProducerInner>, ready: Ready, sink: Sink) -> Result<()> {
     let permit = acquire(inner, ready.deadline).await?;
-    let tracker = &inner.tracker;
-    tracker.started();
-    let finished = Finished {
+    let key = inner.tracker.register(sink)?;
+    let send = Box::new(AsyncSend {
         inner: inner.clone(),
-        key: tracker.next_key.fetch_add(1, Ordering::Relaxed),
-    };
-    let producer = inner.clone();
-    // An `async move` block, not an `async fn` taking these by value: the latter would hold
-    // them twice in its state.
-    let send = async move {
-        let result = producer
-            .send_ready(&ready, SendMode::Async)
-            .await
-            .and_then(|r| r.ok_or(Error::Shutdown));
-        drop(permit);
-        // A send that failed because the producer shut down reports that, whatever the
-        // transport said (its connections were closed under it).
-        match result {
-            Err(_) if producer.tracker.is_aborted() => Err(Error::Shutdown),
-            other => other,
-        }
-    };
-    Ok(Accepted { send, finished })
+        retry: Retry::new(&inner.config, SendMode::Async),
+        ready,
+        key: Some(key),
+        permit: Some(permit),
+    });
+    // The first attempt goes as far as it can here; most reach their connection's queue and
+    // need no task. One still waiting (a route, a connection) goes on in a task, so accepting
+    // never waits on the network.
+    let mut first = Box::pin(send.attempt());
+    if first
+        .as_mut()
+        .poll(&mut Context::from_waker(Waker::noop()))
+        .is_pending()
+    {
+        tokio::spawn(first);
+    }
+    Ok(())
 }
 
 async fn acquire(inner: &ProducerInner, deadline: Instant) -> Result<OwnedSemaphorePermit> {
@@ -223,86 +232,181 @@ async fn acquire(inner: &ProducerInner, deadline: Instant) -> Result<OwnedSemaph
     }
 }
 
-impl<F: Future<Output = Result<SendResult>> + Send + 'static> Accepted<F> {
-    /// Hands the send to a task of its own; the future receives its outcome.
-    pub(crate) fn into_future(self) -> SendFuture {
-        let Accepted { send, finished } = self;
-        let send = Box::pin(send);
-        let inner = finished.inner.clone();
-        SendFuture(inner.tracker.spawn(finished.key, async move {
-            // Boxed: the task's cell is as large as its output, for as long as the send runs.
-            let result = Box::new(send.await);
-            drop(finished);
-            result
-        }))
-    }
+/// An accepted async send, from one step to the next: its message, its attempts so far, its
+/// permit, and where its outcome goes. Dropped before it has one (its task ended by the
+/// runtime's shutdown, say), it still delivers an error.
+struct AsyncSend {
+    inner: Arc<ProducerInner>,
+    ready: Ready,
+    retry: Retry,
+    /// Its sink in the tracker; `None` once delivered.
+    key: Option<usize>,
+    permit: Option<OwnedSemaphorePermit>,
+}
 
-    /// Runs the send in a task of its own that calls `callback` exactly once: with the
-    /// outcome, or with [`Error::Shutdown`] when shutdown ends it first.
-    pub(crate) fn deliver_to(self, callback: Callback) {
-        let Accepted { send, finished } = self;
-        let send = Box::pin(send);
-        let inner = finished.inner.clone();
-        let key = finished.key;
-        let delivery = Delivery {
-            callback: Some(callback),
-            _finished: finished,
+impl AsyncSend {
+    /// Makes the next attempt, up to its request being queued; the answer continues the send
+    /// in [`on_reply`](Self::on_reply).
+    async fn attempt(mut self: Box<Self>) {
+        let inner = self.inner.clone();
+        if inner.tracker.is_aborted() {
+            return self.finish(Err(Error::Shutdown));
+        }
+        let instance = match inner.attached_instance() {
+            Ok(instance) => instance,
+            Err(e) => return self.finish(Err(e)),
         };
-        inner.tracker.spawn(key, async move {
-            let result = send.await;
-            delivery.deliver(result);
-        });
+        let Ready {
+            out,
+            queue,
+            deadline,
+            ..
+        } = &self.ready;
+        let attempt = match queue {
+            // Any queue: the fault strategy picks one, avoiding the last broker.
+            None => {
+                let info = match inner
+                    .find_publish_info(out.message.topic(), &out.user_topic, *deadline)
+                    .await
+                {
+                    Ok(info) => info,
+                    Err(e) => return self.finish(Err(e)),
+                };
+                match inner.next_attempt(&mut self.retry, &info, *deadline) {
+                    Some(attempt) => attempt,
+                    None => return self.give_up(),
+                }
+            }
+            // The caller's queue: one attempt.
+            Some(queue) => match inner.queue_on_wire(out, queue, *deadline).await {
+                Ok(target) => Attempt::to(target),
+                Err(e) => return self.finish(Err(e)),
+            },
+        };
+        let (started, request) = match inner
+            .start_attempt(&instance, out, &attempt.target, SendMode::Async, *deadline)
+            .await
+        {
+            Ok(started) => started,
+            Err(e) => return self.after(attempt, Err(e)),
+        };
+        let timeout = match remaining(out, *deadline) {
+            Ok(timeout) => timeout,
+            Err(e) => return self.on_outcome(attempt, started, Err(e)),
+        };
+        let addr = started.addr.clone();
+        instance
+            .transport()
+            .invoke_async_callback(&addr, request, timeout, move |reply| {
+                self.on_reply(attempt, started, reply);
+            })
+            .await;
     }
-}
 
-/// A callback still owed its one call. Dropped without one (shutdown ended the send), it
-/// calls the callback with [`Error::Shutdown`]; the send counts as finished only after the
-/// callback returned, so `flush` and `shutdown` see callbacks done.
-struct Delivery {
-    callback: Option<Callback>,
-    _finished: Finished,
-}
+    /// The attempt's answer (on the connection's task), or why there is none.
+    fn on_reply(self: Box<Self>, attempt: Attempt, started: Started, reply: Reply) {
+        let outcome = match reply {
+            Ok(response) => self
+                .inner
+                .process_response(&self.ready.out, &attempt.target, &started.addr, &response)
+                .map(Some),
+            Err(e) => Err(self.inner.transport_error(e, SendMode::Async)),
+        };
+        self.on_outcome(attempt, started, outcome);
+    }
 
-impl Delivery {
-    fn deliver(mut self, result: Result<SendResult>) {
-        if let Some(callback) = self.callback.take() {
-            call(callback, result);
+    /// The attempt's end: the send hooks, then what its outcome means for the send.
+    fn on_outcome(
+        self: Box<Self>,
+        attempt: Attempt,
+        started: Started,
+        outcome: Result<Option<SendResult>>,
+    ) {
+        let outcome = self.inner.finish_attempt(
+            &self.ready.out,
+            &attempt.target,
+            SendMode::Async,
+            started,
+            outcome,
+        );
+        self.after(attempt, outcome);
+    }
+
+    fn after(mut self: Box<Self>, attempt: Attempt, outcome: Result<Option<SendResult>>) {
+        // A send to the caller's queue has one attempt, and its outcome as it is.
+        if self.ready.queue.is_some() {
+            return self.finish(outcome);
+        }
+        let inner = self.inner.clone();
+        match inner.after_attempt(&mut self.retry, attempt, outcome, &self.ready.out) {
+            Step::Done(result) => self.finish(result),
+            // The exception: a task of its own, so the connection's task never waits on
+            // a route or another connection.
+            Step::Again => match tokio::runtime::Handle::try_current() {
+                Ok(runtime) => drop(runtime.spawn(self.attempt())),
+                Err(_) => self.finish(Err(Error::Shutdown)),
+            },
+        }
+    }
+
+    fn give_up(mut self: Box<Self>) {
+        let Ready {
+            out,
+            started,
+            deadline,
+            ..
+        } = &self.ready;
+        let result = self
+            .inner
+            .give_up(&mut self.retry, out, *started, *deadline);
+        self.finish(result);
+    }
+
+    /// Releases the permit and hands over the outcome.
+    fn finish(mut self: Box<Self>, result: Result<Option<SendResult>>) {
+        let result = match result {
+            // An attempt that found the deadline passed reports the send's own figures.
+            Err(Error::Timeout { attempts, .. }) => Err(timed_out(
+                &self.ready.out,
+                self.ready.started,
+                self.ready.deadline,
+                attempts,
+            )),
+            // A send that failed because the producer shut down reports that, whatever the
+            // transport said (its connections were closed under it).
+            Err(_) if self.inner.tracker.is_aborted() => Err(Error::Shutdown),
+            // Only oneway sends have no result.
+            other => other.and_then(|result| result.ok_or(Error::Shutdown)),
+        };
+        self.permit = None;
+        if let Some(key) = self.key.take() {
+            self.inner.tracker.deliver(key, result);
         }
     }
 }
 
-impl Drop for Delivery {
+impl Drop for AsyncSend {
     fn drop(&mut self) {
-        if let Some(callback) = self.callback.take() {
-            // Dropped unfinished: by shutdown, or while the send's task unwinds.
+        if let Some(key) = self.key.take() {
             let error = if std::thread::panicking() {
-                Error::Panicked("the send's task panicked before it had an outcome".into())
+                Error::Panicked("the send panicked before it had an outcome".into())
             } else {
                 Error::Shutdown
             };
-            call(callback, Err(error));
+            self.permit = None;
+            self.inner.tracker.deliver(key, Err(error));
         }
-    }
-}
-
-/// Calls a user callback; a panic in it is logged and goes no further.
-fn call(callback: Callback, result: Result<SendResult>) {
-    if let Err(panic) = catch_unwind(AssertUnwindSafe(|| callback(result))) {
-        tracing::error!(
-            panic = %panic_message(panic.as_ref()),
-            "a send callback panicked"
-        );
     }
 }
 
 /// The result of an accepted async send (see [`Producer::send_async`](crate::Producer::send_async)).
 ///
-/// The send runs to its end in a task of its own whether or not this future is polled or
-/// kept: awaiting it only receives the outcome, at any time, and dropping it loses only the
-/// outcome. `flush` and `shutdown` wait for the send either way.
+/// The send runs to its end whether or not this future is polled or kept: awaiting it only
+/// receives the outcome, at any time, and dropping it loses only the outcome. `flush` and
+/// `shutdown` wait for the send either way.
 #[must_use = "the send runs anyway; await this to learn its result"]
 #[derive(Debug)]
-pub struct SendFuture(JoinHandle<Box<Result<SendResult>>>);
+pub struct SendFuture(oneshot::Receiver<Box<Result<SendResult>>>);
 
 impl Future for SendFuture {
     type Output = Result<SendResult>;
@@ -310,9 +414,23 @@ impl Future for SendFuture {
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         Pin::new(&mut self.0).poll(cx).map(|outcome| match outcome {
             Ok(result) => *result,
-            // Aborted at shutdown.
-            Err(e) if e.is_cancelled() => Err(Error::Shutdown),
-            Err(e) => Err(Error::Panicked(panic_message(&*e.into_panic()))),
+            // Its producer is gone.
+            Err(_) => Err(Error::Shutdown),
         })
+    }
+}
+
+#[cfg(test)]
+mod footprint {
+    /// What every async send in flight holds stays small (a regression here multiplies by
+    /// the sends in flight: 10 000 in `rmq bench`'s memory target).
+    #[test]
+    fn a_send_waiting_for_its_answer_stays_small() {
+        let send = std::mem::size_of::<super::AsyncSend>();
+        let outgoing = std::mem::size_of::<super::super::prepare::Outgoing>();
+        assert!(send <= outgoing + 200, "AsyncSend is {send} bytes");
+        assert!(std::mem::size_of::<super::Attempt>() <= 128);
+        assert!(std::mem::size_of::<super::Started>() <= 48);
+        assert!(std::mem::size_of::<crate::SendFuture>() <= 16);
     }
 }

@@ -14,7 +14,7 @@ use rmq_remoting::code::{request, response};
 use rmq_remoting::header::{SendMessageRequestHeader, SendMessageResponseHeader};
 use rmq_remoting::{ErrorKind, RemotingCommand, RemotingError};
 
-use crate::transport::{BoxFuture, Pending, Reply, Transport};
+use crate::transport::{BoxFuture, Reply, ReplyCallback, Transport};
 
 /// Broker A's address.
 pub(crate) const A: &str = "127.0.0.1:1";
@@ -174,14 +174,16 @@ impl Transport for FakeTransport {
         self.answer(addr, &request, timeout)
     }
 
-    fn invoke_async<'a>(
+    fn invoke_async_callback<'a>(
         &'a self,
         addr: &'a str,
         request: RemotingCommand,
         timeout: Duration,
-    ) -> BoxFuture<'a, Result<Pending, RemotingError>> {
-        let pending = Pending::Other(self.answer(addr, &request, timeout));
-        Box::pin(async move { Ok(pending) })
+        callback: ReplyCallback,
+    ) -> BoxFuture<'a, ()> {
+        let answer = self.answer(addr, &request, timeout);
+        tokio::spawn(async move { callback(answer.await) });
+        Box::pin(std::future::ready(()))
     }
 
     fn invoke_oneway<'a>(

@@ -24,7 +24,7 @@ use rmq_common::{Message, MessageQueue};
 
 pub(crate) use driver::AsyncTracker;
 pub use driver::SendFuture;
-use driver::{Callback, admit};
+use driver::{Callback, submit, submit_with_callback};
 
 use crate::hook::SendMode;
 use crate::producer::ProducerInner;
@@ -301,7 +301,7 @@ impl<'a> SendRequest<'a> {
     pub async fn submit(self) -> Result<SendFuture> {
         let inner = &self.producer.inner;
         let ready = self.ready().await?;
-        Ok(admit(inner, ready).await?.into_future())
+        submit(inner, ready).await
     }
 
     /// Like [`submit`](Self::submit), with the outcome handed to `callback`, called exactly
@@ -327,8 +327,7 @@ impl<'a> SendRequest<'a> {
     {
         let inner = &self.producer.inner;
         let ready = self.ready().await?;
-        admit(inner, ready).await?.deliver_to(Box::new(callback));
-        Ok(())
+        submit_with_callback(inner, ready, Box::new(callback)).await
     }
 
     /// The message made ready and its queue chosen, if the send has a fixed one.
@@ -506,7 +505,7 @@ impl<'a> IntoFuture for AsyncRequest<'a> {
         Box::pin(async move {
             let inner = &self.producer.inner;
             let ready = inner.ready_one(self.msg, self.timeout).await?;
-            Ok(admit(inner, ready).await?.into_future())
+            submit(inner, ready).await
         })
     }
 }
@@ -536,8 +535,7 @@ impl<'a> IntoFuture for CallbackRequest<'a> {
         Box::pin(async move {
             let inner = &self.producer.inner;
             let ready = inner.ready_one(self.msg, self.timeout).await?;
-            admit(inner, ready).await?.deliver_to(self.callback);
-            Ok(())
+            submit_with_callback(inner, ready, self.callback).await
         })
     }
 }

@@ -12,6 +12,7 @@ use tokio::time::Instant;
 use super::prepare::Outgoing;
 use crate::hook::SendMode;
 use crate::producer::ProducerInner;
+use crate::route::TopicPublishInfo;
 use crate::{Error, Result, SendAttempt, SendResult, SendStatus};
 
 /// At most this many attempts are recorded in an error: with `u32::MAX` retries a send that
@@ -84,9 +85,76 @@ pub(crate) fn classify(error: &Error, mode: SendMode, retry_codes: &BTreeSet<i32
     }
 }
 
+/// One attempt of a send: where it goes and when it began.
+pub(crate) struct Attempt {
+    /// The queue as the broker knows it (a static topic's logical queue mapped to its leader).
+    pub(crate) target: MessageQueue,
+    /// The name the fault strategy knows the broker by: the queue's own (for a static topic,
+    /// its logical broker, as Java's sync path does).
+    broker: ByteString,
+    begin: Instant,
+}
+
+impl Attempt {
+    /// The one attempt of a send to the caller's queue.
+    pub(crate) fn to(target: MessageQueue) -> Self {
+        Attempt {
+            broker: target.broker_name_shared().clone(),
+            begin: Instant::now(),
+            target,
+        }
+    }
+}
+
+/// A send's attempts so far (Java: the loop state of `sendDefaultImpl`). The sync loop keeps
+/// it on its stack; an async send carries it from one answer to the next attempt.
+pub(crate) struct Retry {
+    mode: SendMode,
+    /// Attempts allowed in all, and made so far.
+    total: u32,
+    made: u32,
+    attempts: Vec<SendAttempt>,
+    last_broker: Option<ByteString>,
+    /// A message stored with a weaker status, kept while another broker is tried. Boxed:
+    /// rarely set, and inline it would enlarge every async send in flight.
+    last_result: Option<Box<SendResult>>,
+}
+
+/// What a send does after an attempt.
+#[allow(
+    clippy::large_enum_variant,
+    reason = "returned and matched at once, never stored"
+)]
+pub(crate) enum Step {
+    /// It has its outcome.
+    Done(Result<Option<SendResult>>),
+    /// It tries again, if attempts and time are left.
+    Again,
+}
+
+impl Retry {
+    /// No attempt made yet; `1 + retries` allowed (the retries of `mode`).
+    pub(crate) fn new(config: &crate::ProducerConfig, mode: SendMode) -> Self {
+        let retries = match mode {
+            SendMode::Sync => config.retry_times_when_send_failed,
+            SendMode::Async => config.retry_times_when_send_async_failed,
+            SendMode::Oneway => 0,
+        };
+        Retry {
+            mode,
+            total: retries.saturating_add(1),
+            made: 0,
+            attempts: Vec::new(),
+            last_broker: None,
+            last_result: None,
+        }
+    }
+}
+
 impl ProducerInner {
     /// Sends with retries on other brokers within one deadline (Java: `sendDefaultImpl`).
-    /// `None` for oneway sends.
+    /// `None` for oneway sends. Async sends take the same steps from their callbacks (see
+    /// `driver`).
     pub(crate) async fn send_with_retries(
         &self,
         out: &Outgoing,
@@ -98,96 +166,135 @@ impl ProducerInner {
         let info = self
             .find_publish_info(out.message.topic(), &out.user_topic, deadline)
             .await?;
-        let retries = match mode {
-            SendMode::Sync => self.config.retry_times_when_send_failed,
-            SendMode::Async => self.config.retry_times_when_send_async_failed,
-            SendMode::Oneway => 0,
-        };
-        let total = retries.saturating_add(1);
-        let mut attempts = Vec::new();
-        let mut last_broker: Option<ByteString> = None;
-        // Boxed: rarely set, and inline it would enlarge every async send in flight.
-        let mut last_result: Option<Box<SendResult>> = None;
-        for attempt in 0..total {
-            let Some(queue) = self
-                .fault
-                .select_queue(&info, last_broker.as_deref(), attempt > 0)
-            else {
-                break;
-            };
-            // The fault strategy knows brokers by the queue's name (for a static topic, its
-            // logical broker, as Java's sync path does).
-            let broker = queue.broker_name_shared().clone();
-            last_broker = Some(broker.clone());
-            let begin = Instant::now();
-            if begin >= deadline {
-                break;
-            }
-            // A static topic's logical queue goes to the broker that leads it.
-            let target = info.wire_queue(queue);
-            match self
-                .send_kernel(&instance, out, &target, mode, deadline)
-                .await
-            {
-                Ok(result) => {
-                    // The clock is read only when something uses the attempt's duration.
-                    if self.fault.enabled() {
-                        self.fault.update(&broker, begin.elapsed(), false, true);
-                    }
-                    let stored_short = result
-                        .as_ref()
-                        .is_some_and(|r| r.status != SendStatus::SendOk);
-                    if mode == SendMode::Sync
-                        && stored_short
-                        && self.config.retry_another_broker_when_not_store_ok
-                    {
-                        let status = result.as_ref().map(|r| r.status.name()).unwrap_or_default();
-                        attempts.push(SendAttempt {
-                            broker: target.broker_name().to_owned(),
-                            queue_id: target.queue_id(),
-                            cause: format!("stored with status {status}"),
-                            response_code: None,
-                            elapsed: begin.elapsed(),
-                            kind: crate::ErrorKind::BrokerRefused,
-                            may_have_been_stored: true,
-                        });
-                        last_result = result.map(Box::new);
-                        continue;
-                    }
-                    return Ok(result);
-                }
-                // Nothing was sent: the deadline had passed.
-                Err(Error::Timeout { .. }) => break,
-                Err(e) => {
-                    let elapsed = begin.elapsed();
-                    let verdict = classify(&e, mode, &self.config.retry_response_codes);
-                    self.fault
-                        .update(&broker, elapsed, verdict.isolation, verdict.reachable);
-                    tracing::debug!(broker = target.broker_name(), error = %e, attempt, "send attempt failed");
-                    if !verdict.retry {
-                        if let Some(result) = last_result {
-                            return Ok(Some(*result));
-                        }
-                        // A failure nobody would retry is reported as it is, unless earlier
-                        // attempts failed too.
-                        if attempts.is_empty() {
-                            return Err(e);
-                        }
-                    }
-                    record(&mut attempts, &target, &e, elapsed);
-                    if !verdict.retry {
-                        return Err(Error::AllAttemptsFailed {
-                            topic: out.user_topic.to_string(),
-                            attempts,
-                        });
-                    }
-                }
+        let mut retry = Retry::new(&self.config, mode);
+        while let Some(attempt) = self.next_attempt(&mut retry, &info, deadline) {
+            let outcome = self
+                .send_kernel(&instance, out, &attempt.target, mode, deadline)
+                .await;
+            if let Step::Done(result) = self.after_attempt(&mut retry, attempt, outcome, out) {
+                return result;
             }
         }
+        self.give_up(&mut retry, out, started, deadline)
+    }
+
+    /// The next attempt: a queue the fault strategy picks, avoiding the last broker. `None`
+    /// once the attempts or the time are used up.
+    pub(crate) fn next_attempt(
+        &self,
+        retry: &mut Retry,
+        info: &TopicPublishInfo,
+        deadline: Instant,
+    ) -> Option<Attempt> {
+        if retry.made >= retry.total {
+            return None;
+        }
+        let queue = self
+            .fault
+            .select_queue(info, retry.last_broker.as_deref(), retry.made > 0)?;
+        retry.made += 1;
+        let broker = queue.broker_name_shared().clone();
+        retry.last_broker = Some(broker.clone());
+        let begin = Instant::now();
+        if begin >= deadline {
+            return None;
+        }
+        Some(Attempt {
+            target: info.wire_queue(queue),
+            broker,
+            begin,
+        })
+    }
+
+    /// What an attempt's outcome means: the fault strategy's record of the broker, and
+    /// whether the send is done (Java: the catch blocks of `sendDefaultImpl`).
+    pub(crate) fn after_attempt(
+        &self,
+        retry: &mut Retry,
+        attempt: Attempt,
+        outcome: Result<Option<SendResult>>,
+        out: &Outgoing,
+    ) -> Step {
+        let Attempt {
+            target,
+            broker,
+            begin,
+        } = attempt;
+        let mode = retry.mode;
+        match outcome {
+            Ok(result) => {
+                // The clock is read only when something uses the attempt's duration.
+                if self.fault.enabled() {
+                    self.fault.update(&broker, begin.elapsed(), false, true);
+                }
+                let stored_short = result
+                    .as_ref()
+                    .is_some_and(|r| r.status != SendStatus::SendOk);
+                if mode == SendMode::Sync
+                    && stored_short
+                    && self.config.retry_another_broker_when_not_store_ok
+                {
+                    let status = result.as_ref().map(|r| r.status.name()).unwrap_or_default();
+                    retry.attempts.push(SendAttempt {
+                        broker: target.broker_name().to_owned(),
+                        queue_id: target.queue_id(),
+                        cause: format!("stored with status {status}"),
+                        response_code: None,
+                        elapsed: begin.elapsed(),
+                        kind: crate::ErrorKind::BrokerRefused,
+                        may_have_been_stored: true,
+                    });
+                    retry.last_result = result.map(Box::new);
+                    return Step::Again;
+                }
+                Step::Done(Ok(result))
+            }
+            // Nothing was sent: the deadline had passed.
+            Err(Error::Timeout { .. }) => {
+                retry.made = retry.total;
+                Step::Again
+            }
+            Err(e) => {
+                let elapsed = begin.elapsed();
+                let verdict = classify(&e, mode, &self.config.retry_response_codes);
+                self.fault
+                    .update(&broker, elapsed, verdict.isolation, verdict.reachable);
+                tracing::debug!(broker = target.broker_name(), error = %e, attempt = retry.made, "send attempt failed");
+                if !verdict.retry {
+                    if let Some(result) = retry.last_result.take() {
+                        return Step::Done(Ok(Some(*result)));
+                    }
+                    // A failure nobody would retry is reported as it is, unless earlier
+                    // attempts failed too.
+                    if retry.attempts.is_empty() {
+                        return Step::Done(Err(e));
+                    }
+                }
+                record(&mut retry.attempts, &target, &e, elapsed);
+                if !verdict.retry {
+                    return Step::Done(Err(Error::AllAttemptsFailed {
+                        topic: out.user_topic.to_string(),
+                        attempts: std::mem::take(&mut retry.attempts),
+                    }));
+                }
+                Step::Again
+            }
+        }
+    }
+
+    /// The outcome of a send with no attempt left.
+    pub(crate) fn give_up(
+        &self,
+        retry: &mut Retry,
+        out: &Outgoing,
+        started: Instant,
+        deadline: Instant,
+    ) -> Result<Option<SendResult>> {
         // A message already stored (with a weaker status) is reported, not lost.
-        if let Some(result) = last_result {
+        if let Some(result) = retry.last_result.take() {
             return Ok(Some(*result));
         }
+        let attempts = std::mem::take(&mut retry.attempts);
         if Instant::now() >= deadline {
             return Err(timed_out(out, started, deadline, attempts));
         }

@@ -23,6 +23,7 @@ use self::name_server::NameServers;
 use crate::codec::DEFAULT_MAX_FRAME_LENGTH;
 use crate::connection::ConnectionConfig;
 use crate::processor::ProcessorTable;
+use crate::reply::ResponseCallback;
 use crate::{Channel, ErrorKind, RemotingCommand, RemotingError, RequestProcessor, RpcHook};
 
 /// A configuration value that is out of range.
@@ -324,21 +325,71 @@ impl RemotingClient {
         ))
     }
 
-    /// Like [`invoke_async`](Self::invoke_async), but hands the outcome to `callback`, called
-    /// exactly once from a task. Errors before the request is queued are returned instead.
+    /// Sends `request` to `addr` and hands its outcome to `callback`, called exactly once
+    /// (Java: `invokeAsync` with an `InvokeCallback`): with the response, with a timeout at
+    /// the deadline, or with the error that kept the request from being sent (no permit
+    /// before the deadline, no connection, a full queue). Resolves once the request is queued
+    /// on its connection, or has failed.
+    ///
+    /// The connection's own task keeps the request and calls `callback` when the answer
+    /// arrives: no task, channel or timer per request, so this is the cheapest way to keep
+    /// many requests in flight. For that reason `callback` runs on that task: keep it short,
+    /// and hand anything slow (or blocking) to a task of its own. A panic in it is logged and
+    /// goes no further. Holds an async permit until `callback` is called.
+    ///
+    /// ```no_run
+    /// use std::time::Duration;
+    /// use rmq_remoting::{RemotingClient, RemotingCommand, code::request};
+    ///
+    /// # async fn demo(client: RemotingClient) {
+    /// let (tx, rx) = tokio::sync::oneshot::channel();
+    /// client
+    ///     .invoke_async_with_callback(
+    ///         "127.0.0.1:10911",
+    ///         RemotingCommand::request(request::HEART_BEAT),
+    ///         Duration::from_secs(3),
+    ///         move |outcome| {
+    ///             let _ = tx.send(outcome.map(|response| response.code()));
+    ///         },
+    ///     )
+    ///     .await;
+    /// println!("answered: {:?}", rx.await);
+    /// # }
+    /// ```
     pub async fn invoke_async_with_callback<F>(
         &self,
         addr: &str,
-        request: RemotingCommand,
+        mut request: RemotingCommand,
         timeout: Duration,
         callback: F,
-    ) -> Result<(), RemotingError>
-    where
+    ) where
         F: FnOnce(Result<RemotingCommand, RemotingError>) + Send + 'static,
     {
-        let response = self.invoke_async(addr, request, timeout).await?;
-        tokio::spawn(async move { callback(response.await) });
-        Ok(())
+        let deadline = crate::deadline::deadline_after(timeout);
+        let ready = async {
+            self.check_open(addr)?;
+            let permit = self.acquire_async(addr, deadline).await?;
+            let channel = self.channel(addr, deadline).await?;
+            Ok::<_, RemotingError>((permit, channel))
+        };
+        let (permit, channel) = match ready.await {
+            Ok(ready) => ready,
+            Err(e) => return callback(Err(e)),
+        };
+        let hooks = self.before_request(addr, &mut request);
+        let after = AfterHooks::keep(hooks, &request);
+        let peer = channel.addr_arc().clone();
+        let call = Box::new(move |reply: Result<RemotingCommand, RemotingError>| {
+            drop(permit);
+            callback(reply.map(|mut response| {
+                if let Some(after) = &after {
+                    after.run(&peer, &mut response);
+                }
+                response
+            }));
+        });
+        let callback = ResponseCallback::new(channel.addr_arc().clone(), deadline, timeout, call);
+        channel.send_request_with_callback(request, callback).await;
     }
 
     /// Sends `request` marked oneway and returns once it has been written (Java:

@@ -10,7 +10,7 @@ use tokio::sync::{OwnedSemaphorePermit, oneshot};
 use tokio::time::{Instant, Sleep};
 
 use super::AfterHooks;
-use crate::connection::Reply;
+use crate::reply::Reply;
 use crate::{Channel, ErrorKind, RemotingCommand, RemotingError};
 
 /// The response to a request sent with
