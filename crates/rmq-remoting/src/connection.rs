@@ -84,10 +84,30 @@ pub(crate) enum Outbound {
     },
 }
 
+/// What became of a request offered to the connection's queue without waiting.
+enum Enqueued {
+    Queued,
+    Refused(Refused),
+    /// No room now; handed back.
+    Full(Outbound),
+}
+
 /// A request the connection's queue did not take, handed back with the reason.
 pub(crate) struct Refused {
     pub(crate) error: RemotingError,
     pub(crate) item: Outbound,
+}
+
+impl Refused {
+    /// Tells whoever waits for the request's answer why there will be none.
+    fn fail(self) {
+        let Outbound::Request { reply, written, .. } = self.item;
+        if let Some(reply) = reply {
+            reply.complete(Err(self.error));
+        } else if let Some(written) = written {
+            let _ = written.send(Err(self.error));
+        }
+    }
 }
 
 /// Per-connection settings.
@@ -227,26 +247,44 @@ impl Channel {
     /// Queues `item` for the connection task, waiting for room until `deadline`; a request
     /// the queue does not take is handed back, so whoever waits for its answer hears why.
     async fn enqueue(&self, item: Outbound, deadline: Instant) -> Result<(), Refused> {
-        let closed = |this: &Self, item| Refused {
-            error: this
+        match self.try_enqueue(item) {
+            Enqueued::Queued => Ok(()),
+            Enqueued::Refused(refused) => Err(refused),
+            // A full queue is back-pressure, the exception: its timer and its future stay out
+            // of the common path.
+            Enqueued::Full(item) => Box::pin(self.enqueue_slow(item, deadline)).await,
+        }
+    }
+
+    /// Queues `item` if there is room now.
+    fn try_enqueue(&self, item: Outbound) -> Enqueued {
+        match self.shared.tx.try_send(item) {
+            Ok(()) => Enqueued::Queued,
+            Err(mpsc::error::TrySendError::Closed(item)) => {
+                Enqueued::Refused(self.closed_refusal(item))
+            }
+            Err(mpsc::error::TrySendError::Full(item)) => Enqueued::Full(item),
+        }
+    }
+
+    fn closed_refusal(&self, item: Outbound) -> Refused {
+        Refused {
+            error: self
                 .error(ErrorKind::SendRequest)
                 .with_detail("the connection is closed"),
             item,
-        };
-        let item = match self.shared.tx.try_send(item) {
-            Ok(()) => return Ok(()),
-            Err(mpsc::error::TrySendError::Closed(item)) => return Err(closed(self, item)),
-            Err(mpsc::error::TrySendError::Full(item)) => item,
-        };
-        // A full queue is back-pressure, the exception; its timer stays out of the common
-        // path. Room is reserved first, so the request stays ours if none comes.
-        let reserved = Box::pin(tokio::time::timeout_at(deadline, self.shared.tx.reserve())).await;
-        match reserved {
+        }
+    }
+
+    /// Waits for room until `deadline`. Room is reserved first, so the request stays ours if
+    /// none comes.
+    async fn enqueue_slow(&self, item: Outbound, deadline: Instant) -> Result<(), Refused> {
+        match tokio::time::timeout_at(deadline, self.shared.tx.reserve()).await {
             Ok(Ok(permit)) => {
                 permit.send(item);
                 Ok(())
             }
-            Ok(Err(_)) => Err(closed(self, item)),
+            Ok(Err(_)) => Err(self.closed_refusal(item)),
             Err(_) => Err(Refused {
                 error: self
                     .error(ErrorKind::Timeout)
@@ -279,25 +317,36 @@ impl Channel {
         Ok((opaque, rx))
     }
 
-    /// Assigns an opaque and queues `request`; the connection task calls `callback` with its
-    /// outcome, and so does this if the request cannot be queued.
-    pub(crate) async fn send_request_with_callback(
+    /// Assigns an opaque and queues `request` if there is room now; the connection task
+    /// calls `callback` with its outcome, and so does this if the connection is closed. With
+    /// no room now, the request is handed back for [`wait_to_queue`](Self::wait_to_queue).
+    pub(crate) fn offer_with_callback(
         &self,
         mut request: RemotingCommand,
         callback: ResponseCallback,
-    ) {
+    ) -> Result<(), Box<Outbound>> {
         request.set_opaque(next_opaque());
-        let deadline = callback.deadline();
         let item = Outbound::Request {
             request,
             reply: Some(ReplyTo::Callback(callback)),
             written: None,
         };
-        if let Err(Refused { error, item }) = self.enqueue(item, deadline).await {
-            let Outbound::Request { reply, .. } = item;
-            if let Some(reply) = reply {
-                reply.complete(Err(error));
+        match self.try_enqueue(item) {
+            Enqueued::Queued => Ok(()),
+            Enqueued::Refused(refused) => {
+                refused.fail();
+                Ok(())
             }
+            // Boxed: the exception, handed up through the callers' futures.
+            Enqueued::Full(item) => Err(Box::new(item)),
+        }
+    }
+
+    /// Queues a request [`offer_with_callback`](Self::offer_with_callback) handed back once
+    /// there is room, or fails its callback at `deadline`.
+    pub(crate) async fn wait_to_queue(&self, item: Box<Outbound>, deadline: Instant) {
+        if let Err(refused) = self.enqueue_slow(*item, deadline).await {
+            refused.fail();
         }
     }
 
@@ -659,10 +708,10 @@ impl ConnectionTask {
         }
     }
 
-    /// A callback's deadline passed: it times out. If nothing was written for as long as its
-    /// whole timeout while bytes were waiting, the peer has stopped reading: the connection
-    /// is closed, so what is still queued fails now instead of waiting for room that will
-    /// not come.
+    /// A callback's deadline passed: it times out. If bytes are waiting and nothing could be
+    /// written for half its timeout, the peer has stopped reading: the connection is closed
+    /// (as Java closes one on a timeout), so the requests still in the queue, whose deadlines
+    /// this task has not seen, fail now instead of waiting for room that will not come.
     fn on_expired(&mut self, opaque: i32, unwritten: bool) -> Result<(), RemotingError> {
         let Some((reply, _)) = self.pending.remove(&opaque) else {
             return Ok(());
@@ -673,7 +722,7 @@ impl ConnectionTask {
         let error = callback.timed_out();
         let timeout = callback.timeout();
         callback.complete(Err(error));
-        if unwritten && self.last_write.elapsed() >= timeout {
+        if unwritten && self.last_write.elapsed() >= timeout / 2 {
             return Err(self.error(ErrorKind::ConnectionClosed).with_detail(
                 "the peer stopped reading: nothing could be written until a request timed out",
             ));

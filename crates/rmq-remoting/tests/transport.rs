@@ -291,6 +291,134 @@ async fn a_dropped_connection_fails_pending_requests_at_once() {
     assert_permits_home(&client);
 }
 
+/// Sends `request` with a callback; resolves to its outcome and how long it took, and
+/// counts how often the callback ran.
+async fn with_callback(
+    client: &RemotingClient,
+    addr: &str,
+    request: RemotingCommand,
+    timeout: Duration,
+    calls: &Arc<AtomicUsize>,
+) -> (Result<i32, ErrorKind>, Duration) {
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    let calls = calls.clone();
+    let started = Instant::now();
+    client
+        .invoke_async_with_callback(addr, request, timeout, move |outcome| {
+            calls.fetch_add(1, Ordering::SeqCst);
+            let _ = tx.send(outcome.map(|r| r.code()).map_err(|e| e.kind()));
+        })
+        .await;
+    let outcome = rx.await.expect("the callback ran");
+    (outcome, started.elapsed())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn callbacks_hear_answers_timeouts_and_ended_connections_once_each() {
+    let (server, _) = server().await;
+    let addr = server.local_addr().to_string();
+    let client = client();
+    let calls = Arc::new(AtomicUsize::new(0));
+    let call = |code, timeout| {
+        with_callback(
+            &client,
+            &addr,
+            RemotingCommand::request(code),
+            timeout,
+            &calls,
+        )
+    };
+
+    let (answer, _) = call(ECHO, SECOND).await;
+    assert_eq!(answer, Ok(0));
+
+    // The connection's task times the request out at its deadline, with no timer of its own.
+    let timeout = Duration::from_millis(150);
+    let (silent, elapsed) = call(SILENT, timeout).await;
+    assert_eq!(silent, Err(ErrorKind::Timeout));
+    assert!(
+        elapsed >= timeout && elapsed < timeout + Duration::from_millis(100),
+        "{elapsed:?}"
+    );
+
+    let (hung_up, elapsed) = call(HANG_UP, Duration::from_secs(10)).await;
+    assert_eq!(hung_up, Err(ErrorKind::ConnectionClosed));
+    assert!(
+        elapsed < SECOND,
+        "failed when the connection ended: {elapsed:?}"
+    );
+
+    // A failure before the request is queued reaches the callback too.
+    let refusing = TcpListener::bind("127.0.0.1:0").await.expect("binds");
+    let nobody = refusing.local_addr().expect("addr").to_string();
+    drop(refusing);
+    let (refused, _) = with_callback(
+        &client,
+        &nobody,
+        RemotingCommand::request(ECHO),
+        SECOND,
+        &calls,
+    )
+    .await;
+    assert_eq!(refused, Err(ErrorKind::Connect));
+
+    assert_eq!(
+        calls.load(Ordering::SeqCst),
+        4,
+        "each callback ran exactly once"
+    );
+    assert_permits_home(&client);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_peer_that_stops_reading_fails_every_queued_callback_in_time() {
+    // Accepts and never reads: the socket's buffers fill, then the write buffer, then the
+    // connection's queue, whose requests the connection task has not yet seen.
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("binds");
+    let addr = listener.local_addr().expect("addr").to_string();
+    let holder = tokio::spawn(async move {
+        let (socket, _) = listener.accept().await.expect("accepts");
+        tokio::time::sleep(Duration::from_secs(30)).await;
+        drop(socket);
+    });
+    let client = client();
+    let calls = Arc::new(AtomicUsize::new(0));
+    let timeout = Duration::from_millis(400);
+    let body = Bytes::from(vec![7u8; 1024 * 1024]);
+    let started = Instant::now();
+    let requests = (0..64).map(|_| {
+        with_callback(
+            &client,
+            &addr,
+            RemotingCommand::request(ECHO).with_body(body.clone()),
+            timeout,
+            &calls,
+        )
+    });
+    let outcomes = futures_util::future::join_all(requests).await;
+    let elapsed = started.elapsed();
+    for (outcome, _) in &outcomes {
+        assert!(
+            matches!(
+                outcome,
+                Err(ErrorKind::Timeout | ErrorKind::ConnectionClosed)
+            ),
+            "{outcome:?}"
+        );
+    }
+    assert!(
+        elapsed < 3 * timeout,
+        "every callback within about one timeout of its own deadline: {elapsed:?}"
+    );
+    assert_eq!(calls.load(Ordering::SeqCst), 64);
+    assert!(
+        client.channels().is_empty(),
+        "the stalled connection was closed"
+    );
+    assert_permits_home(&client);
+    holder.abort();
+}
+
 async fn futures_join<F: std::future::Future>(futures: impl Iterator<Item = F>) -> Vec<F::Output> {
     let mut out = Vec::new();
     for f in futures {

@@ -107,10 +107,8 @@ impl ProducerInner {
         let broker = queue.broker_name();
         let addr = match instance.master_addr(broker) {
             Some(addr) => addr,
-            None => {
-                self.refresh_broker_addr(instance, out, broker, deadline)
-                    .await?
-            }
+            // Rare, and its future large: kept out of every send's state.
+            None => Box::pin(self.refresh_broker_addr(instance, out, broker, deadline)).await?,
         };
         let addr = shared(
             &addr,

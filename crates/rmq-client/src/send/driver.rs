@@ -42,7 +42,7 @@ use crate::{Error, Result, SendResult};
 pub(crate) type Callback = Box<dyn FnOnce(Result<SendResult>) + Send>;
 
 /// Where an accepted send's outcome goes.
-enum Sink {
+pub(crate) enum Sink {
     /// Its [`SendFuture`]. Boxed: the channel holds its value inline for as long as the
     /// send runs.
     Future(oneshot::Sender<Box<Result<SendResult>>>),
@@ -51,6 +51,12 @@ enum Sink {
 }
 
 impl Sink {
+    /// A sink for a [`SendFuture`], and the future.
+    pub(crate) fn future() -> (Sink, SendFuture) {
+        let (tx, rx) = oneshot::channel();
+        (Sink::Future(tx), SendFuture(rx))
+    }
+
     fn deliver(self, result: Result<SendResult>) {
         match self {
             // A dropped future wants no outcome.
@@ -177,26 +183,41 @@ impl AsyncTracker {
     }
 }
 
-/// Accepts `ready` for async delivery to a [`SendFuture`]: takes an async permit (waiting
-/// until its deadline for one) and starts the send.
-pub(crate) async fn submit(inner: &Arc<ProducerInner>, ready: Ready) -> Result<SendFuture> {
-    let (tx, rx) = oneshot::channel();
-    start(inner, ready, Sink::Future(tx)).await?;
-    Ok(SendFuture(rx))
-}
-
-/// Like [`submit`], with the outcome handed to `callback`, called exactly once if this
-/// returns `Ok`.
-pub(crate) async fn submit_with_callback(
+/// Accepts one message for async delivery, with no fixed queue: the common async send.
+/// The permit comes first (Java 5.x: the back-pressure semaphores before `sendDefaultImpl`),
+/// so a send waiting for room holds only its message.
+pub(crate) async fn submit_one(
     inner: &Arc<ProducerInner>,
-    ready: Ready,
-    callback: Callback,
+    msg: rmq_common::Message,
+    timeout: Option<std::time::Duration>,
+    sink: Sink,
 ) -> Result<()> {
-    start(inner, ready, Sink::Callback(callback)).await
+    let (started, deadline) = inner.begin_send(timeout)?;
+    let permit = acquire(inner, deadline).await?;
+    let ready = Ready {
+        out: inner.prepare(msg).await?,
+        queue: None,
+        started,
+        deadline,
+    };
+    accept(inner, permit, ready, sink)
 }
 
-async fn start(inner: &Arc<ProducerInner>, ready: Ready, sink: Sink) -> Result<()> {
+/// Accepts a send made ready, once it has a permit.
+pub(crate) async fn submit(inner: &Arc<ProducerInner>, ready: Ready, sink: Sink) -> Result<()> {
     let permit = acquire(inner, ready.deadline).await?;
+    accept(inner, permit, ready, sink)
+}
+
+/// Registers the send's sink and starts it. The first attempt goes as far as it can here;
+/// most reach their connection's queue and need no task. One still waiting (a route, a
+/// connection) goes on in a task, so accepting never waits on the network.
+fn accept(
+    inner: &Arc<ProducerInner>,
+    permit: OwnedSemaphorePermit,
+    ready: Ready,
+    sink: Sink,
+) -> Result<()> {
     let key = inner.tracker.register(sink)?;
     let send = Box::new(AsyncSend {
         inner: inner.clone(),
@@ -205,9 +226,6 @@ async fn start(inner: &Arc<ProducerInner>, ready: Ready, sink: Sink) -> Result<(
         key: Some(key),
         permit: Some(permit),
     });
-    // The first attempt goes as far as it can here; most reach their connection's queue and
-    // need no task. One still waiting (a route, a connection) goes on in a task, so accepting
-    // never waits on the network.
     let mut first = Box::pin(send.attempt());
     if first
         .as_mut()
@@ -220,11 +238,16 @@ async fn start(inner: &Arc<ProducerInner>, ready: Ready, sink: Sink) -> Result<(
 }
 
 async fn acquire(inner: &ProducerInner, deadline: Instant) -> Result<OwnedSemaphorePermit> {
-    let permits = inner.tracker.permits.clone();
-    // Without a wait when a permit is free: no timer for the common case.
-    if let Ok(permit) = permits.clone().try_acquire_owned() {
-        return Ok(permit);
+    // Without a wait when a permit is free: no timer, and no room for one in the caller's
+    // future.
+    match inner.tracker.permits.clone().try_acquire_owned() {
+        Ok(permit) => Ok(permit),
+        Err(_) => Box::pin(wait_for_permit(inner, deadline)).await,
     }
+}
+
+async fn wait_for_permit(inner: &ProducerInner, deadline: Instant) -> Result<OwnedSemaphorePermit> {
+    let permits = inner.tracker.permits.clone();
     match tokio::time::timeout_at(deadline, permits.acquire_owned()).await {
         Ok(Ok(permit)) => Ok(permit),
         Ok(Err(_)) => Err(Error::Shutdown),

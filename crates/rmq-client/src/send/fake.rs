@@ -48,6 +48,8 @@ pub(crate) struct FakeTransport {
     brokers: Mutex<BTreeMap<&'static str, Behaviour>>,
     pub(crate) seen: Mutex<Vec<Seen>>,
     offsets: AtomicI32,
+    /// How long the name server takes to answer.
+    route_delay: Mutex<Duration>,
 }
 
 impl FakeTransport {
@@ -58,11 +60,17 @@ impl FakeTransport {
             brokers: Mutex::new([(A, answer), (B, answer)].into_iter().collect()),
             seen: Mutex::default(),
             offsets: AtomicI32::new(0),
+            route_delay: Mutex::default(),
         })
     }
 
     pub(crate) fn set(&self, addr: &'static str, behaviour: Behaviour) {
         self.brokers.lock().insert(addr, behaviour);
+    }
+
+    /// Makes the name server take `delay` to answer.
+    pub(crate) fn set_route_delay(&self, delay: Duration) {
+        *self.route_delay.lock() = delay;
     }
 
     /// The send requests seen so far.
@@ -207,7 +215,11 @@ impl Transport for FakeTransport {
             }
             _ => RemotingCommand::response(response::REQUEST_CODE_NOT_SUPPORTED),
         };
-        Box::pin(async move { Ok(reply) })
+        let delay = *self.route_delay.lock();
+        Box::pin(async move {
+            tokio::time::sleep(delay).await;
+            Ok(reply)
+        })
     }
 
     fn has_name_servers(&self) -> bool {

@@ -24,7 +24,7 @@ use rmq_common::{Message, MessageQueue};
 
 pub(crate) use driver::AsyncTracker;
 pub use driver::SendFuture;
-use driver::{Callback, submit, submit_with_callback};
+use driver::{Callback, Sink, submit, submit_one};
 
 use crate::hook::SendMode;
 use crate::producer::ProducerInner;
@@ -299,9 +299,11 @@ impl<'a> SendRequest<'a> {
     /// # Ok(()) }
     /// ```
     pub async fn submit(self) -> Result<SendFuture> {
-        let inner = &self.producer.inner;
+        let producer = self.producer;
         let ready = self.ready().await?;
-        submit(inner, ready).await
+        let (sink, future) = Sink::future();
+        submit(&producer.inner, ready, sink).await?;
+        Ok(future)
     }
 
     /// Like [`submit`](Self::submit), with the outcome handed to `callback`, called exactly
@@ -325,9 +327,9 @@ impl<'a> SendRequest<'a> {
     where
         F: FnOnce(Result<SendResult>) + Send + 'static,
     {
-        let inner = &self.producer.inner;
+        let producer = self.producer;
         let ready = self.ready().await?;
-        submit_with_callback(inner, ready, Box::new(callback)).await
+        submit(&producer.inner, ready, Sink::Callback(Box::new(callback))).await
     }
 
     /// The message made ready and its queue chosen, if the send has a fixed one.
@@ -391,7 +393,7 @@ pub(crate) struct Ready {
 
 impl ProducerInner {
     /// Checks that a send can start, and gives its start and deadline.
-    fn begin_send(&self, timeout: Option<Duration>) -> Result<(Instant, Instant)> {
+    pub(crate) fn begin_send(&self, timeout: Option<Duration>) -> Result<(Instant, Instant)> {
         self.instance()?;
         // Sends wait on tokio's timers and tasks: refused here rather than a panic there.
         if tokio::runtime::Handle::try_current().is_err() {
@@ -401,18 +403,6 @@ impl ProducerInner {
             ));
         }
         Ok(self.send_window(timeout))
-    }
-
-    /// One message made ready for an async send with no fixed queue: the common async send,
-    /// kept apart from [`SendRequest::ready`] so its future stays small.
-    async fn ready_one(&self, msg: Message, timeout: Option<Duration>) -> Result<Ready> {
-        let (started, deadline) = self.begin_send(timeout)?;
-        Ok(Ready {
-            out: self.prepare(msg).await?,
-            queue: None,
-            started,
-            deadline,
-        })
     }
 
     /// Sends a ready send: with retries when it has no fixed queue, else once to its queue.
@@ -503,9 +493,9 @@ impl<'a> IntoFuture for AsyncRequest<'a> {
 
     fn into_future(self) -> Self::IntoFuture {
         Box::pin(async move {
-            let inner = &self.producer.inner;
-            let ready = inner.ready_one(self.msg, self.timeout).await?;
-            submit(inner, ready).await
+            let (sink, future) = Sink::future();
+            submit_one(&self.producer.inner, self.msg, self.timeout, sink).await?;
+            Ok(future)
         })
     }
 }
@@ -533,9 +523,8 @@ impl<'a> IntoFuture for CallbackRequest<'a> {
 
     fn into_future(self) -> Self::IntoFuture {
         Box::pin(async move {
-            let inner = &self.producer.inner;
-            let ready = inner.ready_one(self.msg, self.timeout).await?;
-            submit_with_callback(inner, ready, self.callback).await
+            let sink = Sink::Callback(self.callback);
+            submit_one(&self.producer.inner, self.msg, self.timeout, sink).await
         })
     }
 }

@@ -91,6 +91,33 @@ async fn an_unpolled_send_retries_on_time_on_another_broker() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn accepting_a_send_never_waits_on_the_network() {
+    let fake = FakeTransport::new();
+    fake.set_route_delay(Duration::from_millis(500));
+    let producer = producer(&fake).await;
+    let begin = Instant::now();
+    let pending = producer.send_async(message()).await.expect("accepted");
+    assert_eq!(
+        begin.elapsed(),
+        Duration::ZERO,
+        "accepted before the route came"
+    );
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    producer
+        .send_with_callback(Message::new("OtherTopic", "x"), move |result| {
+            let _ = tx.send(result.map(|r| r.status));
+        })
+        .await
+        .expect("accepted");
+    assert_eq!(begin.elapsed(), Duration::ZERO);
+    // Each finishes on its own once its route has come.
+    assert_eq!(pending.await.expect("sent").status, SendStatus::SendOk);
+    assert_eq!(rx.await.expect("called").expect("sent"), SendStatus::SendOk);
+    assert!(begin.elapsed() >= Duration::from_millis(500));
+    producer.shutdown().await;
+}
+
+#[tokio::test(start_paused = true)]
 async fn a_dropped_send_future_still_completes_and_counts() {
     let fake = FakeTransport::new();
     fake.set(A, Behaviour::Answer(Duration::from_millis(200)));

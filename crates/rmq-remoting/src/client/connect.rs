@@ -61,7 +61,7 @@ impl ConnectionTable {
     }
 
     /// The open connection to `addr`, if there is one.
-    fn live(&self, addr: &str) -> Option<Channel> {
+    pub(crate) fn live(&self, addr: &str) -> Option<Channel> {
         match self.slots.lock().get(addr)?.peek() {
             Some(Ok(channel)) if !channel.is_closed() => Some(channel.clone()),
             _ => None,

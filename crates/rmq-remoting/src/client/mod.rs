@@ -8,8 +8,12 @@ pub(crate) mod connect;
 mod name_server;
 mod response;
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
+
+use futures_util::future::Either;
 
 use parking_lot::RwLock;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
@@ -328,8 +332,11 @@ impl RemotingClient {
     /// Sends `request` to `addr` and hands its outcome to `callback`, called exactly once
     /// (Java: `invokeAsync` with an `InvokeCallback`): with the response, with a timeout at
     /// the deadline, or with the error that kept the request from being sent (no permit
-    /// before the deadline, no connection, a full queue). Resolves once the request is queued
-    /// on its connection, or has failed.
+    /// before the deadline, no connection, a full queue).
+    ///
+    /// The request is queued as this is called when an async permit is free and the
+    /// connection is open, the common case: the returned future is then already complete.
+    /// Otherwise the future waits for them, and must be awaited for the request to go.
     ///
     /// The connection's own task keeps the request and calls `callback` when the answer
     /// arrives: no task, channel or timer per request, so this is the cheapest way to keep
@@ -356,27 +363,58 @@ impl RemotingClient {
     /// println!("answered: {:?}", rx.await);
     /// # }
     /// ```
-    pub async fn invoke_async_with_callback<F>(
-        &self,
-        addr: &str,
-        mut request: RemotingCommand,
+    pub fn invoke_async_with_callback<'a, F>(
+        &'a self,
+        addr: &'a str,
+        request: RemotingCommand,
         timeout: Duration,
         callback: F,
-    ) where
+    ) -> impl Future<Output = ()> + Send + 'a
+    where
         F: FnOnce(Result<RemotingCommand, RemotingError>) + Send + 'static,
     {
         let deadline = crate::deadline::deadline_after(timeout);
-        let ready = async {
-            self.check_open(addr)?;
-            let permit = self.acquire_async(addr, deadline).await?;
-            let channel = self.channel(addr, deadline).await?;
-            Ok::<_, RemotingError>((permit, channel))
-        };
-        let (permit, channel) = match ready.await {
-            Ok(ready) => ready,
-            Err(e) => return callback(Err(e)),
-        };
-        let hooks = self.before_request(addr, &mut request);
+        // The fast path holds nothing in the returned future, which every async request in
+        // flight would otherwise keep.
+        if let Some((permit, channel)) = self.try_ready_async(addr) {
+            let offered = self.offer(permit, &channel, request, deadline, timeout, callback);
+            return match offered {
+                Ok(()) => Either::Left(std::future::ready(())),
+                Err(item) => Either::Right(Box::pin(async move {
+                    channel.wait_to_queue(item, deadline).await;
+                })
+                    as Pin<Box<dyn Future<Output = ()> + Send + 'a>>),
+            };
+        }
+        Either::Right(Box::pin(async move {
+            match self.ready_async(addr, deadline).await {
+                Ok((permit, channel)) => {
+                    let offered =
+                        self.offer(permit, &channel, request, deadline, timeout, callback);
+                    if let Err(item) = offered {
+                        channel.wait_to_queue(item, deadline).await;
+                    }
+                }
+                Err(e) => callback(Err(e)),
+            }
+        }))
+    }
+
+    /// Runs the hooks on `request` and offers it to `channel`, its permit released and the
+    /// hooks' `after_response` run before `callback` hears the outcome.
+    fn offer<F>(
+        &self,
+        permit: OwnedSemaphorePermit,
+        channel: &Channel,
+        mut request: RemotingCommand,
+        deadline: Instant,
+        timeout: Duration,
+        callback: F,
+    ) -> Result<(), Box<crate::connection::Outbound>>
+    where
+        F: FnOnce(Result<RemotingCommand, RemotingError>) + Send + 'static,
+    {
+        let hooks = self.before_request(channel.addr(), &mut request);
         let after = AfterHooks::keep(hooks, &request);
         let peer = channel.addr_arc().clone();
         let call = Box::new(move |reply: Result<RemotingCommand, RemotingError>| {
@@ -389,7 +427,7 @@ impl RemotingClient {
             }));
         });
         let callback = ResponseCallback::new(channel.addr_arc().clone(), deadline, timeout, call);
-        channel.send_request_with_callback(request, callback).await;
+        channel.offer_with_callback(request, callback)
     }
 
     /// Sends `request` marked oneway and returns once it has been written (Java:
@@ -571,6 +609,28 @@ impl RemotingClient {
             hook.before_request(addr, request);
         }
         hooks
+    }
+
+    /// A free async permit and the open connection to `addr`, if both are there now.
+    fn try_ready_async(&self, addr: &str) -> Option<(OwnedSemaphorePermit, Channel)> {
+        if self.is_shutdown() {
+            return None;
+        }
+        let channel = self.inner.table.live(addr)?;
+        let permit = self.inner.async_permits.clone().try_acquire_owned().ok()?;
+        Some((permit, channel))
+    }
+
+    /// An async permit and the connection to `addr`, waiting for either until `deadline`.
+    async fn ready_async(
+        &self,
+        addr: &str,
+        deadline: Instant,
+    ) -> Result<(OwnedSemaphorePermit, Channel), RemotingError> {
+        self.check_open(addr)?;
+        let permit = self.acquire_async(addr, deadline).await?;
+        let channel = self.channel(addr, deadline).await?;
+        Ok((permit, channel))
     }
 
     async fn acquire_async(
