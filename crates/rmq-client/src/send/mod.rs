@@ -188,6 +188,10 @@ impl Producer {
     /// or the error (including [`Error::Shutdown`] if the producer shuts down first); if it
     /// returns `Err`, the message was not accepted and `callback` is never called.
     ///
+    /// `callback` runs where the send completes, usually the task of the connection that
+    /// delivered the answer (Java runs it on a callback thread pool): keep it short and never
+    /// block in it; hand slow work to a task or a channel. A panic in it is logged.
+    ///
     /// ```no_run
     /// # async fn demo(producer: rmq_client::Producer) -> rmq_client::Result<()> {
     /// producer
