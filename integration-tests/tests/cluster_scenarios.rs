@@ -106,7 +106,7 @@ async fn every_attempt_is_reported_when_all_fail() {
             assert!(
                 attempts
                     .iter()
-                    .all(|a| a.response_code == Some(response::SYSTEM_ERROR))
+                    .all(|a| a.response_code() == Some(response::SYSTEM_ERROR))
             );
         }
         other => panic!("expected AllAttemptsFailed, got {other}"),

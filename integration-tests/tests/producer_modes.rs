@@ -343,7 +343,9 @@ async fn hooks_see_every_send_and_can_forbid() {
         .build()
         .expect("msg");
     let err = producer.send(secret).await.expect_err("forbidden");
-    assert!(matches!(err, rmq::Error::Forbidden { .. }), "{err}");
+    // Refused inside its attempt: the one shape of a failed send, the hook's refusal at its root.
+    assert!(matches!(err.root(), rmq::Error::Forbidden { .. }), "{err}");
+    assert_eq!(err.kind(), rmq::ErrorKind::Hook);
     assert_eq!((before.get(), after.get()), (2, 2));
     producer.shutdown().await;
 }

@@ -2,6 +2,7 @@
 //! `RemotingException` as they reach a producer).
 
 use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 
 use rmq_common::{BatchError, CompressionError, MessageError, ValidationError};
@@ -10,8 +11,29 @@ use rmq_remoting::{RemotingError, code};
 /// The result of producer calls.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
-/// A failed producer call. Match on the variant; [`Error::response_code`] gives Java's code.
-#[derive(Debug, thiserror::Error)]
+/// A failed producer call.
+///
+/// Decide what to do with [`kind`](Self::kind), [`is_retryable`](Self::is_retryable) and
+/// [`may_have_been_stored`](Self::may_have_been_stored). A send that reached the point of
+/// trying a broker fails in one shape whatever the number of attempts,
+/// [`AllAttemptsFailed`](Self::AllAttemptsFailed) (or [`Timeout`](Self::Timeout) when its
+/// deadline ended it), listing each attempt with its typed error; [`root`](Self::root) is the
+/// last attempt's error. [`response_code`](Self::response_code) gives Java's code.
+///
+/// ```
+/// use rmq_client::{Error, ErrorKind};
+/// fn what_to_do(err: &Error) -> &'static str {
+///     match err.kind() {
+///         ErrorKind::Invalid | ErrorKind::Config => "fix the message or the settings",
+///         ErrorKind::Permission => "fix the credentials or the ACL",
+///         _ if err.may_have_been_stored() => "check before sending again: it may be stored",
+///         _ if err.is_retryable() => "send again later",
+///         _ => "give up",
+///     }
+/// }
+/// assert_eq!(what_to_do(&Error::NoNameServer), "send again later");
+/// ```
+#[derive(Clone, Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
     /// The configuration is invalid (rejected at build or start).
@@ -42,9 +64,9 @@ pub enum Error {
     /// The batch breaks a batch rule.
     #[error(transparent)]
     Batch(#[from] BatchError),
-    /// The body could not be compressed.
+    /// A compression setting is invalid.
     #[error(transparent)]
-    Compression(#[from] CompressionError),
+    Compression(Arc<CompressionError>),
     /// A check-forbidden hook refused the message.
     #[error("sending was forbidden by hook {hook}: {reason}")]
     Forbidden {
@@ -71,8 +93,9 @@ pub enum Error {
         /// The broker name.
         broker: String,
     },
-    /// The broker answered with an error code (Java: `MQBrokerException`).
-    #[error("broker {broker} ({addr}) answered {code} ({}): {remark}", code::response_name(*code))]
+    /// The broker answered with an error code (Java: `MQBrokerException`). The message says
+    /// what the common codes mean and what to do about them.
+    #[error("broker {broker} ({addr}) answered {code} ({}): {remark}{}", code::response_name(*code), broker_hint(*code))]
     Broker {
         /// The response code.
         code: i32,
@@ -120,8 +143,10 @@ pub enum Error {
         /// The attempts made before the deadline.
         attempts: Vec<SendAttempt>,
     },
-    /// Every attempt failed (Java: `Send [n] times, still failed`).
-    #[error("send of topic {topic} failed after {} attempts:{}", attempts.len(), AttemptList(attempts))]
+    /// Every attempt failed (Java: `Send [n] times, still failed`), whether one attempt was
+    /// made or several: each with its typed error. What kind of failure it is, and what to do
+    /// about it, is the last attempt's ([`Error::root`]).
+    #[error("send of topic {topic} failed after {} attempt{}:{}", attempts.len(), if attempts.len() == 1 { "" } else { "s" }, AttemptList(attempts))]
     AllAttemptsFailed {
         /// The topic.
         topic: String,
@@ -183,6 +208,9 @@ pub enum ErrorKind {
     NoRoute,
     /// A broker refused the message with an error code.
     BrokerRefused,
+    /// A broker refused the producer's rights (`NO_PERMISSION`): check its credentials, the
+    /// ACL, and that the topic and broker accept writes.
+    Permission,
     /// The deadline passed.
     Timeout,
     /// A connection failed: connect, write, or closed while waiting.
@@ -222,7 +250,11 @@ impl Error {
             Error::Forbidden { .. } | Error::HookPanicked { .. } => ErrorKind::Hook,
             Error::NoNameServer | Error::NameServer { .. } => ErrorKind::NameServer,
             Error::NoRoute { .. } | Error::BrokerNotFound { .. } => ErrorKind::NoRoute,
-            Error::Broker { .. } => ErrorKind::BrokerRefused,
+            Error::Broker { code, .. } => match *code {
+                code::response::NO_PERMISSION => ErrorKind::Permission,
+                code::response::TOPIC_NOT_EXIST => ErrorKind::NoRoute,
+                _ => ErrorKind::BrokerRefused,
+            },
             Error::MalformedResponse { .. } => ErrorKind::Protocol,
             Error::Remoting(e) => match e.kind() {
                 rmq_remoting::ErrorKind::Timeout => ErrorKind::Timeout,
@@ -235,7 +267,7 @@ impl Error {
             Error::Timeout { .. } => ErrorKind::Timeout,
             Error::AllAttemptsFailed { attempts, .. } => attempts
                 .last()
-                .map_or(ErrorKind::Connection, |attempt| attempt.kind),
+                .map_or(ErrorKind::Connection, SendAttempt::kind),
             Error::Shutdown => ErrorKind::Shutdown,
             Error::TooManyInFlight(_) => ErrorKind::Overloaded,
             Error::Panicked(_) => ErrorKind::Internal,
@@ -253,8 +285,9 @@ impl Error {
             ErrorKind::Connection
             | ErrorKind::Timeout
             | ErrorKind::Overloaded
-            | ErrorKind::NameServer
-            | ErrorKind::NoRoute => true,
+            | ErrorKind::NameServer => true,
+            // A route may yet come; a topic the broker does not have must be created first.
+            ErrorKind::NoRoute => self.response_code() != Some(code::response::TOPIC_NOT_EXIST),
             ErrorKind::BrokerRefused => self
                 .response_code()
                 .is_some_and(|code| TRANSIENT_BROKER_CODES.contains(&code)),
@@ -280,7 +313,7 @@ impl Error {
                     | rmq_remoting::ErrorKind::SendRequest
             ),
             Error::Timeout { attempts, .. } | Error::AllAttemptsFailed { attempts, .. } => {
-                attempts.iter().any(|attempt| attempt.may_have_been_stored)
+                attempts.iter().any(SendAttempt::may_have_been_stored)
             }
             // Ended by shutdown while waiting for an answer.
             Error::Shutdown | Error::Panicked(_) => true,
@@ -302,49 +335,117 @@ impl Error {
             Error::Remoting(_) => Some(10001),
             Error::Validation(e) => Some(e.response_code()).filter(|c| *c >= 0),
             Error::AllAttemptsFailed { attempts, .. } => {
-                attempts.last().and_then(|a| a.response_code)
+                attempts.last().and_then(SendAttempt::response_code)
             }
             _ => None,
         }
     }
+
+    /// The error that decided the outcome: for a send that failed after attempts, the last
+    /// attempt's error; otherwise this error itself.
+    ///
+    /// ```
+    /// use rmq_client::Error;
+    /// # fn demo(err: Error) {
+    /// if let Error::Broker { code, remark, .. } = err.root() {
+    ///     eprintln!("the broker refused it with {code}: {remark}");
+    /// }
+    /// # }
+    /// ```
+    pub fn root(&self) -> &Error {
+        match self {
+            Error::AllAttemptsFailed { attempts, .. } | Error::Timeout { attempts, .. } => {
+                attempts.last().map_or(self, |attempt| attempt.error.root())
+            }
+            _ => self,
+        }
+    }
+
+    /// Every attempt the send made, each with its own error; empty for a failure before any
+    /// attempt (an invalid message, no route, no permit).
+    pub fn attempts(&self) -> &[SendAttempt] {
+        match self {
+            Error::AllAttemptsFailed { attempts, .. } | Error::Timeout { attempts, .. } => attempts,
+            _ => &[],
+        }
+    }
 }
 
-/// One attempt of a send: where it went, what happened, how long it took.
+impl From<CompressionError> for Error {
+    fn from(error: CompressionError) -> Self {
+        Error::Compression(Arc::new(error))
+    }
+}
+
+/// What a broker's refusal means and what to do, for the codes a producer meets.
+fn broker_hint(code: i32) -> &'static str {
+    use code::response::*;
+    match code {
+        TOPIC_NOT_EXIST => {
+            "; the topic does not exist on this broker and it does not create topics: create it (mqadmin updateTopic) or enable autoCreateTopicEnable"
+        }
+        NO_PERMISSION => {
+            "; permission denied: check the producer's credentials and the ACL for this topic and group, and that the broker and topic accept writes (perm)"
+        }
+        SERVICE_NOT_AVAILABLE => {
+            "; the broker is not accepting messages now (its disk may be full, it may be a slave or shutting down): retry on another broker, and check the broker"
+        }
+        SYSTEM_BUSY => {
+            "; the broker is busy (flow control while its store flushes or its queue is full): retry later; if it lasts, slow down or add brokers"
+        }
+        MESSAGE_ILLEGAL => {
+            "; the broker found the message illegal: check its size against the broker's maxMessageSize, its topic and its properties"
+        }
+        SYSTEM_ERROR => {
+            "; the broker failed to store the message: retry, and check the broker's log"
+        }
+        _ => "",
+    }
+}
+
+/// One attempt of a send: where it went, what went wrong, how long it took.
 #[derive(Clone, Debug)]
+#[non_exhaustive]
 pub struct SendAttempt {
     /// The broker name.
     pub broker: String,
     /// The queue id.
     pub queue_id: i32,
-    /// What went wrong.
-    pub cause: String,
-    /// Java's response code of the failure, if any.
-    pub response_code: Option<i32>,
     /// How long the attempt took.
     pub elapsed: Duration,
-    /// What kind of failure it was.
-    pub kind: ErrorKind,
-    /// Whether this attempt may have stored the message (see
-    /// [`Error::may_have_been_stored`]).
-    pub may_have_been_stored: bool,
+    /// What went wrong.
+    pub error: Error,
 }
 
 impl SendAttempt {
     /// The record of an attempt on `queue` that failed with `error` after `elapsed`.
     pub(crate) fn failed(
         queue: &rmq_common::MessageQueue,
-        error: &Error,
+        error: Error,
         elapsed: Duration,
     ) -> Self {
         SendAttempt {
             broker: queue.broker_name().to_owned(),
             queue_id: queue.queue_id(),
-            cause: error.to_string(),
-            response_code: error.response_code(),
             elapsed,
-            kind: error.kind(),
-            may_have_been_stored: error.may_have_been_stored(),
+            error,
         }
+    }
+
+    /// What kind of failure it was.
+    pub fn kind(&self) -> ErrorKind {
+        self.error.kind()
+    }
+
+    /// Java's response code of the failure, if any.
+    pub fn response_code(&self) -> Option<i32> {
+        self.error.response_code()
+    }
+
+    /// Whether this attempt may have stored the message (see
+    /// [`Error::may_have_been_stored`]).
+    pub fn may_have_been_stored(&self) -> bool {
+        self.error.may_have_been_stored()
     }
 }
 
@@ -356,7 +457,7 @@ impl fmt::Display for SendAttempt {
             self.broker,
             self.queue_id,
             self.elapsed.as_millis(),
-            self.cause
+            self.error
         )
     }
 }
@@ -395,7 +496,7 @@ mod tests {
         }
     }
 
-    fn attempt(error: &Error) -> SendAttempt {
+    fn attempt(error: Error) -> SendAttempt {
         let queue = rmq_common::MessageQueue::new("T", "broker-a", 0);
         SendAttempt::failed(&queue, error, Duration::ZERO)
     }
@@ -472,15 +573,29 @@ mod tests {
             ),
             (
                 broker(response::NO_PERMISSION),
-                ErrorKind::BrokerRefused,
+                ErrorKind::Permission,
                 false,
                 false,
                 false,
             ),
             (
                 broker(response::TOPIC_NOT_EXIST),
+                ErrorKind::NoRoute,
+                false,
+                false,
+                false,
+            ),
+            (
+                broker(response::MESSAGE_ILLEGAL),
                 ErrorKind::BrokerRefused,
                 false,
+                false,
+                false,
+            ),
+            (
+                broker(response::SERVICE_NOT_AVAILABLE),
+                ErrorKind::BrokerRefused,
+                true,
                 false,
                 false,
             ),
@@ -519,7 +634,7 @@ mod tests {
                     topic: "T".into(),
                     elapsed: Duration::from_secs(3),
                     timeout: Duration::from_secs(3),
-                    attempts: vec![attempt(&refused)],
+                    attempts: vec![attempt(refused.clone())],
                 },
                 ErrorKind::Timeout,
                 true,
@@ -529,7 +644,7 @@ mod tests {
             (
                 Error::AllAttemptsFailed {
                     topic: "T".into(),
-                    attempts: vec![attempt(&timed_out), attempt(&refused)],
+                    attempts: vec![attempt(timed_out), attempt(refused)],
                 },
                 ErrorKind::Connection,
                 true,
@@ -550,6 +665,40 @@ mod tests {
             assert_eq!(error.is_retryable(), retryable, "retryable: {error}");
             assert_eq!(error.is_timeout(), timeout, "timeout: {error}");
             assert_eq!(error.may_have_been_stored(), stored, "stored: {error}");
+        }
+    }
+
+    #[test]
+    fn one_shape_with_the_last_attempt_at_its_root() {
+        let once = Error::AllAttemptsFailed {
+            topic: "T".into(),
+            attempts: vec![attempt(broker(response::NO_PERMISSION))],
+        };
+        assert_eq!(once.kind(), ErrorKind::Permission);
+        assert_eq!(once.response_code(), Some(response::NO_PERMISSION));
+        assert!(matches!(once.root(), Error::Broker { code: 16, .. }));
+        assert_eq!(once.attempts().len(), 1);
+        let text = once.to_string();
+        assert!(text.contains("after 1 attempt:"), "{text}");
+        assert!(
+            text.contains("permission denied: check the producer's credentials"),
+            "{text}"
+        );
+        assert!(Error::NoNameServer.attempts().is_empty());
+        assert!(matches!(Error::NoNameServer.root(), Error::NoNameServer));
+    }
+
+    #[test]
+    fn broker_refusals_say_what_to_do() {
+        for (code, advice) in [
+            (response::TOPIC_NOT_EXIST, "create it"),
+            (response::NO_PERMISSION, "ACL"),
+            (response::SERVICE_NOT_AVAILABLE, "disk may be full"),
+            (response::SYSTEM_BUSY, "retry later"),
+            (response::MESSAGE_ILLEGAL, "maxMessageSize"),
+        ] {
+            let text = broker(code).to_string();
+            assert!(text.contains(advice), "{code}: {text}");
         }
     }
 }

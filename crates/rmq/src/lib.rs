@@ -25,15 +25,15 @@
 
 pub use rmq_client as client;
 pub use rmq_client::blocking;
-pub use rmq_client::{Error, Producer, Result, SendResult, SendStatus};
+pub use rmq_client::{Error, ErrorKind, Producer, Result, SendAttempt, SendResult, SendStatus};
 pub use rmq_common as common;
 pub use rmq_remoting as remoting;
 
 /// The types most programs use, in one import: `use rmq::prelude::*;`.
 pub mod prelude {
     pub use rmq_client::{
-        Error, MessageQueueSelector, Producer, SelectByHash, SelectByRandom, SelectByRoundRobin,
-        SendResult, SendStatus,
+        Error, ErrorKind, MessageQueueSelector, Producer, SelectByHash, SelectByRandom,
+        SelectByRoundRobin, SendResult, SendStatus,
     };
     pub use rmq_common::{
         CompressionType, Message, MessageBatch, MessageQueue, OffsetMessageId, UniqIdGenerator,

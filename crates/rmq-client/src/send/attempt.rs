@@ -18,6 +18,7 @@ use rmq_remoting::header::{
 use tokio::time::Instant;
 
 use super::prepare::Outgoing;
+use super::retry::Attempt;
 use crate::hook::{CheckForbiddenContext, MessageType, SendContext, SendMode};
 use crate::instance::ClientInstance;
 use crate::producer::{ProducerInner, shared};
@@ -333,9 +334,11 @@ impl ProducerInner {
         deadline: Instant,
     ) -> Result<Option<SendResult>> {
         let instance = self.attached_instance()?;
-        let wire = self.queue_on_wire(out, queue, deadline).await?;
-        self.send_kernel(&instance, out, &wire, mode, deadline)
-            .await
+        let attempt = Attempt::to(self.queue_on_wire(out, queue, deadline).await?);
+        let outcome = self
+            .send_kernel(&instance, out, &attempt.target, mode, deadline)
+            .await;
+        attempt.only(out, outcome)
     }
 
     /// A queue the caller chose, as the broker knows it: the namespaced topic, and for a

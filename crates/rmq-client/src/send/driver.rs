@@ -356,8 +356,9 @@ impl AsyncSend {
     }
 
     fn after(mut self: Box<Self>, attempt: Attempt, outcome: Result<Option<SendResult>>) {
-        // A send to the caller's queue has one attempt, and its outcome as it is.
+        // A send to the caller's queue has one attempt.
         if self.ready.queue.is_some() {
+            let outcome = attempt.only(&self.ready.out, outcome);
             return self.finish(outcome);
         }
         let inner = self.inner.clone();

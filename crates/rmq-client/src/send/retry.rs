@@ -104,6 +104,26 @@ impl Attempt {
             target,
         }
     }
+
+    /// The outcome of a send whose only attempt this was: a failure in the same shape as a
+    /// send with retries, unless nothing was sent for want of time.
+    pub(crate) fn only(
+        self,
+        out: &Outgoing,
+        outcome: Result<Option<SendResult>>,
+    ) -> Result<Option<SendResult>> {
+        outcome.map_err(|error| match error {
+            Error::Timeout { .. } => error,
+            error => Error::AllAttemptsFailed {
+                topic: out.user_topic.to_string(),
+                attempts: vec![SendAttempt::failed(
+                    &self.target,
+                    error,
+                    self.begin.elapsed(),
+                )],
+            },
+        })
+    }
 }
 
 /// A send's attempts so far (Java: the loop state of `sendDefaultImpl`). The sync loop keeps
@@ -230,20 +250,12 @@ impl ProducerInner {
                 let stored_short = result
                     .as_ref()
                     .is_some_and(|r| r.status != SendStatus::SendOk);
+                // Stored, but not as well as asked: another broker is tried, and this
+                // result stands unless a later attempt does better.
                 if mode == SendMode::Sync
                     && stored_short
                     && self.config.retry_another_broker_when_not_store_ok
                 {
-                    let status = result.as_ref().map(|r| r.status.name()).unwrap_or_default();
-                    retry.attempts.push(SendAttempt {
-                        broker: target.broker_name().to_owned(),
-                        queue_id: target.queue_id(),
-                        cause: format!("stored with status {status}"),
-                        response_code: None,
-                        elapsed: begin.elapsed(),
-                        kind: crate::ErrorKind::BrokerRefused,
-                        may_have_been_stored: true,
-                    });
                     retry.last_result = result.map(Box::new);
                     return Step::Again;
                 }
@@ -260,17 +272,12 @@ impl ProducerInner {
                 self.fault
                     .update(&broker, elapsed, verdict.isolation, verdict.reachable);
                 tracing::debug!(broker = target.broker_name(), error = %e, attempt = retry.made, "send attempt failed");
-                if !verdict.retry {
-                    if let Some(result) = retry.last_result.take() {
-                        return Step::Done(Ok(Some(*result)));
-                    }
-                    // A failure nobody would retry is reported as it is, unless earlier
-                    // attempts failed too.
-                    if retry.attempts.is_empty() {
-                        return Step::Done(Err(e));
-                    }
+                if !verdict.retry
+                    && let Some(result) = retry.last_result.take()
+                {
+                    return Step::Done(Ok(Some(*result)));
                 }
-                record(&mut retry.attempts, &target, &e, elapsed);
+                record(&mut retry.attempts, &target, e, elapsed);
                 if !verdict.retry {
                     return Step::Done(Err(Error::AllAttemptsFailed {
                         topic: out.user_topic.to_string(),
@@ -321,7 +328,7 @@ pub(crate) fn timed_out(
 }
 
 /// Records a failed attempt, keeping the most recent [`RECORDED_ATTEMPTS`].
-fn record(attempts: &mut Vec<SendAttempt>, queue: &MessageQueue, error: &Error, elapsed: Duration) {
+fn record(attempts: &mut Vec<SendAttempt>, queue: &MessageQueue, error: Error, elapsed: Duration) {
     if attempts.len() == RECORDED_ATTEMPTS {
         attempts.remove(0);
     }
@@ -457,9 +464,10 @@ mod tests {
         let mut attempts = Vec::new();
         for i in 0..RECORDED_ATTEMPTS + 10 {
             let error = Error::Config(i.to_string());
-            record(&mut attempts, &queue, &error, Duration::ZERO);
+            record(&mut attempts, &queue, error, Duration::ZERO);
         }
         assert_eq!(attempts.len(), RECORDED_ATTEMPTS);
-        assert!(attempts[0].cause.ends_with(": 10"), "{}", attempts[0].cause);
+        let first = attempts[0].error.to_string();
+        assert!(first.ends_with(": 10"), "{first}");
     }
 }
