@@ -106,8 +106,14 @@ pub enum Error {
         /// The address the request went to.
         addr: String,
     },
+    /// No name server could be reached, or none answered in time (Java:
+    /// `RemotingConnectException` from `getTopicRouteInfoFromNameServer`).
+    #[error(
+        "no name server could be reached (the last one tried: {0}); check the name server addresses (name_server, or NAMESRV_ADDR) and that they run"
+    )]
+    NameServerUnreachable(#[source] RemotingError),
     /// The name server answered a route request with an error code.
-    #[error("name server answered {code} ({}): {remark}", code::response_name(*code))]
+    #[error("name server answered {code} ({}): {remark}; the name servers refused the route request: check their logs (and, on a secured cluster, the producer's credentials)", code::response_name(*code))]
     NameServer {
         /// The response code.
         code: i32,
@@ -248,7 +254,9 @@ impl Error {
             | Error::TopicMismatch { .. }
             | Error::NoQueueSelected => ErrorKind::Invalid,
             Error::Forbidden { .. } | Error::HookPanicked { .. } => ErrorKind::Hook,
-            Error::NoNameServer | Error::NameServer { .. } => ErrorKind::NameServer,
+            Error::NoNameServer | Error::NameServerUnreachable(_) | Error::NameServer { .. } => {
+                ErrorKind::NameServer
+            }
             Error::NoRoute { .. } | Error::BrokerNotFound { .. } => ErrorKind::NoRoute,
             Error::Broker { code, .. } => match *code {
                 code::response::NO_PERMISSION => ErrorKind::Permission,
@@ -331,8 +339,8 @@ impl Error {
             Error::NoRoute { .. } => Some(10005),
             Error::BrokerNotFound { .. } => Some(10003),
             Error::Timeout { .. } => Some(10002),
-            Error::Remoting(e) if e.is_timeout() => Some(10002),
-            Error::Remoting(_) => Some(10001),
+            Error::Remoting(e) | Error::NameServerUnreachable(e) if e.is_timeout() => Some(10002),
+            Error::Remoting(_) | Error::NameServerUnreachable(_) => Some(10001),
             Error::Validation(e) => Some(e.response_code()).filter(|c| *c >= 0),
             Error::AllAttemptsFailed { attempts, .. } => {
                 attempts.last().and_then(SendAttempt::response_code)
@@ -549,6 +557,13 @@ mod tests {
             ),
             (
                 Error::NoNameServer,
+                ErrorKind::NameServer,
+                true,
+                false,
+                false,
+            ),
+            (
+                Error::NameServerUnreachable(RemotingError::new(R::Connect, "127.0.0.1:9876")),
                 ErrorKind::NameServer,
                 true,
                 false,

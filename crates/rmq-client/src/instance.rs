@@ -211,7 +211,14 @@ impl ClientInstance {
         let response = self
             .transport
             .invoke_name_server(cmd, self.config.api_timeout)
-            .await?;
+            .await
+            .map_err(|e| match e.kind() {
+                rmq_remoting::ErrorKind::Connect
+                | rmq_remoting::ErrorKind::ConnectionClosed
+                | rmq_remoting::ErrorKind::SendRequest
+                | rmq_remoting::ErrorKind::Timeout => Error::NameServerUnreachable(e),
+                _ => Error::Remoting(e),
+            })?;
         match response.code() {
             response::SUCCESS => TopicRouteData::from_json(response.body())
                 .map(Some)

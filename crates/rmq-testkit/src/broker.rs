@@ -257,7 +257,8 @@ async fn handle(
     request: RemotingCommand,
 ) -> Option<RemotingCommand> {
     state.requests_seen.fetch_add(1, Ordering::Relaxed);
-    if state.faults.admit() == Admission::DropConnection {
+    let admission = state.faults.admit();
+    if admission == Admission::DropConnection {
         tracing::debug!(broker = %state.name, peer = %channel.addr(), "dropping the connection as injected");
         channel.close();
         return None;
@@ -271,6 +272,11 @@ async fn handle(
         code => RemotingCommand::response(response::REQUEST_CODE_NOT_SUPPORTED)
             .with_remark(format!(" request type {code} not supported")),
     };
+    if admission == Admission::ProcessThenDrop {
+        tracing::debug!(broker = %state.name, peer = %channel.addr(), "dropping the connection after processing, as injected");
+        channel.close();
+        return None;
+    }
     // Java servers stamp their own version on responses.
     Some(response.with_version(version::V4_9_8))
 }
@@ -557,8 +563,19 @@ impl TestBroker {
                 server.close_connections();
             }
         } else {
-            self.inner.state.faults.drop_connection_after(n);
+            self.inner.state.faults.drop_connection_after(n, false);
         }
+    }
+
+    /// Like [`drop_connection_after`](Self::drop_connection_after) (`n` ≥ 1), but the request
+    /// is processed first: a send is stored, then its connection closes before the answer, as
+    /// when a broker stores a message and the network fails. The producer cannot tell this
+    /// from a request that never arrived.
+    pub fn drop_connection_after_storing(&self, n: u64) {
+        self.inner
+            .state
+            .faults
+            .drop_connection_after(n.max(1), true);
     }
 
     /// Removes latency, pending failures and an armed connection drop.

@@ -24,6 +24,8 @@ struct State {
     failures: VecDeque<(i32, usize)>,
     /// Requests still to let through before closing the connection of the next one.
     drop_after: Option<u64>,
+    /// Whether that request is processed (a message stored) before its connection closes.
+    drop_after_processing: bool,
 }
 
 /// Whether a request may be processed.
@@ -33,6 +35,8 @@ pub(crate) enum Admission {
     Process,
     /// Close its connection without answering.
     DropConnection,
+    /// Process it (store the message), then close its connection without answering.
+    ProcessThenDrop,
 }
 
 impl Faults {
@@ -63,9 +67,12 @@ impl Faults {
         Some(code)
     }
 
-    /// Arms the connection drop: the `n`-th request from now closes its connection.
-    pub(crate) fn drop_connection_after(&self, n: u64) {
-        self.state.lock().drop_after = Some(n);
+    /// Arms the connection drop: the `n`-th request from now closes its connection, before
+    /// it is processed or, with `processed`, after.
+    pub(crate) fn drop_connection_after(&self, n: u64, processed: bool) {
+        let mut state = self.state.lock();
+        state.drop_after = Some(n);
+        state.drop_after_processing = processed;
     }
 
     /// Counts a request against the armed drop, if any.
@@ -74,7 +81,11 @@ impl Faults {
         match state.drop_after {
             Some(n) if n <= 1 => {
                 state.drop_after = None;
-                Admission::DropConnection
+                if state.drop_after_processing {
+                    Admission::ProcessThenDrop
+                } else {
+                    Admission::DropConnection
+                }
             }
             Some(n) => {
                 state.drop_after = Some(n - 1);
@@ -146,7 +157,7 @@ mod tests {
     #[test]
     fn drop_fires_once_on_the_nth_request() {
         let faults = Faults::default();
-        faults.drop_connection_after(3);
+        faults.drop_connection_after(3, false);
         let admissions: Vec<_> = (0..5).map(|_| faults.admit()).collect();
         assert_eq!(
             admissions,
@@ -158,7 +169,9 @@ mod tests {
                 Admission::Process
             ]
         );
-        faults.drop_connection_after(1);
+        faults.drop_connection_after(1, true);
+        assert_eq!(faults.admit(), Admission::ProcessThenDrop);
+        faults.drop_connection_after(1, false);
         faults.reset();
         assert_eq!(faults.admit(), Admission::Process);
     }
