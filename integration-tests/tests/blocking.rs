@@ -93,7 +93,16 @@ fn calls_from_inside_an_async_runtime_are_refused_not_a_stall() {
     )
     .expect("starts");
     let outcome = runtime.block_on(async { producer.send(Message::new("TopicTest", "x")) });
-    assert!(matches!(outcome, Err(rmq::Error::Config(_))), "{outcome:?}");
+    let refused = outcome.expect_err("refused");
+    assert!(
+        matches!(refused.error(), rmq::Error::Config(_)),
+        "{refused}"
+    );
+    assert_eq!(
+        refused.message().body().as_ref(),
+        b"x",
+        "the message comes back"
+    );
     // Dropped inside a runtime too: shut down in the background, no panic.
     runtime.block_on(async move { drop(producer) });
     runtime.block_on(cluster.shutdown());

@@ -96,7 +96,7 @@ async fn every_attempt_is_reported_when_all_fail() {
         .send(Message::new("TopicTest", "x"))
         .await
         .expect_err("all fail");
-    match &err {
+    match err.error() {
         rmq::Error::AllAttemptsFailed { attempts, .. } => {
             assert_eq!(attempts.len(), 3, "1 + retry_times_when_send_failed");
             assert_ne!(
@@ -310,7 +310,7 @@ async fn deadlines_are_honoured() {
     let elapsed = started.elapsed();
     assert!(elapsed < Duration::from_millis(450), "{elapsed:?}: {err}");
     assert!(
-        matches!(err, rmq::Error::Timeout { .. }) || err.response_code() == Some(10002),
+        matches!(err.error(), rmq::Error::Timeout { .. }) || err.response_code() == Some(10002),
         "{err}"
     );
     producer.shutdown().await;
@@ -355,8 +355,15 @@ async fn shutdown_fails_pending_async_sends_through_their_callbacks() {
     assert!(
         outcomes
             .iter()
-            .all(|o| matches!(o, Err(rmq::Error::Shutdown))),
+            .all(|o| matches!(o, Err(e) if matches!(e.error(), rmq::Error::Shutdown))),
         "{outcomes:?}"
+    );
+    assert!(
+        outcomes
+            .iter()
+            .filter_map(|o| o.as_ref().err())
+            .all(|e| e.message().body().starts_with(b"late ")),
+        "each callback got its message back"
     );
 }
 
@@ -389,7 +396,7 @@ async fn auto_create_and_missing_routes() {
         .send(Message::new("Unknown", "x"))
         .await
         .expect_err("no route");
-    assert!(matches!(err, rmq::Error::NoRoute { .. }), "{err}");
+    assert!(matches!(err.error(), rmq::Error::NoRoute { .. }), "{err}");
     assert_eq!(err.response_code(), Some(10005));
     producer.shutdown().await;
 
@@ -399,7 +406,7 @@ async fn auto_create_and_missing_routes() {
         .send(Message::new("T", "x"))
         .await
         .expect_err("no name server");
-    assert!(matches!(err, rmq::Error::NoNameServer), "{err}");
+    assert!(matches!(err.error(), rmq::Error::NoNameServer), "{err}");
     nowhere.shutdown().await;
 }
 

@@ -150,7 +150,10 @@ async fn oneway_to_queue_selector_and_batch() {
         .send_to_queue(Message::new("Other", "x"), queue)
         .await
         .expect_err("topic mismatch");
-    assert!(matches!(err, rmq::Error::TopicMismatch { .. }), "{err}");
+    assert!(
+        matches!(err.error(), rmq::Error::TopicMismatch { .. }),
+        "{err}"
+    );
 
     // Same order key, same queue; Java's hash picks the queue.
     let mut queues = HashSet::new();
@@ -360,7 +363,7 @@ async fn lifecycle_errors_are_typed() {
         .send(Message::new("TopicTest", "x"))
         .await
         .expect_err("not started");
-    assert!(matches!(err, rmq::Error::NotRunning(_)), "{err}");
+    assert!(matches!(err.error(), rmq::Error::NotRunning(_)), "{err}");
     producer.start().await.expect("starts");
     assert!(matches!(
         producer.start().await,
@@ -395,11 +398,11 @@ async fn lifecycle_errors_are_typed() {
         .send(Message::new("TopicTest", "x"))
         .await
         .expect_err("shut down");
-    assert!(matches!(err, rmq::Error::NotRunning(_)), "{err}");
+    assert!(matches!(err.error(), rmq::Error::NotRunning(_)), "{err}");
     let invalid = Message::new("Topic With Spaces", "x");
     let live = support::producer(&cluster, "g_life3").await;
     let err = live.send(invalid).await.expect_err("invalid topic");
-    assert!(matches!(err, rmq::Error::Validation(_)), "{err}");
+    assert!(matches!(err.error(), rmq::Error::Validation(_)), "{err}");
     let err = live
         .send(Message::new("TopicTest", Bytes::new()))
         .await
@@ -427,17 +430,17 @@ async fn remaining_error_paths_are_typed() {
         .send_with_selector(Message::new("TopicTest", "x"), none, ())
         .await
         .expect_err("no queue");
-    assert!(matches!(err, rmq::Error::NoQueueSelected), "{err}");
+    assert!(matches!(err.error(), rmq::Error::NoQueueSelected), "{err}");
 
     // Batch rules: one topic per batch, and no empty batch.
     let mixed = vec![Message::new("TopicTest", "a"), Message::new("Other", "b")];
     let err = producer.send_batch(mixed).await.expect_err("mixed topics");
-    assert!(matches!(err, rmq::Error::Batch(_)), "{err}");
+    assert!(matches!(err.error(), rmq::Error::Batch(_)), "{err}");
     let err = producer
         .send_batch(Vec::new())
         .await
         .expect_err("empty batch");
-    assert!(matches!(err, rmq::Error::Batch(_)), "{err}");
+    assert!(matches!(err.error(), rmq::Error::Batch(_)), "{err}");
 
     // One async permit: a second send waits for it until its own deadline.
     cluster
@@ -453,7 +456,10 @@ async fn remaining_error_paths_are_typed() {
         .timeout(Duration::from_millis(100))
         .await
         .expect_err("no permit");
-    assert!(matches!(err, rmq::Error::TooManyInFlight(1)), "{err}");
+    assert!(
+        matches!(err.error(), rmq::Error::TooManyInFlight(1)),
+        "{err}"
+    );
     first.await.expect("the first completes");
     producer.shutdown().await;
 }

@@ -202,7 +202,8 @@ struct BatchSend(usize);
 
 impl SendOnce for SyncSend {
     async fn send(&self, target: &SendTarget) -> (u64, rmq::Result<()>) {
-        (1, target.producer.send(target.message()).await.map(drop))
+        let outcome = target.producer.send(target.message()).await;
+        (1, outcome.map(drop).map_err(rmq::Error::from))
     }
 }
 
@@ -212,20 +213,23 @@ impl SendOnce for AsyncSend {
             Ok(pending) => pending.await.map(drop),
             Err(e) => Err(e),
         };
+        let outcome = outcome.map_err(rmq::Error::from);
         (1, outcome)
     }
 }
 
 impl SendOnce for OnewaySend {
     async fn send(&self, target: &SendTarget) -> (u64, rmq::Result<()>) {
-        (1, target.producer.send_oneway(target.message()).await)
+        let outcome = target.producer.send_oneway(target.message()).await;
+        (1, outcome.map_err(rmq::Error::from))
     }
 }
 
 impl SendOnce for BatchSend {
     async fn send(&self, target: &SendTarget) -> (u64, rmq::Result<()>) {
         let messages: Vec<Message> = (0..self.0).map(|_| target.message()).collect();
-        let outcome = target.producer.send_batch(messages).await.map(drop);
+        let outcome = target.producer.send_batch(messages).await;
+        let outcome = outcome.map(drop).map_err(rmq::Error::from);
         (self.0 as u64, outcome)
     }
 }

@@ -23,7 +23,10 @@ use std::time::Duration;
 use rmq_common::{Message, MessageQueue};
 use tokio::runtime::{Handle, Runtime};
 
-use crate::{Error, MessageQueueSelector, ProducerBuilder, Result, SendResult};
+use crate::{Error, MessageQueueSelector, Payload, ProducerBuilder, Result, SendError, SendResult};
+
+/// What a blocking send of one message returns: its result, or the error with the message.
+type Sent<T> = std::result::Result<T, SendError<Message>>;
 
 /// A producer whose calls block (see the [module docs](self)). Cheap to clone; clones share
 /// the producer and its runtime.
@@ -51,18 +54,39 @@ enum Driver {
     Shared(Handle),
 }
 
+/// What a blocking call blocks on.
+enum Blocker<'a> {
+    Runtime(&'a Runtime),
+    Handle(&'a Handle),
+}
+
+impl Blocker<'_> {
+    fn block_on<F: std::future::Future>(&self, future: F) -> F::Output {
+        match self {
+            Blocker::Runtime(runtime) => runtime.block_on(future),
+            Blocker::Handle(handle) => handle.block_on(future),
+        }
+    }
+}
+
 impl Driver {
-    fn block_on<F: std::future::Future>(&self, future: F) -> Result<F::Output> {
+    /// Where a blocking call runs; refused from inside an async runtime, or once the
+    /// producer's own runtime is gone.
+    fn blocker(&self) -> Result<Blocker<'_>> {
         if Handle::try_current().is_ok() {
             return Err(Error::Config(
                 "a blocking producer call from inside an async runtime would stall it; use rmq::Producer there".into(),
             ));
         }
         match self {
-            Driver::Owned(Some(runtime)) => Ok(runtime.block_on(future)),
+            Driver::Owned(Some(runtime)) => Ok(Blocker::Runtime(runtime)),
             Driver::Owned(None) => Err(Error::Shutdown),
-            Driver::Shared(handle) => Ok(handle.block_on(future)),
+            Driver::Shared(handle) => Ok(Blocker::Handle(handle)),
         }
+    }
+
+    fn block_on<F: std::future::Future>(&self, future: F) -> Result<F::Output> {
+        Ok(self.blocker()?.block_on(future))
     }
 
     fn spawn(&self, future: impl std::future::Future<Output = ()> + Send + 'static) {
@@ -131,77 +155,86 @@ impl Producer {
         &self.shared.producer
     }
 
+    /// Runs a send on the producer's runtime; a call refused before it starts hands back
+    /// what it would have sent.
+    fn blocking<'s, T, M, F>(
+        &'s self,
+        payload: M,
+        send: impl FnOnce(&'s crate::Producer, M) -> F,
+    ) -> std::result::Result<T, SendError<M>>
+    where
+        M: Payload,
+        F: std::future::Future<Output = std::result::Result<T, SendError<M>>>,
+    {
+        match self.shared.driver.blocker() {
+            Ok(blocker) => blocker.block_on(send(&self.shared.producer, payload)),
+            Err(error) => Err(SendError::new(error, payload)),
+        }
+    }
+
     /// Sends `msg` and waits for the broker's answer, with retries (see
-    /// [`Producer::send`](crate::Producer::send)).
-    pub fn send(&self, msg: Message) -> Result<SendResult> {
-        self.shared
-            .driver
-            .block_on(self.shared.producer.send(msg).into_future())?
+    /// [`Producer::send`](crate::Producer::send)). A failure hands the message back.
+    pub fn send(&self, msg: Message) -> Sent<SendResult> {
+        self.blocking(msg, |producer, msg| producer.send(msg).into_future())
     }
 
     /// Like [`send`](Self::send) with its own timeout.
-    pub fn send_timeout(&self, msg: Message, timeout: Duration) -> Result<SendResult> {
-        self.shared.driver.block_on(
-            self.shared
-                .producer
-                .send(msg)
-                .timeout(timeout)
-                .into_future(),
-        )?
+    pub fn send_timeout(&self, msg: Message, timeout: Duration) -> Sent<SendResult> {
+        self.blocking(msg, |producer, msg| {
+            producer.send(msg).timeout(timeout).into_future()
+        })
     }
 
     /// Sends `msg` to `queue` only, one attempt (see
     /// [`Producer::send_to_queue`](crate::Producer::send_to_queue)).
-    pub fn send_to_queue(&self, msg: Message, queue: MessageQueue) -> Result<SendResult> {
-        self.shared
-            .driver
-            .block_on(self.shared.producer.send_to_queue(msg, queue).into_future())?
+    pub fn send_to_queue(&self, msg: Message, queue: MessageQueue) -> Sent<SendResult> {
+        self.blocking(msg, |producer, msg| {
+            producer.send_to_queue(msg, queue).into_future()
+        })
     }
 
     /// Sends `msg` to the queue `selector` picks for `arg` (see
     /// [`Producer::send_with_selector`](crate::Producer::send_with_selector)).
-    pub fn send_with_selector<A, S>(&self, msg: Message, selector: S, arg: A) -> Result<SendResult>
+    pub fn send_with_selector<A, S>(&self, msg: Message, selector: S, arg: A) -> Sent<SendResult>
     where
         A: Send,
         S: MessageQueueSelector<A>,
     {
-        self.shared.driver.block_on(
-            self.shared
-                .producer
+        self.blocking(msg, |producer, msg| {
+            producer
                 .send_with_selector(msg, selector, arg)
-                .into_future(),
-        )?
+                .into_future()
+        })
     }
 
     /// Sends several messages of one topic as one request (see
-    /// [`Producer::send_batch`](crate::Producer::send_batch)).
-    pub fn send_batch(&self, msgs: impl IntoIterator<Item = Message>) -> Result<SendResult> {
-        self.shared
-            .driver
-            .block_on(self.shared.producer.send_batch(msgs).into_future())?
+    /// [`Producer::send_batch`](crate::Producer::send_batch)); a failure hands them back.
+    pub fn send_batch(
+        &self,
+        msgs: impl IntoIterator<Item = Message>,
+    ) -> std::result::Result<SendResult, SendError<Vec<Message>>> {
+        let msgs: Vec<Message> = msgs.into_iter().collect();
+        self.blocking(msgs, |producer, msgs| {
+            producer.send_batch(msgs).into_future()
+        })
     }
 
     /// Sends `msg` without waiting for an answer; returns once it is written (see
     /// [`Producer::send_oneway`](crate::Producer::send_oneway)).
-    pub fn send_oneway(&self, msg: Message) -> Result<()> {
-        self.shared
-            .driver
-            .block_on(self.shared.producer.send_oneway(msg).into_future())?
+    pub fn send_oneway(&self, msg: Message) -> Sent<()> {
+        self.blocking(msg, |producer, msg| producer.send_oneway(msg).into_future())
     }
 
     /// Accepts `msg` for an async send and returns at once; `callback` is called exactly once,
     /// on a thread of the producer's runtime, with the outcome (see
     /// [`Producer::send_with_callback`](crate::Producer::send_with_callback)).
-    pub fn send_with_callback<F>(&self, msg: Message, callback: F) -> Result<()>
+    pub fn send_with_callback<F>(&self, msg: Message, callback: F) -> Sent<()>
     where
-        F: FnOnce(Result<SendResult>) + Send + 'static,
+        F: FnOnce(Sent<SendResult>) + Send + 'static,
     {
-        self.shared.driver.block_on(
-            self.shared
-                .producer
-                .send_with_callback(msg, callback)
-                .into_future(),
-        )?
+        self.blocking(msg, |producer, msg| {
+            producer.send_with_callback(msg, callback).into_future()
+        })
     }
 
     /// Waits until every accepted async send has completed, or `timeout` passes (then the

@@ -270,6 +270,7 @@ impl Error {
                 rmq_remoting::ErrorKind::Codec => ErrorKind::Protocol,
                 rmq_remoting::ErrorKind::NoNameServer => ErrorKind::NameServer,
                 rmq_remoting::ErrorKind::Shutdown => ErrorKind::Shutdown,
+                rmq_remoting::ErrorKind::Hook => ErrorKind::Hook,
                 _ => ErrorKind::Connection,
             },
             Error::Timeout { .. } => ErrorKind::Timeout,
@@ -376,6 +377,131 @@ impl Error {
             Error::AllAttemptsFailed { attempts, .. } | Error::Timeout { attempts, .. } => attempts,
             _ => &[],
         }
+    }
+}
+
+/// A send that failed, with what it carried handed back: the [`Message`](rmq_common::Message)
+/// (or, for a batch, the `Vec<Message>`) to send again or to park, without a clone up front
+/// (rdkafka hands back its `OwnedMessage` the same way).
+///
+/// The message comes back as the caller built it, with the `UNIQ_KEY` it was sent under: sent
+/// again, it keeps its message id, so a consumer can tell the duplicate when the first send
+/// [may have been stored](Self::may_have_been_stored). `?` turns it into an [`Error`],
+/// dropping the message.
+///
+/// ```no_run
+/// # async fn demo(producer: rmq_client::Producer) -> rmq_client::Result<()> {
+/// use rmq_common::Message;
+///
+/// let mut msg = Message::new("TopicTest", "hello");
+/// for _ in 0..3 {
+///     match producer.send(msg).await {
+///         Ok(sent) => {
+///             println!("{sent}");
+///             break;
+///         }
+///         Err(failed) if failed.is_retryable() => msg = failed.into_message(),
+///         Err(failed) => return Err(failed.into()),
+///     }
+/// }
+/// # Ok(()) }
+/// ```
+#[derive(Debug)]
+pub struct SendError<M = rmq_common::Message> {
+    /// Boxed: a failure is the exception, and every send's result carries room for it.
+    failed: Box<Failed<M>>,
+}
+
+#[derive(Debug)]
+struct Failed<M> {
+    error: Error,
+    message: M,
+}
+
+impl<M> SendError<M> {
+    pub(crate) fn new(error: Error, message: M) -> Self {
+        SendError {
+            failed: Box::new(Failed { error, message }),
+        }
+    }
+
+    /// Why the send failed.
+    pub fn error(&self) -> &Error {
+        &self.failed.error
+    }
+
+    /// What the send carried.
+    pub fn message(&self) -> &M {
+        &self.failed.message
+    }
+
+    /// What the send carried, to send again or to park.
+    pub fn into_message(self) -> M {
+        self.failed.message
+    }
+
+    /// Why the send failed, without the message.
+    pub fn into_error(self) -> Error {
+        self.failed.error
+    }
+
+    /// Both halves.
+    pub fn into_parts(self) -> (Error, M) {
+        let Failed { error, message } = *self.failed;
+        (error, message)
+    }
+
+    /// See [`Error::kind`].
+    pub fn kind(&self) -> ErrorKind {
+        self.error().kind()
+    }
+
+    /// See [`Error::is_retryable`].
+    pub fn is_retryable(&self) -> bool {
+        self.error().is_retryable()
+    }
+
+    /// See [`Error::is_timeout`].
+    pub fn is_timeout(&self) -> bool {
+        self.error().is_timeout()
+    }
+
+    /// See [`Error::may_have_been_stored`].
+    pub fn may_have_been_stored(&self) -> bool {
+        self.error().may_have_been_stored()
+    }
+
+    /// See [`Error::response_code`].
+    pub fn response_code(&self) -> Option<i32> {
+        self.error().response_code()
+    }
+
+    /// See [`Error::root`].
+    pub fn root(&self) -> &Error {
+        self.error().root()
+    }
+
+    /// See [`Error::attempts`].
+    pub fn attempts(&self) -> &[SendAttempt] {
+        self.error().attempts()
+    }
+}
+
+impl<M> fmt::Display for SendError<M> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.error().fmt(f)
+    }
+}
+
+impl<M: fmt::Debug> std::error::Error for SendError<M> {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        std::error::Error::source(self.error())
+    }
+}
+
+impl<M> From<SendError<M>> for Error {
+    fn from(failed: SendError<M>) -> Self {
+        failed.into_error()
     }
 }
 

@@ -32,7 +32,7 @@ mod send_result;
 mod transport;
 
 pub use config::{DEFAULT_RETRY_RESPONSE_CODES, NAMESRV_ADDR_ENV, ProducerBuilder, ProducerConfig};
-pub use error::{Error, ErrorKind, Result, SendAttempt};
+pub use error::{Error, ErrorKind, Result, SendAttempt, SendError};
 pub use hook::{
     CheckForbiddenContext, CheckForbiddenHook, MessageType, SendContext, SendMessageHook, SendMode,
 };
@@ -40,5 +40,5 @@ pub use producer::{Producer, ServiceState};
 pub use selector::{
     JavaHash, MessageQueueSelector, SelectByHash, SelectByRandom, SelectByRoundRobin,
 };
-pub use send::{AsyncRequest, CallbackRequest, OnewayRequest, SendFuture, SendRequest};
+pub use send::{AsyncRequest, CallbackRequest, OnewayRequest, Payload, SendFuture, SendRequest};
 pub use send_result::{SendResult, SendStatus};

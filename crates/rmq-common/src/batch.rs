@@ -97,8 +97,33 @@ impl MessageBatch {
     /// assert_eq!(err, BatchError::TopicMismatch);
     /// ```
     pub fn new(messages: Vec<Message>) -> Result<Self, BatchError> {
+        Self::check(&messages)?;
+        let mut properties = Properties::new();
+        let wait = if messages.first().is_some_and(Message::wait_store_msg_ok) {
+            "true"
+        } else {
+            "false"
+        };
+        properties.insert_static(keys::WAIT, wait);
+        Ok(MessageBatch {
+            messages,
+            properties,
+        })
+    }
+
+    /// Whether `messages` can form a batch, as [`new`](Self::new) checks it, without taking
+    /// them: a caller keeps its messages when they cannot.
+    ///
+    /// ```
+    /// use rmq_common::{BatchError, Message, MessageBatch};
+    ///
+    /// let messages = vec![Message::new("A", "x"), Message::new("B", "y")];
+    /// assert_eq!(MessageBatch::check(&messages), Err(BatchError::TopicMismatch));
+    /// assert_eq!(messages.len(), 2);
+    /// ```
+    pub fn check(messages: &[Message]) -> Result<(), BatchError> {
         let first = messages.first().ok_or(BatchError::Empty)?;
-        for msg in &messages {
+        for msg in messages {
             if msg.delay_level().is_some_and(|level| level > 0) {
                 return Err(BatchError::DelayNotSupported);
             }
@@ -112,17 +137,7 @@ impl MessageBatch {
                 return Err(BatchError::WaitStoreMsgOkMismatch);
             }
         }
-        let mut properties = Properties::new();
-        let wait = if first.wait_store_msg_ok() {
-            "true"
-        } else {
-            "false"
-        };
-        properties.insert_static(keys::WAIT, wait);
-        Ok(MessageBatch {
-            messages,
-            properties,
-        })
+        Ok(())
     }
 
     /// The messages, in send order.

@@ -59,6 +59,12 @@ const DECODE_CHUNK: usize = 32;
 /// How often requests whose caller gave up are dropped from the response table
 /// (Java scans its `responseTable` every second too).
 const SWEEP_INTERVAL: Duration = Duration::from_secs(1);
+/// The furthest a callback's timer is set; a later deadline is re-armed when this passes.
+/// The timer wheel takes deadlines up to about two years past its last tick.
+const LONGEST_TIMER: Duration = Duration::from_secs(24 * 3600);
+/// How often the timer wheel ticks with nothing due, so its clock never lags (it advances
+/// only when something fires, and answered requests never do).
+const WHEEL_TICK: Duration = Duration::from_secs(60);
 
 /// The process-wide request id counter (Java: `RemotingCommand.requestId`). It wraps to
 /// negative after `i32::MAX`, as Java's does.
@@ -446,8 +452,13 @@ pub(crate) fn spawn(
         max_inflight: config.max_inflight_requests.max(1),
         inflight: Arc::new(Semaphore::new(config.max_inflight_requests.max(1))),
         pending: FxHashMap::default(),
-        timeouts: DelayQueue::new(),
-        last_write: Instant::now(),
+        timers: {
+            let mut timers = DelayQueue::new();
+            timers.insert(Timer::Tick, WHEEL_TICK);
+            timers
+        },
+        backlog: VecDeque::new(),
+        backlog_limit: config.queue_capacity.max(1),
         write_acks: VecDeque::new(),
         queued: 0,
         written: 0,
@@ -495,12 +506,14 @@ struct ConnectionTask {
     max_inflight: usize,
     inflight: Arc<Semaphore>,
     /// Requests waiting for their response, keyed by opaque, which we assign: a fast hash is
-    /// safe here. Callbacks have an entry in `timeouts` too.
+    /// safe here. Callbacks have a timer too.
     pending: FxHashMap<i32, (ReplyTo, Option<delay_queue::Key>)>,
-    /// The deadlines of the callbacks in `pending`: one timer for them all.
-    timeouts: DelayQueue<i32>,
-    /// When bytes last left for the socket (or the task started).
-    last_write: Instant,
+    /// The callbacks' deadlines: one timer wheel for them all.
+    timers: DelayQueue<Timer>,
+    /// Requests taken from the queue while the write buffer is over its high-water mark,
+    /// unencoded, oldest first. Taken anyway, so their callbacks' timers run.
+    backlog: VecDeque<Parked>,
+    backlog_limit: usize,
     /// Oneway callers waiting for their frame to be written: (end offset, notify).
     write_acks: VecDeque<(u64, oneshot::Sender<Written>)>,
     /// Bytes appended to the write buffer so far (requests and responses alike).
@@ -510,6 +523,21 @@ struct ConnectionTask {
     waiting: VecDeque<RemotingCommand>,
     /// Approximate bytes held by `waiting`.
     waiting_bytes: usize,
+}
+
+/// What the connection's timer wheel holds.
+enum Timer {
+    /// The deadline (or the furthest timer) of the callback of this opaque.
+    Request(i32),
+    /// Keeps the wheel's clock current.
+    Tick,
+}
+
+/// A request waiting in the backlog; its reply, if any, is already in `pending`.
+struct Parked {
+    request: RemotingCommand,
+    awaits_reply: bool,
+    written: Option<oneshot::Sender<Written>>,
 }
 
 /// Decoded peer requests held while every slot is busy; past this (or `WRITE_HIGH_WATER`
@@ -543,7 +571,8 @@ impl ConnectionTask {
         let reason: RemotingError = loop {
             // Take in everything already queued before writing, so one write carries every
             // frame produced since the last one (one syscall per wake-up, not per frame).
-            while !callers_gone && wbuf.len() < WRITE_HIGH_WATER {
+            self.drain_backlog(&mut wbuf);
+            while !callers_gone && self.backlog.len() < self.backlog_limit {
                 match rx.try_recv() {
                     Ok(item) => self.on_outbound(item, &mut wbuf),
                     Err(mpsc::error::TryRecvError::Empty) => break,
@@ -561,13 +590,14 @@ impl ConnectionTask {
                 while let Ok(frame) = response_rx.try_recv() {
                     self.push_response(&mut wbuf, &frame);
                 }
-                if wbuf.is_empty() {
+                if wbuf.is_empty() && self.backlog.is_empty() {
                     break self
                         .error(ErrorKind::ConnectionClosed)
                         .with_detail("drained");
                 }
             }
-            if callers_gone && self.pending.is_empty() && wbuf.is_empty() {
+            if callers_gone && self.pending.is_empty() && self.backlog.is_empty() && wbuf.is_empty()
+            {
                 break self
                     .error(ErrorKind::ConnectionClosed)
                     .with_detail("no handle left");
@@ -610,13 +640,17 @@ impl ConnectionTask {
                 }
                 // Only wakes the loop so the drain condition above is checked.
                 () = self.draining.cancelled(), if !draining => {}
+                // Early, so a busy connection cannot starve its timeouts.
+                Some(expired) = std::future::poll_fn(|cx| self.timers.poll_expired(cx)) => {
+                    self.on_timer(expired.into_inner());
+                }
                 result = writer.write_buf(&mut wbuf), if !wbuf.is_empty() => match result {
                     Ok(0) => break self.error(ErrorKind::ConnectionClosed).with_detail("peer stopped accepting writes"),
                     Ok(n) => self.on_written(n),
                     Err(e) => break self.error(ErrorKind::ConnectionClosed).with_detail("write failed").with_source(e),
                 },
                 Some(frame) = response_rx.recv() => self.push_response(&mut wbuf, &frame),
-                n = rx.recv_many(&mut batch, BATCH), if !callers_gone && wbuf.len() < WRITE_HIGH_WATER => {
+                n = rx.recv_many(&mut batch, BATCH), if !callers_gone && self.backlog.len() < self.backlog_limit => {
                     if n == 0 {
                         callers_gone = true;
                     }
@@ -634,11 +668,6 @@ impl ConnectionTask {
                 // would wake the loop otherwise.
                 _ = inflight.acquire(), if await_slot => {}
                 () = std::future::ready(()), if awaiting.buffered => {}
-                Some(expired) = std::future::poll_fn(|cx| self.timeouts.poll_expired(cx)), if !self.timeouts.is_empty() => {
-                    if let Err(stalled) = self.on_expired(expired.into_inner(), !wbuf.is_empty()) {
-                        break stalled;
-                    }
-                }
                 _ = sweep.tick() => self.pending.retain(|_, (reply, _)| !reply.is_abandoned()),
             }
         };
@@ -649,6 +678,9 @@ impl ConnectionTask {
         for (_, (reply, _)) in self.pending.drain() {
             reply.complete(Err(reason.clone()));
         }
+        // Requests never written: their replies were failed above; oneway callers learn it
+        // from their dropped senders.
+        self.backlog.clear();
         // Oneway callers whose frames were not written learn it from the dropped sender.
         self.write_acks.clear();
     }
@@ -657,88 +689,147 @@ impl ConnectionTask {
         RemotingError::new(kind, self.addr.clone())
     }
 
+    /// Takes a request from the queue: its reply waits in `pending` from now (a callback's
+    /// timer running), and it is encoded at once, or after the backlog when the write buffer
+    /// is full.
     fn on_outbound(&mut self, item: Outbound, wbuf: &mut BytesMut) {
-        match item {
-            Outbound::Request {
-                request,
-                reply,
-                written,
-            } => {
-                let timer = match &reply {
-                    // The caller gave up before the frame was written.
-                    Some(reply) if reply.is_abandoned() => return,
-                    // Not sent at all once its time is up: the deadline is the caller's
-                    // promise that nothing happens after it.
-                    Some(ReplyTo::Callback(callback)) if callback.deadline() <= Instant::now() => {
-                        let error = callback.timed_out();
-                        if let Some(reply) = reply {
-                            reply.complete(Err(error));
-                        }
-                        return;
-                    }
-                    Some(ReplyTo::Callback(callback)) => Some(callback.deadline()),
-                    Some(ReplyTo::Caller(_)) | None => None,
-                };
-                // Encoded in place: no frame buffer per request, no copy into this one.
-                let start = wbuf.len();
-                if let Err(e) = self.codec.encode(&request, wbuf) {
-                    let error = self.error(ErrorKind::Codec).with_source(e);
-                    if let Some(reply) = reply {
-                        reply.complete(Err(error));
-                    } else if let Some(written) = written {
-                        let _ = written.send(Err(error));
-                    }
+        let Outbound::Request {
+            request,
+            reply,
+            written,
+        } = item;
+        let awaits_reply = reply.is_some();
+        if let Some(reply) = reply {
+            match &reply {
+                // The caller gave up before the frame was written.
+                _ if reply.is_abandoned() => return,
+                // Not sent at all once its time is up: the deadline is the caller's promise
+                // that nothing happens after it.
+                ReplyTo::Callback(callback) if callback.deadline() <= Instant::now() => {
+                    let error = callback.timed_out();
+                    reply.complete(Err(error));
                     return;
                 }
-                if let Some(reply) = reply {
-                    let opaque = request.opaque();
-                    let timer = timer.map(|deadline| self.timeouts.insert_at(opaque, deadline));
-                    if let Some(stale) = self.pending.insert(opaque, (reply, timer)) {
-                        self.forget_timer(stale.1);
-                        stale.0.complete(Err(self
-                            .error(ErrorKind::ConnectionClosed)
-                            .with_detail("request id reused after wrapping")));
-                    }
-                }
-                self.queued += (wbuf.len() - start) as u64;
-                if let Some(written) = written {
-                    self.write_acks.push_back((self.queued, written));
-                }
+                _ => {}
+            }
+            let opaque = request.opaque();
+            let timer = match &reply {
+                ReplyTo::Callback(callback) => Some(self.arm(opaque, callback.deadline())),
+                ReplyTo::Caller(_) => None,
+            };
+            if let Some((stale, stale_timer)) = self.pending.insert(opaque, (reply, timer)) {
+                self.disarm(stale_timer);
+                stale.complete(Err(self
+                    .error(ErrorKind::ConnectionClosed)
+                    .with_detail("request id reused after wrapping")));
             }
         }
-    }
-
-    /// A callback's deadline passed: it times out. If bytes are waiting and nothing could be
-    /// written for half its timeout, the peer has stopped reading: the connection is closed
-    /// (as Java closes one on a timeout), so the requests still in the queue, whose deadlines
-    /// this task has not seen, fail now instead of waiting for room that will not come.
-    fn on_expired(&mut self, opaque: i32, unwritten: bool) -> Result<(), RemotingError> {
-        let Some((reply, _)) = self.pending.remove(&opaque) else {
-            return Ok(());
+        let parked = Parked {
+            request,
+            awaits_reply,
+            written,
         };
-        let ReplyTo::Callback(callback) = reply else {
-            return Ok(());
-        };
-        let error = callback.timed_out();
-        let timeout = callback.timeout();
-        callback.complete(Err(error));
-        if unwritten && self.last_write.elapsed() >= timeout / 2 {
-            return Err(self.error(ErrorKind::ConnectionClosed).with_detail(
-                "the peer stopped reading: nothing could be written until a request timed out",
-            ));
+        if self.backlog.is_empty() && wbuf.len() < WRITE_HIGH_WATER {
+            self.encode(parked, wbuf);
+        } else {
+            self.backlog.push_back(parked);
         }
-        Ok(())
     }
 
-    fn forget_timer(&mut self, timer: Option<delay_queue::Key>) {
+    /// Encodes backlogged requests, oldest first, while the write buffer has room.
+    fn drain_backlog(&mut self, wbuf: &mut BytesMut) {
+        while wbuf.len() < WRITE_HIGH_WATER {
+            let Some(parked) = self.backlog.pop_front() else {
+                break;
+            };
+            self.encode(parked, wbuf);
+        }
+    }
+
+    /// Encodes a request straight into the write buffer, unless nobody waits for it any more
+    /// (its callback timed out, its caller gave up). A request that cannot be encoded fails
+    /// alone.
+    fn encode(&mut self, parked: Parked, wbuf: &mut BytesMut) {
+        let Parked {
+            request,
+            awaits_reply,
+            written,
+        } = parked;
+        let opaque = request.opaque();
+        if awaits_reply {
+            match self.pending.get(&opaque) {
+                None => return,
+                Some((reply, _)) if reply.is_abandoned() => {
+                    self.pending.remove(&opaque);
+                    return;
+                }
+                Some(_) => {}
+            }
+        }
+        // Encoded in place: no frame buffer per request, no copy into this one.
+        let start = wbuf.len();
+        if let Err(e) = self.codec.encode(&request, wbuf) {
+            let error = self.error(ErrorKind::Codec).with_source(e);
+            if let Some((reply, timer)) = self.pending.remove(&opaque) {
+                self.disarm(timer);
+                reply.complete(Err(error));
+            } else if let Some(written) = written {
+                let _ = written.send(Err(error));
+            }
+            return;
+        }
+        self.queued += (wbuf.len() - start) as u64;
+        if let Some(written) = written {
+            self.write_acks.push_back((self.queued, written));
+        }
+    }
+
+    /// A timer for `opaque`'s callback: at its deadline, or at the furthest timer the wheel
+    /// takes, re-armed then.
+    fn arm(&mut self, opaque: i32, deadline: Instant) -> delay_queue::Key {
+        let furthest = Instant::now() + LONGEST_TIMER;
+        self.timers
+            .insert_at(Timer::Request(opaque), deadline.min(furthest))
+    }
+
+    fn disarm(&mut self, timer: Option<delay_queue::Key>) {
         if let Some(key) = timer {
-            self.timeouts.try_remove(&key);
+            self.timers.try_remove(&key);
+        }
+    }
+
+    /// A timer fired: a callback whose deadline has come times out (its request is not sent
+    /// if it still waits in the backlog); one with a later deadline is re-armed.
+    fn on_timer(&mut self, timer: Timer) {
+        let opaque = match timer {
+            Timer::Tick => {
+                self.timers.insert(Timer::Tick, WHEEL_TICK);
+                return;
+            }
+            Timer::Request(opaque) => opaque,
+        };
+        let deadline = match self.pending.get(&opaque) {
+            Some((ReplyTo::Callback(callback), _)) => callback.deadline(),
+            _ => return,
+        };
+        if deadline > Instant::now() {
+            let key = self.arm(opaque, deadline);
+            if let Some((_, timer)) = self.pending.get_mut(&opaque) {
+                *timer = Some(key);
+            }
+            return;
+        }
+        if let Some((reply, _)) = self.pending.remove(&opaque) {
+            let error = match &reply {
+                ReplyTo::Callback(callback) => callback.timed_out(),
+                ReplyTo::Caller(_) => self.error(ErrorKind::Timeout),
+            };
+            reply.complete(Err(error));
         }
     }
 
     fn on_written(&mut self, n: usize) {
         self.written += n as u64;
-        self.last_write = Instant::now();
         while let Some((end, _)) = self.write_acks.front() {
             if *end > self.written {
                 break;
@@ -810,7 +901,7 @@ impl ConnectionTask {
             if cmd.is_response() {
                 match self.pending.remove(&cmd.opaque()) {
                     Some((reply, timer)) => {
-                        self.forget_timer(timer);
+                        self.disarm(timer);
                         reply.complete(Ok(cmd));
                     }
                     None => tracing::debug!(

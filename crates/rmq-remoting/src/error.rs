@@ -26,6 +26,8 @@ pub enum ErrorKind {
     NoNameServer,
     /// The client or server is shut down.
     Shutdown,
+    /// An RPC hook panicked: before the request (it was not sent) or on its response.
+    Hook,
 }
 
 impl ErrorKind {
@@ -39,6 +41,7 @@ impl ErrorKind {
             ErrorKind::Codec => "codec error",
             ErrorKind::NoNameServer => "no name server address configured",
             ErrorKind::Shutdown => "shut down",
+            ErrorKind::Hook => "an RPC hook failed",
         }
     }
 }

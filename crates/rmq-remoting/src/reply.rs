@@ -11,9 +11,10 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::oneshot;
+use tokio::sync::{OwnedSemaphorePermit, oneshot};
 use tokio::time::Instant;
 
+use crate::client::AfterHooks;
 use crate::{ErrorKind, RemotingCommand, RemotingError};
 
 /// What a request's caller receives.
@@ -23,7 +24,9 @@ pub(crate) type Reply = Result<RemotingCommand, RemotingError>;
 pub(crate) enum ReplyTo {
     /// A caller awaiting it, with a timer of its own.
     Caller(oneshot::Sender<Reply>),
-    /// A continuation the connection task calls, by the deadline at the latest.
+    /// A continuation the connection task calls: at the latest at the deadline, once the task
+    /// has taken the request from its queue (it takes them as they come, up to the queue's
+    /// capacity of unwritten requests).
     Callback(ResponseCallback),
 }
 
@@ -54,6 +57,10 @@ pub(crate) struct ResponseCallback {
     deadline: Instant,
     timeout: Duration,
     addr: Arc<str>,
+    /// The request's async permit, released before the continuation runs, so it can send again.
+    permit: Option<OwnedSemaphorePermit>,
+    /// The RPC hooks' `after_response`, run on a response first.
+    after: Option<Box<AfterHooks>>,
     call: Option<Box<dyn FnOnce(Reply) + Send>>,
 }
 
@@ -68,17 +75,25 @@ impl ResponseCallback {
             deadline,
             timeout,
             addr,
+            permit: None,
+            after: None,
             call: Some(call),
         }
     }
 
-    pub(crate) fn deadline(&self) -> Instant {
-        self.deadline
+    /// The same callback, holding the request's permit and its hooks' `after_response`.
+    pub(crate) fn holding(
+        mut self,
+        permit: OwnedSemaphorePermit,
+        after: Option<Box<AfterHooks>>,
+    ) -> Self {
+        self.permit = Some(permit);
+        self.after = after;
+        self
     }
 
-    /// How long the request was given.
-    pub(crate) fn timeout(&self) -> Duration {
-        self.timeout
+    pub(crate) fn deadline(&self) -> Instant {
+        self.deadline
     }
 
     /// The error it is called with when its deadline passes first.
@@ -92,6 +107,13 @@ impl ResponseCallback {
     /// Calls the continuation. A panic in it is logged and goes no further: it runs on a
     /// connection's task, which serves every other request too.
     pub(crate) fn complete(mut self, reply: Reply) {
+        self.permit = None;
+        let reply = match (reply, self.after.take()) {
+            (Ok(mut response), Some(after)) => {
+                after.run(&self.addr, &mut response).map(|()| response)
+            }
+            (reply, _) => reply,
+        };
         if let Some(call) = self.call.take() {
             run(call, reply);
         }
@@ -101,8 +123,9 @@ impl ResponseCallback {
 impl Drop for ResponseCallback {
     fn drop(&mut self) {
         if let Some(call) = self.call.take() {
+            self.permit = None;
             let error = RemotingError::new(ErrorKind::ConnectionClosed, self.addr.clone())
-                .with_detail("the connection ended before the response");
+                .with_detail("abandoned before the response: its connection ended, or the call was dropped before the request was queued");
             run(call, Err(error));
         }
     }

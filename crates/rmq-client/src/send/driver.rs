@@ -10,15 +10,18 @@
 //! - its first attempt runs inside the call that accepts it, as far as it can go without
 //!   waiting; usually that is all the way to the request queued on its connection. One that
 //!   must wait (a route to fetch, a connection to open) continues in a task of its own;
-//! - the request's callback carries the send: the connection's task calls it with the answer
-//!   (or a timeout at the deadline, or the connection's end), and it finishes the attempt
-//!   there: no task, channel or timer per send;
-//! - a retry, the exception, runs in a task of its own from there.
+//! - while its request is out, the send waits in the tracker, and the request's callback
+//!   carries its key: the connection's task calls it with the answer (or a timeout at the
+//!   deadline, or the connection's end), and it finishes the attempt there. No task, channel
+//!   or timer per send. Shutdown ends the sends still waiting when its grace is over;
+//! - a retry, the exception, runs in a task of its own.
 //!
 //! docs/performance.md tells the designs measured before this one (a task per send, one
 //! driver task per producer).
 
+use std::cell::Cell;
 use std::future::Future;
+use std::marker::PhantomData;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::pin::Pin;
 use std::sync::Arc;
@@ -26,74 +29,118 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::task::{Context, Poll, Waker};
 
 use parking_lot::Mutex;
+use rmq_common::Message;
 use slab::Slab;
 use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, oneshot};
 use tokio::time::Instant;
 
 use super::Ready;
 use super::attempt::{Started, panic_message, remaining};
+use super::payload::{Failure, Payload, Unsent};
 use super::retry::{Attempt, Retry, Step, timed_out};
 use crate::hook::SendMode;
 use crate::producer::ProducerInner;
+use crate::route::TopicPublishInfo;
 use crate::transport::Reply;
-use crate::{Error, Result, SendResult};
+use crate::{Error, Result, SendError, SendResult};
 
-/// The callback of [`Producer::send_with_callback`](crate::Producer::send_with_callback).
-pub(crate) type Callback = Box<dyn FnOnce(Result<SendResult>) + Send>;
+/// What an accepted send's sink receives.
+pub(crate) type Outcome = std::result::Result<SendResult, Failure>;
+
+/// A callback, already turned to take an [`Outcome`].
+type Callback = Box<dyn FnOnce(Outcome) + Send>;
+
+thread_local! {
+    /// Set while a send's first attempt runs inside the call that accepts it: a callback due
+    /// then is not called on the caller's stack (which may hold a lock the callback takes).
+    static ACCEPTING: Cell<bool> = const { Cell::new(false) };
+}
 
 /// Where an accepted send's outcome goes.
 pub(crate) enum Sink {
     /// Its [`SendFuture`]. Boxed: the channel holds its value inline for as long as the
     /// send runs.
-    Future(oneshot::Sender<Box<Result<SendResult>>>),
+    Future(oneshot::Sender<Box<Outcome>>),
     /// Its callback, called exactly once.
     Callback(Callback),
 }
 
 impl Sink {
     /// A sink for a [`SendFuture`], and the future.
-    pub(crate) fn future() -> (Sink, SendFuture) {
+    pub(crate) fn future<M: Payload>() -> (Sink, SendFuture<M>) {
         let (tx, rx) = oneshot::channel();
-        (Sink::Future(tx), SendFuture(rx))
+        let future = SendFuture {
+            rx,
+            _payload: PhantomData,
+        };
+        (Sink::Future(tx), future)
     }
 
-    fn deliver(self, result: Result<SendResult>) {
+    /// A sink for a user's callback.
+    pub(crate) fn callback<M, F>(callback: F) -> Sink
+    where
+        M: Payload,
+        F: FnOnce(std::result::Result<SendResult, SendError<M>>) + Send + 'static,
+    {
+        Sink::Callback(Box::new(move |outcome: Outcome| {
+            callback(outcome.map_err(Failure::into_send_error));
+        }))
+    }
+
+    /// Hands over the outcome, then counts the send finished (after its callback returned,
+    /// so `flush` sees callbacks done).
+    fn deliver(self, outcome: Outcome, inner: &Arc<ProducerInner>) {
         match self {
             // A dropped future wants no outcome.
-            Sink::Future(tx) => drop(tx.send(Box::new(result))),
-            Sink::Callback(callback) => {
-                if let Err(panic) = catch_unwind(AssertUnwindSafe(|| callback(result))) {
-                    tracing::error!(
-                        panic = %panic_message(panic.as_ref()),
-                        "a send callback panicked"
-                    );
+            Sink::Future(tx) => drop(tx.send(Box::new(outcome))),
+            Sink::Callback(callback) if ACCEPTING.get() => {
+                if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+                    let inner = inner.clone();
+                    drop(runtime.spawn(async move {
+                        call(callback, outcome);
+                        inner.tracker.finished();
+                    }));
+                    return;
                 }
+                call(callback, outcome);
             }
+            Sink::Callback(callback) => call(callback, outcome),
         }
+        inner.tracker.finished();
     }
 }
 
-/// Accepted async sends not yet completed: their permits, where their outcomes go (so
-/// `shutdown` can fail them), and their count (so `flush` and `shutdown` can wait for them).
-#[derive(Debug)]
+/// Calls a user callback; a panic in it is logged and goes no further.
+fn call(callback: Callback, outcome: Outcome) {
+    if let Err(panic) = catch_unwind(AssertUnwindSafe(|| callback(outcome))) {
+        tracing::error!(
+            panic = %panic_message(panic.as_ref()),
+            "a send callback panicked"
+        );
+    }
+}
+
+/// Accepted async sends not yet completed: their permits, the sends waiting for an answer
+/// (so `shutdown` can end them), and their count (so `flush` and `shutdown` can wait).
 pub(crate) struct AsyncTracker {
     permits: Arc<Semaphore>,
     capacity: usize,
-    /// By the key each send carries. Set `aborted` under this lock, so no send is
-    /// registered after shutdown failed the others (their keys are then never reused).
-    sinks: Mutex<Slab<Sink>>,
+    /// By the key their request's callback carries. `aborted` is set under this lock, so no
+    /// send waits here after shutdown ended the others (and no key is reused).
+    waiting: Mutex<Slab<Box<AsyncSend>>>,
     in_flight: AtomicUsize,
     idle: Notify,
     /// Set once shutdown's grace is over.
     aborted: AtomicBool,
 }
 
-impl std::fmt::Debug for Sink {
+impl std::fmt::Debug for AsyncTracker {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            Sink::Future(_) => "Future",
-            Sink::Callback(_) => "Callback",
-        })
+        f.debug_struct("AsyncTracker")
+            .field("capacity", &self.capacity)
+            .field("in_flight", &self.in_flight())
+            .field("aborted", &self.is_aborted())
+            .finish()
     }
 }
 
@@ -102,7 +149,7 @@ impl AsyncTracker {
         Self {
             permits: Arc::new(Semaphore::new(capacity.min(Semaphore::MAX_PERMITS))),
             capacity,
-            sinks: Mutex::default(),
+            waiting: Mutex::default(),
             in_flight: AtomicUsize::new(0),
             idle: Notify::new(),
             aborted: AtomicBool::new(false),
@@ -114,18 +161,17 @@ impl AsyncTracker {
         self.permits.close();
     }
 
-    /// Ends the grace of the sends still in flight: each resolves now with
-    /// [`Error::Shutdown`] (callbacks included). Their requests may still be answered; that
-    /// answer then goes nowhere.
+    /// Ends the grace of the sends still in flight: those waiting for an answer resolve now
+    /// with [`Error::Shutdown`] (callbacks included, their messages handed back); an answer
+    /// that comes later goes nowhere. Those between steps see it at their next step.
     pub(crate) fn abort(&self) {
-        let sinks: Vec<Sink> = {
-            let mut sinks = self.sinks.lock();
+        let sends: Vec<Box<AsyncSend>> = {
+            let mut waiting = self.waiting.lock();
             self.aborted.store(true, Ordering::SeqCst);
-            sinks.drain().collect()
+            waiting.drain().collect()
         };
-        for sink in sinks {
-            sink.deliver(Err(Error::Shutdown));
-            self.finished();
+        for send in sends {
+            send.finish(Err(Error::Shutdown));
         }
     }
 
@@ -134,25 +180,22 @@ impl AsyncTracker {
         self.aborted.load(Ordering::Acquire)
     }
 
-    /// Registers where an accepted send's outcome goes; refused once shutdown failed the
-    /// sends in flight.
-    fn register(&self, sink: Sink) -> Result<usize> {
-        let mut sinks = self.sinks.lock();
+    /// Keeps a send while its request is out; handed back once shutdown has ended the rest.
+    fn park(&self, send: Box<AsyncSend>) -> std::result::Result<usize, Box<AsyncSend>> {
+        let mut waiting = self.waiting.lock();
         if self.is_aborted() {
-            return Err(Error::Shutdown);
+            return Err(send);
         }
-        self.in_flight.fetch_add(1, Ordering::SeqCst);
-        Ok(sinks.insert(sink))
+        Ok(waiting.insert(send))
     }
 
-    /// Hands a send its outcome, unless shutdown did already.
-    fn deliver(&self, key: usize, result: Result<SendResult>) {
-        let sink = self.sinks.lock().try_remove(key);
-        if let Some(sink) = sink {
-            sink.deliver(result);
-            // Counted finished only now, so `flush` sees callbacks done.
-            self.finished();
-        }
+    /// The send its request's answer is for, unless shutdown ended it.
+    fn unpark(&self, key: usize) -> Option<Box<AsyncSend>> {
+        self.waiting.lock().try_remove(key)
+    }
+
+    fn started(&self) {
+        self.in_flight.fetch_add(1, Ordering::SeqCst);
     }
 
     fn finished(&self) {
@@ -188,53 +231,90 @@ impl AsyncTracker {
 /// so a send waiting for room holds only its message.
 pub(crate) async fn submit_one(
     inner: &Arc<ProducerInner>,
-    msg: rmq_common::Message,
+    msg: Message,
     timeout: Option<std::time::Duration>,
     sink: Sink,
-) -> Result<()> {
-    let (started, deadline) = inner.begin_send(timeout)?;
-    let permit = acquire(inner, deadline).await?;
+) -> std::result::Result<(), Failure> {
+    let unsent = |error, msg| Failure {
+        error,
+        unsent: Unsent::One(msg),
+    };
+    let (started, deadline) = match inner.begin_send(timeout) {
+        Ok(window) => window,
+        Err(e) => return Err(unsent(e, msg)),
+    };
+    let permit = match acquire(inner, deadline).await {
+        Ok(permit) => permit,
+        Err(e) => return Err(unsent(e, msg)),
+    };
     let ready = Ready {
         out: inner.prepare(msg).await?,
         queue: None,
         started,
         deadline,
     };
-    accept(inner, permit, ready, sink)
+    accept(inner, permit, ready, sink);
+    Ok(())
 }
 
 /// Accepts a send made ready, once it has a permit.
-pub(crate) async fn submit(inner: &Arc<ProducerInner>, ready: Ready, sink: Sink) -> Result<()> {
-    let permit = acquire(inner, ready.deadline).await?;
-    accept(inner, permit, ready, sink)
-}
-
-/// Registers the send's sink and starts it. The first attempt goes as far as it can here;
-/// most reach their connection's queue and need no task. One still waiting (a route, a
-/// connection) goes on in a task, so accepting never waits on the network.
-fn accept(
+pub(crate) async fn submit(
     inner: &Arc<ProducerInner>,
-    permit: OwnedSemaphorePermit,
     ready: Ready,
     sink: Sink,
-) -> Result<()> {
-    let key = inner.tracker.register(sink)?;
+) -> std::result::Result<(), Failure> {
+    match acquire(inner, ready.deadline).await {
+        Ok(permit) => {
+            accept(inner, permit, ready, sink);
+            Ok(())
+        }
+        Err(error) => Err(Failure {
+            error,
+            unsent: ready.out.into_unsent(inner),
+        }),
+    }
+}
+
+/// Starts an accepted send. The first attempt goes as far as it can here; most reach their
+/// connection's queue and need no task. One still waiting (a route, a connection) goes on in
+/// a task, so accepting never waits on the network.
+fn accept(inner: &Arc<ProducerInner>, permit: OwnedSemaphorePermit, ready: Ready, sink: Sink) {
+    inner.tracker.started();
     let send = Box::new(AsyncSend {
         inner: inner.clone(),
         retry: Retry::new(&inner.config, SendMode::Async),
+        info: None,
         ready,
-        key: Some(key),
+        sink: Some(sink),
         permit: Some(permit),
     });
     let mut first = Box::pin(send.attempt());
-    if first
-        .as_mut()
-        .poll(&mut Context::from_waker(Waker::noop()))
-        .is_pending()
-    {
+    let pending = {
+        let _accepting = Accepting::enter();
+        first
+            .as_mut()
+            .poll(&mut Context::from_waker(Waker::noop()))
+            .is_pending()
+    };
+    if pending {
         tokio::spawn(first);
     }
-    Ok(())
+}
+
+/// Marks this thread as running a first attempt, until dropped (a panic included).
+struct Accepting;
+
+impl Accepting {
+    fn enter() -> Self {
+        ACCEPTING.set(true);
+        Accepting
+    }
+}
+
+impl Drop for Accepting {
+    fn drop(&mut self) {
+        ACCEPTING.set(false);
+    }
 }
 
 async fn acquire(inner: &ProducerInner, deadline: Instant) -> Result<OwnedSemaphorePermit> {
@@ -257,13 +337,15 @@ async fn wait_for_permit(inner: &ProducerInner, deadline: Instant) -> Result<Own
 
 /// An accepted async send, from one step to the next: its message, its attempts so far, its
 /// permit, and where its outcome goes. Dropped before it has one (its task ended by the
-/// runtime's shutdown, say), it still delivers an error.
+/// runtime's shutdown, say), it still delivers an error, with its message.
 struct AsyncSend {
     inner: Arc<ProducerInner>,
     ready: Ready,
     retry: Retry,
-    /// Its sink in the tracker; `None` once delivered.
-    key: Option<usize>,
+    /// The topic's publish info, found by the first attempt, for the retries.
+    info: Option<Arc<TopicPublishInfo>>,
+    /// `None` once delivered.
+    sink: Option<Sink>,
     permit: Option<OwnedSemaphorePermit>,
 }
 
@@ -279,50 +361,68 @@ impl AsyncSend {
             Ok(instance) => instance,
             Err(e) => return self.finish(Err(e)),
         };
-        let Ready {
-            out,
-            queue,
-            deadline,
-            ..
-        } = &self.ready;
-        let attempt = match queue {
+        let attempt = match &self.ready.queue {
             // Any queue: the fault strategy picks one, avoiding the last broker.
             None => {
-                let info = match inner
-                    .find_publish_info(out.message.topic(), &out.user_topic, *deadline)
-                    .await
-                {
-                    Ok(info) => info,
-                    Err(e) => return self.finish(Err(e)),
+                let info = match &self.info {
+                    Some(info) => info.clone(),
+                    None => {
+                        let out = &self.ready.out;
+                        let found = inner
+                            .find_publish_info(
+                                out.message.topic(),
+                                &out.user_topic,
+                                self.ready.deadline,
+                            )
+                            .await;
+                        match found {
+                            Ok(info) => self.info.insert(info).clone(),
+                            Err(e) => return self.finish(Err(e)),
+                        }
+                    }
                 };
-                match inner.next_attempt(&mut self.retry, &info, *deadline) {
+                match inner.next_attempt(&mut self.retry, &info, self.ready.deadline) {
                     Some(attempt) => attempt,
                     None => return self.give_up(),
                 }
             }
             // The caller's queue: one attempt.
-            Some(queue) => match inner.queue_on_wire(out, queue, *deadline).await {
-                Ok(target) => Attempt::to(target),
-                Err(e) => return self.finish(Err(e)),
-            },
+            Some(queue) => {
+                let target = inner
+                    .queue_on_wire(&self.ready.out, queue, self.ready.deadline)
+                    .await;
+                match target {
+                    Ok(target) => Attempt::to(target),
+                    Err(e) => return self.finish(Err(e)),
+                }
+            }
         };
+        let (out, deadline) = (&self.ready.out, self.ready.deadline);
         let (started, request) = match inner
-            .start_attempt(&instance, out, &attempt.target, SendMode::Async, *deadline)
+            .start_attempt(&instance, out, &attempt.target, SendMode::Async, deadline)
             .await
         {
             Ok(started) => started,
             Err(e) => return self.after(attempt, Err(e)),
         };
-        let timeout = match remaining(out, *deadline) {
+        let timeout = match remaining(out, deadline) {
             Ok(timeout) => timeout,
             Err(e) => return self.on_outcome(attempt, started, Err(e)),
         };
         let addr = started.addr.clone();
+        // Waits in the tracker while its request is out, so shutdown can end it.
+        let key = match inner.tracker.park(self) {
+            Ok(key) => key,
+            Err(send) => return send.finish(Err(Error::Shutdown)),
+        };
+        let callback = move |reply| {
+            if let Some(send) = inner.tracker.unpark(key) {
+                send.on_reply(attempt, started, reply);
+            }
+        };
         instance
             .transport()
-            .invoke_async_callback(&addr, request, timeout, move |reply| {
-                self.on_reply(attempt, started, reply);
-            })
+            .invoke_async_callback(&addr, request, timeout, callback)
             .await;
     }
 
@@ -364,6 +464,7 @@ impl AsyncSend {
         let inner = self.inner.clone();
         match inner.after_attempt(&mut self.retry, attempt, outcome, &self.ready.out) {
             Step::Done(result) => self.finish(result),
+            Step::GiveUp => self.give_up(),
             // The exception: a task of its own, so the connection's task never waits on
             // a route or another connection.
             Step::Again => match tokio::runtime::Handle::try_current() {
@@ -402,23 +503,31 @@ impl AsyncSend {
             // Only oneway sends have no result.
             other => other.and_then(|result| result.ok_or(Error::Shutdown)),
         };
+        self.deliver(result);
+    }
+
+    fn deliver(&mut self, result: Result<SendResult>) {
         self.permit = None;
-        if let Some(key) = self.key.take() {
-            self.inner.tracker.deliver(key, result);
-        }
+        let Some(sink) = self.sink.take() else {
+            return;
+        };
+        let outcome = result.map_err(|error| Failure {
+            error,
+            unsent: self.ready.out.take_unsent(&self.inner),
+        });
+        sink.deliver(outcome, &self.inner);
     }
 }
 
 impl Drop for AsyncSend {
     fn drop(&mut self) {
-        if let Some(key) = self.key.take() {
+        if self.sink.is_some() {
             let error = if std::thread::panicking() {
                 Error::Panicked("the send panicked before it had an outcome".into())
             } else {
                 Error::Shutdown
             };
-            self.permit = None;
-            self.inner.tracker.deliver(key, Err(error));
+            self.deliver(Err(error));
         }
     }
 }
@@ -427,20 +536,29 @@ impl Drop for AsyncSend {
 ///
 /// The send runs to its end whether or not this future is polled or kept: awaiting it only
 /// receives the outcome, at any time, and dropping it loses only the outcome. `flush` and
-/// `shutdown` wait for the send either way.
+/// `shutdown` wait for the send either way. A failure hands back what the send carried.
 #[must_use = "the send runs anyway; await this to learn its result"]
 #[derive(Debug)]
-pub struct SendFuture(oneshot::Receiver<Box<Result<SendResult>>>);
+pub struct SendFuture<M: Payload = Message> {
+    rx: oneshot::Receiver<Box<Outcome>>,
+    _payload: PhantomData<fn() -> M>,
+}
 
-impl Future for SendFuture {
-    type Output = Result<SendResult>;
+impl<M: Payload> Future for SendFuture<M> {
+    type Output = std::result::Result<SendResult, SendError<M>>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        Pin::new(&mut self.0).poll(cx).map(|outcome| match outcome {
-            Ok(result) => *result,
-            // Its producer is gone.
-            Err(_) => Err(Error::Shutdown),
-        })
+        Pin::new(&mut self.rx)
+            .poll(cx)
+            .map(|outcome| match outcome {
+                Ok(outcome) => outcome.map_err(Failure::into_send_error),
+                // Its producer is gone, and the message with it.
+                Err(_) => Err(Failure {
+                    error: Error::Shutdown,
+                    unsent: Unsent::Batch(Vec::new()),
+                }
+                .into_send_error()),
+            })
     }
 }
 

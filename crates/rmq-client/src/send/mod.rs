@@ -12,6 +12,7 @@ mod attempt;
 mod driver;
 #[cfg(test)]
 mod fake;
+mod payload;
 mod prepare;
 mod retry;
 #[cfg(test)]
@@ -24,23 +25,22 @@ use rmq_common::{Message, MessageQueue};
 
 pub(crate) use driver::AsyncTracker;
 pub use driver::SendFuture;
-use driver::{Callback, Sink, submit, submit_one};
+use driver::{Sink, submit, submit_one};
+pub use payload::Payload;
+use payload::{Failure, Unsent};
 
 use crate::hook::SendMode;
 use crate::producer::ProducerInner;
 use crate::selector::MessageQueueSelector;
 use crate::transport::BoxFuture;
-use crate::{Error, Producer, Result, SendResult};
+use crate::{Error, Producer, Result, SendError, SendResult};
 use prepare::Outgoing;
 use tokio::time::Instant;
 
-type Selector<'a> = Box<dyn FnOnce(&[MessageQueue], &Message) -> Option<MessageQueue> + Send + 'a>;
+/// What a send resolves to: its result, or why it failed with what it carried.
+type Sent<T, M> = std::result::Result<T, SendError<M>>;
 
-/// What a send carries.
-enum Payload {
-    One(Message),
-    Batch(Vec<Message>),
-}
+type Selector<'a> = Box<dyn FnOnce(&[MessageQueue], &Message) -> Option<MessageQueue> + Send + 'a>;
 
 /// Where a send goes.
 enum Target<'a> {
@@ -72,7 +72,7 @@ impl Producer {
     /// # Ok(()) }
     /// ```
     pub fn send(&self, msg: Message) -> SendRequest<'_> {
-        SendRequest::new(self, Payload::One(msg), Target::Any)
+        SendRequest::new(self, msg, Target::Any)
     }
 
     /// Sends `msg` to `queue` only, one attempt (Java: `send(msg, mq)`). The queue's topic must
@@ -86,7 +86,7 @@ impl Producer {
     /// # Ok(()) }
     /// ```
     pub fn send_to_queue(&self, msg: Message, queue: MessageQueue) -> SendRequest<'_> {
-        SendRequest::new(self, Payload::One(msg), Target::Queue(queue))
+        SendRequest::new(self, msg, Target::Queue(queue))
     }
 
     /// Sends `msg` to the queue `selector` picks for `arg`, one attempt (Java: `send(msg,
@@ -114,7 +114,7 @@ impl Producer {
         S: MessageQueueSelector<A> + 'a,
     {
         let select: Selector<'a> = Box::new(move |queues, msg| selector.select(queues, msg, &arg));
-        SendRequest::new(self, Payload::One(msg), Target::Selected(select))
+        SendRequest::new(self, msg, Target::Selected(select))
     }
 
     /// Sends several messages of one topic as one request (Java: `send(Collection<Message>)`,
@@ -128,12 +128,11 @@ impl Producer {
     /// assert_eq!(result.msg_id.split(',').count(), 10);
     /// # Ok(()) }
     /// ```
-    pub fn send_batch(&self, msgs: impl IntoIterator<Item = Message>) -> SendRequest<'_> {
-        SendRequest::new(
-            self,
-            Payload::Batch(msgs.into_iter().collect()),
-            Target::Any,
-        )
+    pub fn send_batch(
+        &self,
+        msgs: impl IntoIterator<Item = Message>,
+    ) -> SendRequest<'_, Vec<Message>> {
+        SendRequest::new(self, msgs.into_iter().collect(), Target::Any)
     }
 
     /// Sends `msg` without waiting for an answer (Java: `sendOneway`): returns once the request
@@ -146,7 +145,7 @@ impl Producer {
     /// ```
     pub fn send_oneway(&self, msg: Message) -> OnewayRequest<'_> {
         OnewayRequest {
-            request: SendRequest::new(self, Payload::One(msg), Target::Any),
+            request: SendRequest::new(self, msg, Target::Any),
         }
     }
 
@@ -154,11 +153,12 @@ impl Producer {
     /// callback)`, ASYNC). Resolves once accepted: validated, made ready (compressed) and
     /// holding one of the producer's async permits (waiting up to the send timeout for one);
     /// failures after that (no route, the broker's answer) come through the [`SendFuture`].
-    /// From then on the send finishes in a task of its own (the answer, retries of transport
-    /// failures on another broker up to `retry_times_when_send_async_failed` times with a fresh
-    /// request id, the fault strategy's record, hooks), whether or not the returned
-    /// [`SendFuture`] is polled, kept or dropped; awaiting it, now or later, yields the
-    /// outcome. `flush` and `shutdown` wait for the send either way.
+    /// From then on the send finishes on its own (the answer, retries of transport failures
+    /// on another broker up to `retry_times_when_send_async_failed` times with a fresh request
+    /// id, the fault strategy's record, hooks), whether or not the returned [`SendFuture`] is
+    /// polled, kept or dropped; awaiting it, now or later, yields the outcome. `flush` and
+    /// `shutdown` wait for the send either way. A send that fails, accepted or not, hands the
+    /// message back in its [`SendError`].
     ///
     /// ```no_run
     /// # async fn demo(producer: rmq_client::Producer) -> rmq_client::Result<()> {
@@ -185,8 +185,9 @@ impl Producer {
 
     /// Like [`send_async`](Self::send_async), with the result handed to `callback` (Java:
     /// `SendCallback`). If this returns `Ok`, `callback` is called exactly once, with the result
-    /// or the error (including [`Error::Shutdown`] if the producer shuts down first); if it
-    /// returns `Err`, the message was not accepted and `callback` is never called.
+    /// or the error and the message (including [`Error::Shutdown`] if the producer shuts down
+    /// first); if it returns `Err`, the message was not accepted, comes back in the error, and
+    /// `callback` is never called.
     ///
     /// `callback` runs where the send completes, usually the task of the connection that
     /// delivered the answer (Java runs it on a callback thread pool): keep it short and never
@@ -194,50 +195,51 @@ impl Producer {
     ///
     /// ```no_run
     /// # async fn demo(producer: rmq_client::Producer) -> rmq_client::Result<()> {
+    /// use rmq_client::ErrorKind;
+    ///
     /// producer
     ///     .send_with_callback(rmq_common::Message::new("TopicTest", "hi"), |result| match result {
     ///         Ok(sent) => println!("{sent}"),
-    ///         Err(e) => eprintln!("send failed: {e}"),
+    ///         Err(failed) if failed.kind() == ErrorKind::Overloaded => {
+    ///             eprintln!("too busy; parking {:?}", failed.message().body());
+    ///         }
+    ///         Err(failed) => eprintln!("send failed: {failed}"),
     ///     })
     ///     .await?;
     /// # Ok(()) }
     /// ```
     pub fn send_with_callback<F>(&self, msg: Message, callback: F) -> CallbackRequest<'_>
     where
-        F: FnOnce(Result<SendResult>) + Send + 'static,
+        F: FnOnce(Sent<SendResult, Message>) + Send + 'static,
     {
         CallbackRequest {
             producer: self,
             msg,
-            callback: Box::new(callback),
+            sink: Sink::callback(callback),
             timeout: None,
         }
     }
 }
 
-/// A sync send, ready to be awaited (see [`Producer::send`]).
+/// A sync send, ready to be awaited (see [`Producer::send`]); `M` is what it carries and a
+/// failure hands back: a [`Message`], or a batch's `Vec<Message>`.
 #[must_use = "a send does nothing until it is awaited"]
-pub struct SendRequest<'a> {
+pub struct SendRequest<'a, M: Payload = Message> {
     producer: &'a Producer,
-    payload: Payload,
+    payload: M,
     target: Target<'a>,
     timeout: Option<Duration>,
 }
 
-impl std::fmt::Debug for SendRequest<'_> {
+impl<M: Payload> std::fmt::Debug for SendRequest<'_, M> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let (kind, messages) = match &self.payload {
-            Payload::One(_) => ("message", 1),
-            Payload::Batch(batch) => ("batch", batch.len()),
-        };
         let target = match &self.target {
             Target::Any => "any queue".to_owned(),
             Target::Queue(queue) => queue.to_string(),
             Target::Selected(_) => "selected queue".to_owned(),
         };
         f.debug_struct("SendRequest")
-            .field("payload", &kind)
-            .field("messages", &messages)
+            .field("messages", &self.payload.len())
             .field("target", &target)
             .field("timeout", &self.timeout)
             .finish()
@@ -253,8 +255,8 @@ impl std::fmt::Debug for CallbackRequest<'_> {
     }
 }
 
-impl<'a> SendRequest<'a> {
-    fn new(producer: &'a Producer, payload: Payload, target: Target<'a>) -> Self {
+impl<'a, M: Payload> SendRequest<'a, M> {
+    fn new(producer: &'a Producer, payload: M, target: Target<'a>) -> Self {
         Self {
             producer,
             payload,
@@ -279,7 +281,7 @@ impl<'a> SendRequest<'a> {
     /// producer.send_to_queue(Message::new("Logs", "line"), queue).oneway().await?;
     /// # Ok(()) }
     /// ```
-    pub fn oneway(self) -> OnewayRequest<'a> {
+    pub fn oneway(self) -> OnewayRequest<'a, M> {
         OnewayRequest { request: self }
     }
 
@@ -298,15 +300,19 @@ impl<'a> SendRequest<'a> {
     ///     .await?;
     /// match pending.await {
     ///     Ok(sent) => println!("{sent}"),
-    ///     Err(e) => eprintln!("send failed: {e}"),
+    ///     Err(failed) if failed.is_retryable() => println!("resend {:?} later", failed.message()),
+    ///     Err(failed) => eprintln!("send failed: {failed}"),
     /// }
     /// # Ok(()) }
     /// ```
-    pub async fn submit(self) -> Result<SendFuture> {
+    pub async fn submit(self) -> Sent<SendFuture<M>, M> {
         let producer = self.producer;
-        let ready = self.ready().await?;
         let (sink, future) = Sink::future();
-        submit(&producer.inner, ready, sink).await?;
+        match self.ready().await {
+            Ok(ready) => submit(&producer.inner, ready, sink).await,
+            Err(failure) => Err(failure),
+        }
+        .map_err(Failure::into_send_error)?;
         Ok(future)
     }
 
@@ -315,74 +321,97 @@ impl<'a> SendRequest<'a> {
     ///
     /// ```no_run
     /// # async fn demo(producer: rmq_client::Producer) -> rmq_client::Result<()> {
+    /// use rmq_client::ErrorKind;
     /// use rmq_common::{Message, MessageQueue};
     /// let queue = MessageQueue::new("Logs", "broker-a", 0);
     /// producer
     ///     .send_to_queue(Message::new("Logs", "line"), queue)
-    ///     .submit_with_callback(|result| {
-    ///         if let Err(e) = result {
-    ///             eprintln!("send failed: {e}");
-    ///         }
+    ///     .submit_with_callback(|result| match result {
+    ///         Ok(_) => {}
+    ///         Err(failed) if failed.kind() == ErrorKind::Timeout => eprintln!("late: {failed}"),
+    ///         Err(failed) => eprintln!("send failed: {failed}"),
     ///     })
     ///     .await?;
     /// # Ok(()) }
     /// ```
-    pub async fn submit_with_callback<F>(self, callback: F) -> Result<()>
+    pub async fn submit_with_callback<F>(self, callback: F) -> Sent<(), M>
     where
-        F: FnOnce(Result<SendResult>) + Send + 'static,
+        F: FnOnce(Sent<SendResult, M>) + Send + 'static,
     {
         let producer = self.producer;
-        let ready = self.ready().await?;
-        submit(&producer.inner, ready, Sink::Callback(Box::new(callback))).await
+        let sink = Sink::callback(callback);
+        match self.ready().await {
+            Ok(ready) => submit(&producer.inner, ready, sink).await,
+            Err(failure) => Err(failure),
+        }
+        .map_err(Failure::into_send_error)
     }
 
     /// The message made ready and its queue chosen, if the send has a fixed one.
-    async fn ready(self) -> Result<Ready> {
+    async fn ready(self) -> std::result::Result<Ready, Failure> {
         let inner = &self.producer.inner;
-        let (started, deadline) = inner.begin_send(self.timeout)?;
-        let (out, original) = match self.payload {
-            Payload::One(msg) => {
+        let (started, deadline) = match inner.begin_send(self.timeout) {
+            Ok(window) => window,
+            Err(error) => {
+                return Err(Failure {
+                    error,
+                    unsent: self.payload.into_unsent(),
+                });
+            }
+        };
+        let (out, original) = match self.payload.into_unsent() {
+            Unsent::One(msg) => {
                 // Selectors see the message as the caller built it (Java: `userMessage`).
                 let original = matches!(self.target, Target::Selected(_)).then(|| msg.clone());
                 (inner.prepare(msg).await?, original)
             }
-            Payload::Batch(msgs) => (inner.prepare_batch(msgs)?, None),
+            Unsent::Batch(msgs) => (inner.prepare_batch(msgs)?, None),
         };
         let queue = match self.target {
-            Target::Any => None,
-            Target::Queue(queue) => {
-                if queue.topic() != &*out.user_topic {
-                    return Err(Error::TopicMismatch {
-                        message_topic: out.user_topic.to_string(),
-                        queue_topic: queue.topic().to_owned(),
-                    });
-                }
-                Some(Box::new(queue))
+            Target::Any => Ok(None),
+            Target::Queue(queue) if queue.topic() != &*out.user_topic => {
+                Err(Error::TopicMismatch {
+                    message_topic: out.user_topic.to_string(),
+                    queue_topic: queue.topic().to_owned(),
+                })
             }
-            Target::Selected(select) => {
-                let info = inner
-                    .find_publish_info(out.message.topic(), &out.user_topic, deadline)
-                    .await?;
-                let queues: Vec<MessageQueue> =
-                    info.queues.iter().map(|q| inner.unwrap_queue(q)).collect();
-                let msg = original.as_ref().unwrap_or(&out.message);
-                Some(Box::new(
-                    select(&queues, msg).ok_or(Error::NoQueueSelected)?,
-                ))
-            }
+            Target::Queue(queue) => Ok(Some(Box::new(queue))),
+            Target::Selected(select) => inner
+                .find_publish_info(out.message.topic(), &out.user_topic, deadline)
+                .await
+                .and_then(|info| {
+                    let queues: Vec<MessageQueue> =
+                        info.queues.iter().map(|q| inner.unwrap_queue(q)).collect();
+                    let msg = original.as_ref().unwrap_or(&out.message);
+                    select(&queues, msg).ok_or(Error::NoQueueSelected)
+                })
+                .map(|queue| Some(Box::new(queue))),
         };
-        Ok(Ready {
-            out,
-            queue,
-            started,
-            deadline,
-        })
+        match queue {
+            Ok(queue) => Ok(Ready {
+                out,
+                queue,
+                started,
+                deadline,
+            }),
+            Err(error) => Err(Failure {
+                error,
+                unsent: out.into_unsent(inner),
+            }),
+        }
     }
 
-    async fn run(self, mode: SendMode) -> Result<Option<SendResult>> {
+    async fn run(self, mode: SendMode) -> Sent<Option<SendResult>, M> {
         let inner = &self.producer.inner;
-        let ready = self.ready().await?;
-        inner.send_ready(&ready, mode).await
+        let ready = self.ready().await.map_err(Failure::into_send_error)?;
+        match inner.send_ready(&ready, mode).await {
+            Ok(result) => Ok(result),
+            Err(error) => Err(Failure {
+                error,
+                unsent: ready.out.into_unsent(inner),
+            }
+            .into_send_error()),
+        }
     }
 }
 
@@ -435,16 +464,21 @@ impl ProducerInner {
     }
 }
 
-impl<'a> IntoFuture for SendRequest<'a> {
-    type Output = Result<SendResult>;
-    type IntoFuture = BoxFuture<'a, Result<SendResult>>;
+impl<'a, M: Payload> IntoFuture for SendRequest<'a, M> {
+    type Output = Sent<SendResult, M>;
+    type IntoFuture = BoxFuture<'a, Sent<SendResult, M>>;
 
     fn into_future(self) -> Self::IntoFuture {
         Box::pin(async move {
-            match self.run(SendMode::Sync).await? {
-                Some(result) => Ok(result),
+            match self.run(SendMode::Sync).await {
+                Ok(Some(result)) => Ok(result),
                 // Only oneway sends have no result.
-                None => Err(Error::Shutdown),
+                Ok(None) => Err(Failure {
+                    error: Error::Shutdown,
+                    unsent: Unsent::Batch(Vec::new()),
+                }
+                .into_send_error()),
+                Err(failed) => Err(failed),
             }
         })
     }
@@ -453,11 +487,11 @@ impl<'a> IntoFuture for SendRequest<'a> {
 /// A oneway send, ready to be awaited (see [`Producer::send_oneway`]).
 #[derive(Debug)]
 #[must_use = "a send does nothing until it is awaited"]
-pub struct OnewayRequest<'a> {
-    request: SendRequest<'a>,
+pub struct OnewayRequest<'a, M: Payload = Message> {
+    request: SendRequest<'a, M>,
 }
 
-impl OnewayRequest<'_> {
+impl<M: Payload> OnewayRequest<'_, M> {
     /// Overrides the producer's send timeout for this send.
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.request.timeout = Some(timeout);
@@ -465,9 +499,9 @@ impl OnewayRequest<'_> {
     }
 }
 
-impl<'a> IntoFuture for OnewayRequest<'a> {
-    type Output = Result<()>;
-    type IntoFuture = BoxFuture<'a, Result<()>>;
+impl<'a, M: Payload> IntoFuture for OnewayRequest<'a, M> {
+    type Output = Sent<(), M>;
+    type IntoFuture = BoxFuture<'a, Sent<(), M>>;
 
     fn into_future(self) -> Self::IntoFuture {
         Box::pin(async move { self.request.run(SendMode::Oneway).await.map(|_| ()) })
@@ -492,13 +526,15 @@ impl AsyncRequest<'_> {
 }
 
 impl<'a> IntoFuture for AsyncRequest<'a> {
-    type Output = Result<SendFuture>;
-    type IntoFuture = BoxFuture<'a, Result<SendFuture>>;
+    type Output = Sent<SendFuture, Message>;
+    type IntoFuture = BoxFuture<'a, Sent<SendFuture, Message>>;
 
     fn into_future(self) -> Self::IntoFuture {
         Box::pin(async move {
             let (sink, future) = Sink::future();
-            submit_one(&self.producer.inner, self.msg, self.timeout, sink).await?;
+            submit_one(&self.producer.inner, self.msg, self.timeout, sink)
+                .await
+                .map_err(Failure::into_send_error)?;
             Ok(future)
         })
     }
@@ -509,7 +545,7 @@ impl<'a> IntoFuture for AsyncRequest<'a> {
 pub struct CallbackRequest<'a> {
     producer: &'a Producer,
     msg: Message,
-    callback: Callback,
+    sink: Sink,
     timeout: Option<Duration>,
 }
 
@@ -522,13 +558,14 @@ impl CallbackRequest<'_> {
 }
 
 impl<'a> IntoFuture for CallbackRequest<'a> {
-    type Output = Result<()>;
-    type IntoFuture = BoxFuture<'a, Result<()>>;
+    type Output = Sent<(), Message>;
+    type IntoFuture = BoxFuture<'a, Sent<(), Message>>;
 
     fn into_future(self) -> Self::IntoFuture {
         Box::pin(async move {
-            let sink = Sink::Callback(self.callback);
-            submit_one(&self.producer.inner, self.msg, self.timeout, sink).await
+            submit_one(&self.producer.inner, self.msg, self.timeout, self.sink)
+                .await
+                .map_err(Failure::into_send_error)
         })
     }
 }

@@ -11,7 +11,8 @@ use rmq_common::{ByteString, CompressionType, Message, MessageBatch, sysflag, va
 use rmq_remoting::deadline::deadline_from;
 use tokio::time::Instant;
 
-use crate::Result;
+use super::payload::{Failure, Unsent};
+use crate::Error;
 use crate::producer::ProducerInner;
 
 /// Bodies at least this large are compressed on the blocking pool, so a large body does not
@@ -37,6 +38,26 @@ pub(crate) struct Outgoing {
     pub(crate) properties: ByteString,
     pub(crate) reconsume_times: i32,
     pub(crate) max_reconsume_times: Option<i32>,
+    /// A batch's messages, kept to be handed back if the send fails.
+    pub(crate) batch_messages: Vec<Message>,
+}
+
+impl Outgoing {
+    /// What the send carried, as its caller built it (the topic without namespace), with
+    /// the `UNIQ_KEY` it was sent under.
+    pub(crate) fn into_unsent(mut self, inner: &ProducerInner) -> Unsent {
+        self.take_unsent(inner)
+    }
+
+    /// [`into_unsent`](Self::into_unsent) for a send that cannot give itself up whole.
+    pub(crate) fn take_unsent(&mut self, inner: &ProducerInner) -> Unsent {
+        if self.batch {
+            let messages = std::mem::take(&mut self.batch_messages);
+            return Unsent::Batch(messages.into_iter().map(|m| inner.restore(m)).collect());
+        }
+        let placeholder = Message::new(ByteString::new(), Bytes::new());
+        Unsent::One(inner.restore(std::mem::replace(&mut self.message, placeholder)))
+    }
 }
 
 impl ProducerInner {
@@ -52,14 +73,21 @@ impl ProducerInner {
     ///
     /// As in Java 5.x, the topic is validated with the namespace applied, since that is the
     /// name the broker checks.
-    pub(crate) async fn prepare(&self, mut message: Message) -> Result<Outgoing> {
+    pub(crate) async fn prepare(&self, mut message: Message) -> Result<Outgoing, Failure> {
         // Results name the topic without namespace even if the caller wrote it with one.
-        let user_topic = self.unwrap_topic(message.topic_shared());
+        let given = message.topic_shared().clone();
+        let user_topic = self.unwrap_topic(&given);
         message.set_topic(self.wrap(&user_topic));
-        validators::check_message(&message, self.config.max_message_size)?;
+        if let Err(e) = validators::check_message(&message, self.config.max_message_size) {
+            message.set_topic(given);
+            return Err(Failure {
+                error: e.into(),
+                unsent: Unsent::One(message),
+            });
+        }
         let msg_id = self.ensure_uniq_key(&mut message);
         let (body, compressed) = self.compress(message.body()).await;
-        self.finish(message, body, compressed, user_topic, false, msg_id)
+        Ok(self.finish(message, body, compressed, user_topic, msg_id, Vec::new()))
     }
 
     /// Validates and encodes a batch (Java: `DefaultMQProducer.batch`): every message is
@@ -70,23 +98,61 @@ impl ProducerInner {
     /// message it stores, so each message would be stored under the batch's key, and the ids
     /// the producer reports (its messages' keys) would match no stored message (seen in
     /// `cargo xtask e2e`). Without it every broker stores each message under its own key.
-    pub(crate) fn prepare_batch(&self, messages: Vec<Message>) -> Result<Outgoing> {
+    #[allow(
+        clippy::result_large_err,
+        reason = "handed straight up to the caller, who gets the batch back"
+    )]
+    pub(crate) fn prepare_batch(&self, mut messages: Vec<Message>) -> Result<Outgoing, Failure> {
+        let fail = |error: Error, messages: Vec<Message>| Failure {
+            error,
+            unsent: Unsent::Batch(messages.into_iter().map(|m| self.restore(m)).collect()),
+        };
         let mut ids = Vec::with_capacity(messages.len());
-        let mut wire = Vec::with_capacity(messages.len());
-        for mut message in messages {
+        for message in &mut messages {
             let topic = self.wrap(message.topic_shared());
             message.set_topic(topic);
-            validators::check_message(&message, self.config.max_message_size)?;
-            ids.push(self.ensure_uniq_key(&mut message));
-            wire.push(message);
         }
-        let batch = MessageBatch::new(wire)?;
-        let body = batch.encode_body(self.config.property_style)?;
-        validators::check_body_size(body.len(), self.config.max_message_size)?;
+        for message in &mut messages {
+            if let Err(e) = validators::check_message(message, self.config.max_message_size) {
+                return Err(fail(e.into(), messages));
+            }
+            ids.push(self.ensure_uniq_key(message));
+        }
+        if let Err(e) = MessageBatch::check(&messages) {
+            return Err(fail(e.into(), messages));
+        }
+        let batch = match MessageBatch::new(messages) {
+            Ok(batch) => batch,
+            // Checked just above.
+            Err(e) => return Err(fail(e.into(), Vec::new())),
+        };
+        let body = batch
+            .encode_body(self.config.property_style)
+            .map_err(Error::from)
+            .and_then(|body| {
+                validators::check_body_size(body.len(), self.config.max_message_size)?;
+                Ok(body)
+            });
+        let body = match body {
+            Ok(body) => body,
+            Err(e) => return Err(fail(e, batch.into_messages())),
+        };
         let mut message = Message::new(batch.topic(), body.clone());
         let user_topic = self.unwrap_topic(message.topic_shared());
         *message.properties_mut() = batch.properties().clone();
-        self.finish(message, body, 0, user_topic, true, ids.join(",").into())
+        let msg_id = ids.join(",").into();
+        Ok(self.finish(message, body, 0, user_topic, msg_id, batch.into_messages()))
+    }
+
+    /// A message as its caller built it: the topic without namespace, and without the
+    /// `INSTANCE_ID` the namespace added (its `UNIQ_KEY` stays).
+    fn restore(&self, mut message: Message) -> Message {
+        let topic = self.unwrap_topic(message.topic_shared());
+        message.set_topic(topic);
+        if self.config.namespace.is_some() {
+            message.properties_mut().remove(keys::INSTANCE_ID);
+        }
+        message
     }
 
     fn ensure_uniq_key(&self, message: &mut Message) -> ByteString {
@@ -130,15 +196,16 @@ impl ProducerInner {
         }
     }
 
+    /// The rest of making a message ready; `batch_messages` is empty unless it is a batch.
     fn finish(
         &self,
         mut message: Message,
         body: Bytes,
         compression: i32,
         user_topic: ByteString,
-        batch: bool,
         msg_id: ByteString,
-    ) -> Result<Outgoing> {
+        batch_messages: Vec<Message>,
+    ) -> Outgoing {
         if let Some(namespace) = self.config.namespace.as_deref() {
             message
                 .properties_mut()
@@ -160,17 +227,18 @@ impl ProducerInner {
             sys_flag |= sysflag::TRANSACTION_PREPARED_TYPE;
         }
         let properties = ByteString::from(message.properties().encode(self.config.property_style));
-        Ok(Outgoing {
+        Outgoing {
             message,
             body,
             sys_flag,
             user_topic,
-            batch,
+            batch: !batch_messages.is_empty(),
             msg_id,
             properties,
             reconsume_times,
             max_reconsume_times,
-        })
+            batch_messages,
+        }
     }
 }
 

@@ -150,6 +150,8 @@ pub(crate) enum Step {
     Done(Result<Option<SendResult>>),
     /// It tries again, if attempts and time are left.
     Again,
+    /// No time is left for another attempt: see [`ProducerInner::give_up`].
+    GiveUp,
 }
 
 impl Retry {
@@ -191,8 +193,10 @@ impl ProducerInner {
             let outcome = self
                 .send_kernel(&instance, out, &attempt.target, mode, deadline)
                 .await;
-            if let Step::Done(result) = self.after_attempt(&mut retry, attempt, outcome, out) {
-                return result;
+            match self.after_attempt(&mut retry, attempt, outcome, out) {
+                Step::Done(result) => return result,
+                Step::Again => {}
+                Step::GiveUp => break,
             }
         }
         self.give_up(&mut retry, out, started, deadline)
@@ -262,10 +266,7 @@ impl ProducerInner {
                 Step::Done(Ok(result))
             }
             // Nothing was sent: the deadline had passed.
-            Err(Error::Timeout { .. }) => {
-                retry.made = retry.total;
-                Step::Again
-            }
+            Err(Error::Timeout { .. }) => Step::GiveUp,
             Err(e) => {
                 let elapsed = begin.elapsed();
                 let verdict = classify(&e, mode, &self.config.retry_response_codes);

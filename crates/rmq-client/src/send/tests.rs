@@ -15,7 +15,8 @@ use tokio::time::Instant;
 use super::fake::{A, B, Behaviour, FakeTransport};
 use crate::config::ProducerBuilder;
 use crate::{
-    Error, Producer, SelectByRoundRobin, SendContext, SendMessageHook, SendResult, SendStatus,
+    Error, Producer, SelectByRoundRobin, SendContext, SendError, SendMessageHook, SendResult,
+    SendStatus,
 };
 
 static NEXT: AtomicUsize = AtomicUsize::new(0);
@@ -77,7 +78,13 @@ async fn an_unpolled_send_retries_on_time_on_another_broker() {
     // Nobody polls `pending`: its three attempts still happen, each right after the last.
     producer.flush(Duration::from_secs(2)).await.expect("done");
     assert_eq!(fake.sends().len(), 3);
-    let Err(Error::AllAttemptsFailed { attempts, .. }) = pending.await else {
+    let failed = pending.await.expect_err("failed");
+    assert_eq!(
+        failed.message().body().as_ref(),
+        b"hello",
+        "the message comes back"
+    );
+    let Error::AllAttemptsFailed { attempts, .. } = failed.into_error() else {
         panic!("three failed attempts");
     };
     assert_eq!(attempts.len(), 3);
@@ -150,14 +157,21 @@ async fn shutdown_fails_what_outlives_its_grace_through_futures_and_callbacks() 
     let seen = calls.clone();
     producer
         .send_with_callback(message(), move |result| {
-            assert!(matches!(result, Err(Error::Shutdown)), "{result:?}");
+            let error = result.as_ref().err().map(SendError::error);
+            assert!(matches!(error, Some(Error::Shutdown)), "{result:?}");
             seen.fetch_add(1, Ordering::SeqCst);
         })
         .await
         .expect("accepted");
     producer.shutdown().await;
     assert_eq!(calls.load(Ordering::SeqCst), 1);
-    assert!(matches!(pending.await, Err(Error::Shutdown)));
+    let failed = pending.await.expect_err("ended by shutdown");
+    assert!(matches!(failed.error(), Error::Shutdown), "{failed}");
+    assert_eq!(
+        failed.message().body().as_ref(),
+        b"hello",
+        "the message comes back"
+    );
     assert_eq!(producer.async_in_flight(), 0);
 }
 
@@ -278,7 +292,7 @@ async fn the_largest_timeouts_and_retry_counts_are_legal() {
     )
     .await
     .expect("bounded by the send's deadline");
-    match attempts {
+    match attempts.map_err(Error::from) {
         Err(Error::Timeout { attempts, .. } | Error::AllAttemptsFailed { attempts, .. }) => {
             assert!(!attempts.is_empty() && attempts.len() <= 64);
         }
@@ -308,7 +322,7 @@ async fn async_broker_codes_are_not_retried_and_sync_ones_are() {
         }
     ));
     assert_eq!(fake.sends().len(), 1);
-    let sync_error = producer.send(message()).await;
+    let sync_error = producer.send(message()).await.map_err(Error::from);
     assert!(
         matches!(sync_error, Err(Error::AllAttemptsFailed { .. })),
         "{sync_error:?}"
@@ -323,7 +337,9 @@ async fn a_batch_over_the_size_limit_names_its_size_and_the_limit() {
     let producer = producer_with(&fake, Producer::builder("pg").max_message_size(1000)).await;
     // Each message fits; the encoded batch does not.
     let batch = (0..4).map(|_| Message::new("TopicTest", vec![b'x'; 400]));
-    let error = producer.send_batch(batch).await.expect_err("too large");
+    let failed = producer.send_batch(batch).await.expect_err("too large");
+    assert_eq!(failed.message().len(), 4, "the batch comes back");
+    let error = failed.into_error();
     let Error::Validation(ValidationError::BodyTooLarge { size, max }) = &error else {
         panic!("{error:?}");
     };
@@ -365,7 +381,10 @@ async fn topics_are_validated_with_the_namespace_applied() {
         .await
         .expect_err("the wrapped topic is too long");
     assert!(
-        matches!(error, Error::Validation(ValidationError::TopicTooLong(_))),
+        matches!(
+            error.error(),
+            Error::Validation(ValidationError::TopicTooLong(_))
+        ),
         "{error:?}"
     );
     producer.shutdown().await;
@@ -435,8 +454,8 @@ async fn panicking_hooks_and_callbacks_are_contained() {
     let calls = Arc::new(AtomicUsize::new(0));
     let seen = calls.clone();
     producer
-        .send_with_callback(message(), move |result: crate::Result<SendResult>| {
-            let root = result.as_ref().err().map(Error::root);
+        .send_with_callback(message(), move |result: Result<SendResult, SendError>| {
+            let root = result.as_ref().err().map(SendError::root);
             assert!(
                 matches!(root, Some(Error::HookPanicked { hook, .. }) if hook == "panics"),
                 "{result:?}"
@@ -477,7 +496,7 @@ async fn a_final_refusal_after_failed_attempts_lists_every_attempt() {
     let producer = producer(&fake).await;
     // The first queue is picked at random: send until the closed broker comes first.
     for _ in 0..32 {
-        match producer.send(message()).await {
+        match producer.send(message()).await.map_err(Error::from) {
             // The same shape either way: one attempt when the refusing broker came first.
             Err(Error::AllAttemptsFailed { attempts, .. }) if attempts.len() == 1 => {
                 assert_eq!(attempts[0].response_code(), Some(response::MESSAGE_ILLEGAL));
@@ -523,7 +542,8 @@ async fn an_async_send_outside_a_runtime_is_refused_not_a_panic() {
         std::thread::spawn(move || block_on(elsewhere.send_async(message()).into_future()))
             .join()
             .expect("no panic");
-    assert!(matches!(outcome, Err(Error::Config(_))), "{outcome:?}");
+    let refused = outcome.expect_err("refused");
+    assert!(matches!(refused.error(), Error::Config(_)), "{refused:?}");
     assert_eq!(producer.async_in_flight(), 0);
     producer.shutdown().await;
 }
@@ -574,8 +594,9 @@ async fn queue_selector_and_batch_sends_have_async_forms() {
     assert_eq!(batch.await.expect("stored").msg_id.split(',').count(), 2);
     // A mismatched queue is refused at once, not through the future.
     let other = MessageQueue::new("OtherTopic", "broker-b", 1);
+    let mismatch = producer.send_to_queue(message(), other).submit().await;
     assert!(matches!(
-        producer.send_to_queue(message(), other).submit().await,
+        mismatch.map_err(Error::from),
         Err(Error::TopicMismatch { .. })
     ));
     producer.shutdown().await;
@@ -651,5 +672,54 @@ async fn running_out_of_permits_is_one_error() {
     assert_eq!(error.kind(), crate::ErrorKind::Overloaded);
     // Local: one attempt, no broker blamed.
     assert_eq!(fake.sends().len(), 1);
+    producer.shutdown().await;
+}
+
+/// Refuses every send.
+struct RefuseAll;
+
+impl crate::hook::CheckForbiddenHook for RefuseAll {
+    fn name(&self) -> &str {
+        "refuse-all"
+    }
+    fn check_forbidden(&self, _: &crate::hook::CheckForbiddenContext<'_>) -> Result<(), String> {
+        Err("closed for maintenance".into())
+    }
+}
+
+#[tokio::test(start_paused = true)]
+#[allow(
+    clippy::await_holding_lock,
+    reason = "the point: a caller holding a lock while it sends"
+)]
+async fn a_callback_is_never_called_on_the_accepting_callers_stack() {
+    let fake = FakeTransport::new();
+    let producer = producer(&fake).await;
+    // Fails inside the first attempt, which runs in the accepting call.
+    producer.register_check_forbidden_hook(RefuseAll);
+    let lock = Arc::new(parking_lot::Mutex::new(()));
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    {
+        let held = lock.lock();
+        let lock = lock.clone();
+        producer
+            .send_with_callback(message(), move |result| {
+                // Inline, this would find the caller's lock held (or deadlock on `lock()`).
+                let free = lock.try_lock().is_some();
+                let _ = tx.send((free, result));
+            })
+            .await
+            .expect("accepted");
+        drop(held);
+    }
+    let (free, result) = rx.await.expect("called");
+    assert!(free, "the callback ran after the accepting call returned");
+    let failed = result.expect_err("forbidden");
+    assert_eq!(failed.kind(), crate::ErrorKind::Hook);
+    assert_eq!(failed.message().body().as_ref(), b"hello");
+    producer
+        .flush(Duration::from_secs(1))
+        .await
+        .expect("counted done");
     producer.shutdown().await;
 }

@@ -280,13 +280,13 @@ impl RemotingClient {
     ) -> Result<RemotingCommand, RemotingError> {
         self.check_open(addr)?;
         let channel = self.channel(addr, deadline).await?;
-        let hooks = self.before_request(addr, &mut request);
+        let hooks = self.before_request(addr, &mut request)?;
         let after = AfterHooks::keep(hooks, &request);
         let (_, rx) = channel.send_request(request, deadline).await?;
         match channel.await_reply(rx, deadline, timeout).await {
             Ok(mut response) => {
                 if let Some(after) = &after {
-                    after.run(addr, &mut response);
+                    after.run(addr, &mut response)?;
                 }
                 Ok(response)
             }
@@ -315,7 +315,7 @@ impl RemotingClient {
         self.check_open(addr)?;
         let permit = self.acquire_async(addr, deadline).await?;
         let channel = self.channel(addr, deadline).await?;
-        let hooks = self.before_request(addr, &mut request);
+        let hooks = self.before_request(addr, &mut request)?;
         let code = request.code();
         let after = AfterHooks::keep(hooks, &request);
         let (opaque, rx) = channel.send_request(request, deadline).await?;
@@ -377,57 +377,56 @@ impl RemotingClient {
         // The fast path holds nothing in the returned future, which every async request in
         // flight would otherwise keep.
         if let Some((permit, channel)) = self.try_ready_async(addr) {
-            let offered = self.offer(permit, &channel, request, deadline, timeout, callback);
-            return match offered {
-                Ok(()) => Either::Left(std::future::ready(())),
-                Err(item) => Either::Right(Box::pin(async move {
+            let callback = ResponseCallback::new(
+                channel.addr_arc().clone(),
+                deadline,
+                timeout,
+                Box::new(callback),
+            );
+            return match self.offer(permit, &channel, request, callback) {
+                None => Either::Left(std::future::ready(())),
+                Some(item) => Either::Right(Box::pin(async move {
                     channel.wait_to_queue(item, deadline).await;
                 })
                     as Pin<Box<dyn Future<Output = ()> + Send + 'a>>),
             };
         }
+        // Made before the first wait, so the callback is called even if this future is
+        // dropped before the request is queued.
+        let callback =
+            ResponseCallback::new(Arc::from(addr), deadline, timeout, Box::new(callback));
         Either::Right(Box::pin(async move {
             match self.ready_async(addr, deadline).await {
                 Ok((permit, channel)) => {
-                    let offered =
-                        self.offer(permit, &channel, request, deadline, timeout, callback);
-                    if let Err(item) = offered {
+                    if let Some(item) = self.offer(permit, &channel, request, callback) {
                         channel.wait_to_queue(item, deadline).await;
                     }
                 }
-                Err(e) => callback(Err(e)),
+                Err(e) => callback.complete(Err(e)),
             }
         }))
     }
 
-    /// Runs the hooks on `request` and offers it to `channel`, its permit released and the
-    /// hooks' `after_response` run before `callback` hears the outcome.
-    fn offer<F>(
+    /// Runs the hooks on `request` and offers it to `channel`, `callback` holding its permit
+    /// (released before the callback runs) and its hooks' `after_response`. A request the
+    /// queue has no room for now is handed back.
+    fn offer(
         &self,
         permit: OwnedSemaphorePermit,
         channel: &Channel,
         mut request: RemotingCommand,
-        deadline: Instant,
-        timeout: Duration,
-        callback: F,
-    ) -> Result<(), Box<crate::connection::Outbound>>
-    where
-        F: FnOnce(Result<RemotingCommand, RemotingError>) + Send + 'static,
-    {
-        let hooks = self.before_request(channel.addr(), &mut request);
+        callback: ResponseCallback,
+    ) -> Option<Box<crate::connection::Outbound>> {
+        let hooks = match self.before_request(channel.addr(), &mut request) {
+            Ok(hooks) => hooks,
+            Err(e) => {
+                callback.complete(Err(e));
+                return None;
+            }
+        };
         let after = AfterHooks::keep(hooks, &request);
-        let peer = channel.addr_arc().clone();
-        let call = Box::new(move |reply: Result<RemotingCommand, RemotingError>| {
-            drop(permit);
-            callback(reply.map(|mut response| {
-                if let Some(after) = &after {
-                    after.run(&peer, &mut response);
-                }
-                response
-            }));
-        });
-        let callback = ResponseCallback::new(channel.addr_arc().clone(), deadline, timeout, call);
-        channel.offer_with_callback(request, callback)
+        let callback = callback.holding(permit, after);
+        channel.offer_with_callback(request, callback).err()
     }
 
     /// Sends `request` marked oneway and returns once it has been written (Java:
@@ -450,7 +449,7 @@ impl RemotingClient {
         .await?;
         let channel = self.channel(addr, deadline).await?;
         // Hooks run before the oneway mark, as in Java.
-        self.before_request(addr, &mut request);
+        self.before_request(addr, &mut request)?;
         request.mark_oneway();
         channel.send_oneway(request, deadline).await
     }
@@ -599,16 +598,19 @@ impl RemotingClient {
         Ok(channel)
     }
 
+    /// Runs every hook's `before_request`; a hook that panics fails the request, unsent.
     fn before_request(
         &self,
         addr: &str,
         request: &mut RemotingCommand,
-    ) -> Arc<Vec<Arc<dyn RpcHook>>> {
+    ) -> Result<Arc<Vec<Arc<dyn RpcHook>>>, RemotingError> {
         let hooks = self.inner.hooks.read().clone();
         for hook in hooks.iter() {
-            hook.before_request(addr, request);
+            contain(addr, "before_request", || {
+                hook.before_request(addr, request)
+            })?;
         }
-        hooks
+        Ok(hooks)
     }
 
     /// A free async permit and the open connection to `addr`, if both are there now.
@@ -667,11 +669,28 @@ impl AfterHooks {
         })
     }
 
-    pub(crate) fn run(&self, addr: &str, response: &mut RemotingCommand) {
+    /// Runs every hook's `after_response`; a hook that panics fails the request.
+    pub(crate) fn run(
+        &self,
+        addr: &str,
+        response: &mut RemotingCommand,
+    ) -> Result<(), RemotingError> {
         for hook in self.hooks.iter() {
-            hook.after_response(addr, &self.request, response);
+            contain(addr, "after_response", || {
+                hook.after_response(addr, &self.request, response);
+            })?;
         }
+        Ok(())
     }
+}
+
+/// Runs a user hook; a panic becomes an error naming it, instead of unwinding into the
+/// caller (or the connection's task).
+fn contain(addr: &str, what: &str, call: impl FnOnce()) -> Result<(), RemotingError> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(call)).map_err(|_| {
+        RemotingError::new(ErrorKind::Hook, addr)
+            .with_detail(format!("an RPC hook's {what} panicked"))
+    })
 }
 
 async fn acquire(
