@@ -53,7 +53,7 @@ impl FaultFlavor {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use rmq_client::fault::FaultFlavor;
+    /// use rmq_client::FaultFlavor;
     /// assert_eq!(FaultFlavor::Rocketmq5.not_available_for(550), Duration::from_secs(2));
     /// assert_eq!(FaultFlavor::Rocketmq4.not_available_for(550), Duration::from_secs(30));
     /// ```
@@ -195,11 +195,6 @@ impl FaultStrategy {
     /// Whether latency-based avoidance is on.
     pub fn enabled(&self) -> bool {
         self.enabled
-    }
-
-    /// The latency records.
-    pub fn tolerance(&self) -> &LatencyFaultTolerance {
-        &self.tolerance
     }
 
     /// Picks the queue for the next attempt. `retry` is true after a failed attempt.
@@ -404,7 +399,7 @@ mod tests {
     fn disabled_strategy_only_avoids_the_last_broker_and_records_nothing() {
         let strategy = FaultStrategy::new(false, FaultFlavor::Rocketmq5);
         strategy.update("broker-a", Duration::from_secs(20), true, false);
-        assert!(strategy.tolerance().is_available("broker-a"));
+        assert!(strategy.tolerance.is_available("broker-a"));
         let info = info(&[("broker-a", 2), ("broker-b", 2)], 0);
         let q = strategy
             .select_queue(&info, Some("broker-a"), true)

@@ -21,10 +21,11 @@
 pub mod blocking;
 mod config;
 mod error;
-pub mod fault;
+mod fault;
 mod hook;
 mod instance;
 mod producer;
+#[doc(hidden)]
 pub mod route;
 mod selector;
 mod send;
@@ -33,6 +34,7 @@ mod transport;
 
 pub use config::{DEFAULT_RETRY_RESPONSE_CODES, NAMESRV_ADDR_ENV, ProducerBuilder, ProducerConfig};
 pub use error::{Error, ErrorKind, Result, SendAttempt, SendError};
+pub use fault::FaultFlavor;
 pub use hook::{
     CheckForbiddenContext, CheckForbiddenHook, MessageType, SendContext, SendMessageHook, SendMode,
 };

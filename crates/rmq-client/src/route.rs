@@ -1,6 +1,9 @@
 //! Where a topic can be written (Java: `TopicPublishInfo`,
 //! `MQClientInstance.topicRouteData2TopicPublishInfo`,
 //! `ClientMetadata.topicRouteData2EndpointsForStaticTopic`).
+//!
+//! Unstable: public only for rmq's own tools (`rmq route`); not part of the API that semver
+//! covers, and hidden from the docs.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;

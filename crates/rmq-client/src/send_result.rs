@@ -62,16 +62,13 @@ impl fmt::Display for SendStatus {
 /// use rmq_client::{SendResult, SendStatus};
 /// use rmq_common::MessageQueue;
 ///
-/// let result = SendResult {
-///     status: SendStatus::SendOk,
-///     msg_id: "C0A80164123418B4AAC2075BCD150001".into(),
-///     offset_msg_id: Some("C0A8002F00002A9F0000000012345678".into()),
-///     queue: MessageQueue::new("TopicTest", "broker-a", 1),
-///     queue_offset: 42,
-///     transaction_id: None,
-///     region_id: "DefaultRegion".into(),
-///     trace_on: true,
-/// };
+/// let result = SendResult::new(
+///     SendStatus::SendOk,
+///     "C0A80164123418B4AAC2075BCD150001",
+///     MessageQueue::new("TopicTest", "broker-a", 1),
+///     42,
+/// )
+/// .with_offset_msg_id("C0A8002F00002A9F0000000012345678");
 /// assert_eq!(
 ///     result.to_string(),
 ///     "SendResult [sendStatus=SEND_OK, msgId=C0A80164123418B4AAC2075BCD150001, \
@@ -80,6 +77,7 @@ impl fmt::Display for SendStatus {
 /// );
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct SendResult {
     /// How it was stored.
     pub status: SendStatus,
@@ -98,6 +96,41 @@ pub struct SendResult {
     pub region_id: ByteString,
     /// Whether message tracing is on at the broker.
     pub trace_on: bool,
+}
+
+impl SendResult {
+    /// A result as a broker gives it, for tests and fakes: no offset message id or
+    /// transaction id, the default region, tracing on. Fields added later (5.x's recall
+    /// handle) get their defaults.
+    pub fn new(
+        status: SendStatus,
+        msg_id: impl Into<ByteString>,
+        queue: MessageQueue,
+        queue_offset: i64,
+    ) -> Self {
+        SendResult {
+            status,
+            msg_id: msg_id.into(),
+            offset_msg_id: None,
+            queue,
+            queue_offset,
+            transaction_id: None,
+            region_id: ByteString::from_static("DefaultRegion"),
+            trace_on: true,
+        }
+    }
+
+    /// The same result with the broker's offset message id.
+    pub fn with_offset_msg_id(mut self, id: impl Into<ByteString>) -> Self {
+        self.offset_msg_id = Some(id.into());
+        self
+    }
+
+    /// The same result with a transaction id.
+    pub fn with_transaction_id(mut self, id: impl Into<ByteString>) -> Self {
+        self.transaction_id = Some(id.into());
+        self
+    }
 }
 
 impl fmt::Display for SendResult {

@@ -64,11 +64,23 @@ impl Producer {
     /// use rmq_common::Message;
     ///
     /// let result = producer.send(Message::new("TopicTest", "hello")).await?;
-    /// let quick = producer
+    /// println!("{result}");
+    ///
+    /// // Deciding by kind: a failure hands the message back.
+    /// match producer
     ///     .send(Message::new("TopicTest", "hello"))
     ///     .timeout(Duration::from_millis(500))
-    ///     .await?;
-    /// println!("{result}\n{quick}");
+    ///     .await
+    /// {
+    ///     Ok(sent) => println!("{sent}"),
+    ///     Err(failed) if failed.may_have_been_stored() => {
+    ///         eprintln!("no answer, may be stored: {}", failed.message().topic())
+    ///     }
+    ///     Err(failed) if failed.is_retryable() => {
+    ///         producer.send(failed.into_message()).await?;
+    ///     }
+    ///     Err(failed) => return Err(failed.into()),
+    /// }
     /// # Ok(()) }
     /// ```
     pub fn send(&self, msg: Message) -> SendRequest<'_> {
@@ -81,8 +93,14 @@ impl Producer {
     /// ```no_run
     /// # async fn demo(producer: rmq_client::Producer) -> rmq_client::Result<()> {
     /// use rmq_common::{Message, MessageQueue};
+    /// use rmq_client::ErrorKind;
     /// let queue = MessageQueue::new("TopicTest", "broker-a", 0);
-    /// producer.send_to_queue(Message::new("TopicTest", "hello"), queue).await?;
+    /// match producer.send_to_queue(Message::new("TopicTest", "hello"), queue).await {
+    ///     Ok(sent) => println!("{sent}"),
+    ///     // One attempt only: the queue's broker refused or could not be reached.
+    ///     Err(failed) if failed.kind() == ErrorKind::Connection => eprintln!("broker down: {failed}"),
+    ///     Err(failed) => return Err(failed.into()),
+    /// }
     /// # Ok(()) }
     /// ```
     pub fn send_to_queue(&self, msg: Message, queue: MessageQueue) -> SendRequest<'_> {
@@ -97,9 +115,14 @@ impl Producer {
     /// use rmq_client::SelectByHash;
     /// use rmq_common::Message;
     /// for step in ["created", "paid", "shipped"] {
-    ///     producer
+    ///     let sent = producer
     ///         .send_with_selector(Message::new("Orders", step), SelectByHash, "order-42")
-    ///         .await?;
+    ///         .await;
+    ///     // Order matters: stop at the first failure rather than skip a step.
+    ///     if let Err(failed) = sent {
+    ///         eprintln!("{step} failed ({:?}); retry from here later", failed.kind());
+    ///         break;
+    ///     }
     /// }
     /// # Ok(()) }
     /// ```
@@ -123,9 +146,18 @@ impl Producer {
     /// ```no_run
     /// # async fn demo(producer: rmq_client::Producer) -> rmq_client::Result<()> {
     /// use rmq_common::Message;
+    /// use rmq_client::ErrorKind;
     /// let batch = (0..10).map(|i| Message::new("TopicTest", format!("m{i}"))).collect::<Vec<_>>();
-    /// let result = producer.send_batch(batch).await?;
-    /// assert_eq!(result.msg_id.split(',').count(), 10);
+    /// match producer.send_batch(batch).await {
+    ///     Ok(result) => assert_eq!(result.msg_id.split(',').count(), 10),
+    ///     // Too large or mixed: the batch comes back to be split or fixed.
+    ///     Err(failed) if failed.kind() == ErrorKind::Invalid => {
+    ///         for msg in failed.into_message() {
+    ///             producer.send(msg).await?;
+    ///         }
+    ///     }
+    ///     Err(failed) => return Err(failed.into()),
+    /// }
     /// # Ok(()) }
     /// ```
     pub fn send_batch(
@@ -140,7 +172,13 @@ impl Producer {
     ///
     /// ```no_run
     /// # async fn demo(producer: rmq_client::Producer) -> rmq_client::Result<()> {
-    /// producer.send_oneway(rmq_common::Message::new("Logs", "line")).await?;
+    /// use rmq_client::ErrorKind;
+    /// if let Err(failed) = producer.send_oneway(rmq_common::Message::new("Logs", "line")).await {
+    ///     // Out of permits, nothing was written: sending it again cannot duplicate it.
+    ///     if failed.kind() == ErrorKind::Overloaded {
+    ///         producer.send(failed.into_message()).await?;
+    ///     }
+    /// }
     /// # Ok(()) }
     /// ```
     pub fn send_oneway(&self, msg: Message) -> OnewayRequest<'_> {
@@ -171,7 +209,13 @@ impl Producer {
     ///     v
     /// };
     /// for result in pending {
-    ///     println!("{}", result.await?);
+    ///     match result.await {
+    ///         Ok(sent) => println!("{sent}"),
+    ///         Err(failed) if failed.is_retryable() => {
+    ///             producer.send(failed.into_message()).await?;
+    ///         }
+    ///         Err(failed) => eprintln!("gave up ({:?}): {failed}", failed.kind()),
+    ///     }
     /// }
     /// # Ok(()) }
     /// ```
