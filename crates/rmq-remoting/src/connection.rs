@@ -62,6 +62,8 @@ const SWEEP_INTERVAL: Duration = Duration::from_secs(1);
 /// The furthest a callback's timer is set; a later deadline is re-armed when this passes.
 /// The timer wheel takes deadlines up to about two years past its last tick.
 const LONGEST_TIMER: Duration = Duration::from_secs(24 * 3600);
+/// Loop turns between checks of the timers at the top of the loop (see `run`).
+const TIMER_CHECK_TURNS: u32 = 32;
 /// How often the timer wheel ticks with nothing due, so its clock never lags (it advances
 /// only when something fires, and answered requests never do).
 const WHEEL_TICK: Duration = Duration::from_secs(60);
@@ -567,10 +569,17 @@ impl ConnectionTask {
         sweep.set_missed_tick_behavior(MissedTickBehavior::Delay);
         let mut callers_gone = false;
         let mut yielded = false;
+        let mut turns: u32 = 0;
 
         let reason: RemotingError = loop {
             // Take in everything already queued before writing, so one write carries every
             // frame produced since the last one (one syscall per wake-up, not per frame).
+            // The timers' branch comes last below; a connection busy every turn checks them
+            // here too, so its timeouts are never starved.
+            turns = turns.wrapping_add(1);
+            if turns % TIMER_CHECK_TURNS == 0 {
+                self.fire_due_timers().await;
+            }
             self.drain_backlog(&mut wbuf);
             while !callers_gone && self.backlog.len() < self.backlog_limit {
                 match rx.try_recv() {
@@ -640,10 +649,6 @@ impl ConnectionTask {
                 }
                 // Only wakes the loop so the drain condition above is checked.
                 () = self.draining.cancelled(), if !draining => {}
-                // Early, so a busy connection cannot starve its timeouts.
-                Some(expired) = std::future::poll_fn(|cx| self.timers.poll_expired(cx)) => {
-                    self.on_timer(expired.into_inner());
-                }
                 result = writer.write_buf(&mut wbuf), if !wbuf.is_empty() => match result {
                     Ok(0) => break self.error(ErrorKind::ConnectionClosed).with_detail("peer stopped accepting writes"),
                     Ok(n) => self.on_written(n),
@@ -668,6 +673,9 @@ impl ConnectionTask {
                 // would wake the loop otherwise.
                 _ = inflight.acquire(), if await_slot => {}
                 () = std::future::ready(()), if awaiting.buffered => {}
+                Some(expired) = std::future::poll_fn(|cx| self.timers.poll_expired(cx)) => {
+                    self.on_timer(expired.into_inner());
+                }
                 _ = sweep.tick() => self.pending.retain(|_, (reply, _)| !reply.is_abandoned()),
             }
         };
@@ -700,23 +708,23 @@ impl ConnectionTask {
         } = item;
         let awaits_reply = reply.is_some();
         if let Some(reply) = reply {
-            match &reply {
-                // The caller gave up before the frame was written.
-                _ if reply.is_abandoned() => return,
-                // Not sent at all once its time is up: the deadline is the caller's promise
-                // that nothing happens after it.
-                ReplyTo::Callback(callback) if callback.deadline() <= Instant::now() => {
-                    let error = callback.timed_out();
-                    reply.complete(Err(error));
-                    return;
-                }
-                _ => {}
-            }
-            let opaque = request.opaque();
             let timer = match &reply {
-                ReplyTo::Callback(callback) => Some(self.arm(opaque, callback.deadline())),
+                // The caller gave up before the frame was written.
+                ReplyTo::Caller(tx) if tx.is_closed() => return,
                 ReplyTo::Caller(_) => None,
+                ReplyTo::Callback(callback) => {
+                    let now = Instant::now();
+                    // Not sent at all once its time is up: the deadline is the caller's
+                    // promise that nothing happens after it.
+                    if callback.deadline() <= now {
+                        let error = callback.timed_out();
+                        reply.complete(Err(error));
+                        return;
+                    }
+                    Some(self.arm(request.opaque(), callback.deadline(), now))
+                }
             };
+            let opaque = request.opaque();
             if let Some((stale, stale_timer)) = self.pending.insert(opaque, (reply, timer)) {
                 self.disarm(stale_timer);
                 stale.complete(Err(self
@@ -730,7 +738,8 @@ impl ConnectionTask {
             written,
         };
         if self.backlog.is_empty() && wbuf.len() < WRITE_HIGH_WATER {
-            self.encode(parked, wbuf);
+            // Its reply was registered just above: nothing to check.
+            self.encode(parked, wbuf, false);
         } else {
             self.backlog.push_back(parked);
         }
@@ -742,21 +751,21 @@ impl ConnectionTask {
             let Some(parked) = self.backlog.pop_front() else {
                 break;
             };
-            self.encode(parked, wbuf);
+            self.encode(parked, wbuf, true);
         }
     }
 
-    /// Encodes a request straight into the write buffer, unless nobody waits for it any more
-    /// (its callback timed out, its caller gave up). A request that cannot be encoded fails
-    /// alone.
-    fn encode(&mut self, parked: Parked, wbuf: &mut BytesMut) {
+    /// Encodes a request straight into the write buffer; one that `waited` in the backlog is
+    /// dropped if nobody waits for it any more (its callback timed out, its caller gave up).
+    /// A request that cannot be encoded fails alone.
+    fn encode(&mut self, parked: Parked, wbuf: &mut BytesMut, waited: bool) {
         let Parked {
             request,
             awaits_reply,
             written,
         } = parked;
         let opaque = request.opaque();
-        if awaits_reply {
+        if waited && awaits_reply {
             match self.pending.get(&opaque) {
                 None => return,
                 Some((reply, _)) if reply.is_abandoned() => {
@@ -786,10 +795,24 @@ impl ConnectionTask {
 
     /// A timer for `opaque`'s callback: at its deadline, or at the furthest timer the wheel
     /// takes, re-armed then.
-    fn arm(&mut self, opaque: i32, deadline: Instant) -> delay_queue::Key {
-        let furthest = Instant::now() + LONGEST_TIMER;
+    fn arm(&mut self, opaque: i32, deadline: Instant, now: Instant) -> delay_queue::Key {
         self.timers
-            .insert_at(Timer::Request(opaque), deadline.min(furthest))
+            .insert_at(Timer::Request(opaque), deadline.min(now + LONGEST_TIMER))
+    }
+
+    /// Handles every timer already due, without waiting for one.
+    async fn fire_due_timers(&mut self) {
+        let due = std::future::poll_fn(|cx| {
+            let mut due = Vec::new();
+            while let Poll::Ready(Some(expired)) = self.timers.poll_expired(cx) {
+                due.push(expired.into_inner());
+            }
+            Poll::Ready(due)
+        })
+        .await;
+        for timer in due {
+            self.on_timer(timer);
+        }
     }
 
     fn disarm(&mut self, timer: Option<delay_queue::Key>) {
@@ -812,8 +835,9 @@ impl ConnectionTask {
             Some((ReplyTo::Callback(callback), _)) => callback.deadline(),
             _ => return,
         };
-        if deadline > Instant::now() {
-            let key = self.arm(opaque, deadline);
+        let now = Instant::now();
+        if deadline > now {
+            let key = self.arm(opaque, deadline, now);
             if let Some((_, timer)) = self.pending.get_mut(&opaque) {
                 *timer = Some(key);
             }
