@@ -577,7 +577,7 @@ impl ConnectionTask {
             // The timers' branch comes last below; a connection busy every turn checks them
             // here too, so its timeouts are never starved.
             turns = turns.wrapping_add(1);
-            if turns % TIMER_CHECK_TURNS == 0 {
+            if turns.is_multiple_of(TIMER_CHECK_TURNS) {
                 self.fire_due_timers().await;
             }
             self.drain_backlog(&mut wbuf);
