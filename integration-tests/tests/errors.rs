@@ -149,16 +149,7 @@ async fn name_server_failures_say_which_and_what_to_do() {
         .expect("binds");
     let nobody = closed.local_addr().expect("addr").to_string();
     drop(closed);
-    let producer = Producer::builder("g_no_namesrv")
-        .name_server(&nobody)
-        .send_timeout(Duration::from_secs(1))
-        .build()
-        .expect("config");
-    producer.start().await.expect("starts");
-    let err = producer
-        .send(Message::new("TopicTest", "x"))
-        .await
-        .expect_err("unreachable");
+    let err = send_through(&nobody).await;
     assert_eq!(err.kind(), ErrorKind::NameServer, "{err}");
     assert!(err.is_retryable(), "{err}");
     assert!(!err.may_have_been_stored(), "{err}");
@@ -167,7 +158,6 @@ async fn name_server_failures_say_which_and_what_to_do() {
         text.contains(&nobody) && text.contains("NAMESRV_ADDR"),
         "{text}"
     );
-    producer.shutdown().await;
 
     // A name server that answers every route request with an error.
     let server = RemotingServer::builder().build();
@@ -181,8 +171,16 @@ async fn name_server_failures_say_which_and_what_to_do() {
         },
     );
     let refusing = server.bind("127.0.0.1:0").await.expect("binds");
-    let producer = Producer::builder("g_refusing_namesrv")
-        .name_server(refusing.local_addr().to_string())
+    let err = send_through(&refusing.local_addr().to_string()).await;
+    assert_eq!(err.kind(), ErrorKind::NameServer, "{err}");
+    let text = err.to_string();
+    assert!(text.contains("name server overloaded"), "{text}");
+}
+
+/// The error of one send through a producer whose name server is `namesrv`.
+async fn send_through(namesrv: &str) -> rmq::SendError {
+    let producer = Producer::builder("g_namesrv_failures")
+        .name_server(namesrv)
         .send_timeout(Duration::from_secs(1))
         .build()
         .expect("config");
@@ -190,9 +188,7 @@ async fn name_server_failures_say_which_and_what_to_do() {
     let err = producer
         .send(Message::new("TopicTest", "x"))
         .await
-        .expect_err("refused");
-    assert_eq!(err.kind(), ErrorKind::NameServer, "{err}");
-    let text = err.to_string();
-    assert!(text.contains("name server overloaded"), "{text}");
+        .expect_err("the name server fails it");
     producer.shutdown().await;
+    err
 }

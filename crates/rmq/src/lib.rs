@@ -25,7 +25,9 @@
 
 pub use rmq_client as client;
 pub use rmq_client::blocking;
-pub use rmq_client::{Error, ErrorKind, Producer, Result, SendAttempt, SendResult, SendStatus};
+pub use rmq_client::{
+    Error, ErrorKind, Producer, Result, SendAttempt, SendError, SendResult, SendStatus,
+};
 pub use rmq_common as common;
 pub use rmq_remoting as remoting;
 
@@ -33,7 +35,7 @@ pub use rmq_remoting as remoting;
 pub mod prelude {
     pub use rmq_client::{
         Error, ErrorKind, MessageQueueSelector, Producer, SelectByHash, SelectByRandom,
-        SelectByRoundRobin, SendResult, SendStatus,
+        SelectByRoundRobin, SendError, SendResult, SendStatus,
     };
     pub use rmq_common::{
         CompressionType, Message, MessageBatch, MessageQueue, OffsetMessageId, UniqIdGenerator,
