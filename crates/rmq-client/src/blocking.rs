@@ -25,9 +25,6 @@ use tokio::runtime::{Handle, Runtime};
 
 use crate::{Error, MessageQueueSelector, Payload, ProducerBuilder, Result, SendError, SendResult};
 
-/// What a blocking send of one message returns: its result, or the error with the message.
-type Sent<T> = std::result::Result<T, SendError<Message>>;
-
 /// A producer whose calls block (see the [module docs](self)). Cheap to clone; clones share
 /// the producer and its runtime.
 ///
@@ -174,12 +171,12 @@ impl Producer {
 
     /// Sends `msg` and waits for the broker's answer, with retries (see
     /// [`Producer::send`](crate::Producer::send)). A failure hands the message back.
-    pub fn send(&self, msg: Message) -> Sent<SendResult> {
+    pub fn send(&self, msg: Message) -> Result<SendResult, SendError> {
         self.blocking(msg, |producer, msg| producer.send(msg).into_future())
     }
 
     /// Like [`send`](Self::send) with its own timeout.
-    pub fn send_timeout(&self, msg: Message, timeout: Duration) -> Sent<SendResult> {
+    pub fn send_timeout(&self, msg: Message, timeout: Duration) -> Result<SendResult, SendError> {
         self.blocking(msg, |producer, msg| {
             producer.send(msg).timeout(timeout).into_future()
         })
@@ -187,7 +184,11 @@ impl Producer {
 
     /// Sends `msg` to `queue` only, one attempt (see
     /// [`Producer::send_to_queue`](crate::Producer::send_to_queue)).
-    pub fn send_to_queue(&self, msg: Message, queue: MessageQueue) -> Sent<SendResult> {
+    pub fn send_to_queue(
+        &self,
+        msg: Message,
+        queue: MessageQueue,
+    ) -> Result<SendResult, SendError> {
         self.blocking(msg, |producer, msg| {
             producer.send_to_queue(msg, queue).into_future()
         })
@@ -195,7 +196,12 @@ impl Producer {
 
     /// Sends `msg` to the queue `selector` picks for `arg` (see
     /// [`Producer::send_with_selector`](crate::Producer::send_with_selector)).
-    pub fn send_with_selector<A, S>(&self, msg: Message, selector: S, arg: A) -> Sent<SendResult>
+    pub fn send_with_selector<A, S>(
+        &self,
+        msg: Message,
+        selector: S,
+        arg: A,
+    ) -> Result<SendResult, SendError>
     where
         A: Send,
         S: MessageQueueSelector<A>,
@@ -221,16 +227,16 @@ impl Producer {
 
     /// Sends `msg` without waiting for an answer; returns once it is written (see
     /// [`Producer::send_oneway`](crate::Producer::send_oneway)).
-    pub fn send_oneway(&self, msg: Message) -> Sent<()> {
+    pub fn send_oneway(&self, msg: Message) -> Result<(), SendError> {
         self.blocking(msg, |producer, msg| producer.send_oneway(msg).into_future())
     }
 
     /// Accepts `msg` for an async send and returns at once; `callback` is called exactly once,
     /// on a thread of the producer's runtime, with the outcome (see
     /// [`Producer::send_with_callback`](crate::Producer::send_with_callback)).
-    pub fn send_with_callback<F>(&self, msg: Message, callback: F) -> Sent<()>
+    pub fn send_with_callback<F>(&self, msg: Message, callback: F) -> Result<(), SendError>
     where
-        F: FnOnce(Sent<SendResult>) + Send + 'static,
+        F: FnOnce(Result<SendResult, SendError>) + Send + 'static,
     {
         self.blocking(msg, |producer, msg| {
             producer.send_with_callback(msg, callback).into_future()

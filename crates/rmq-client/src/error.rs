@@ -95,7 +95,7 @@ pub enum Error {
     },
     /// The broker answered with an error code (Java: `MQBrokerException`). The message says
     /// what the common codes mean and what to do about them.
-    #[error("broker {broker} ({addr}) answered {code} ({}): {remark}{}", code::response_name(*code), broker_hint(*code))]
+    #[error("broker {broker} ({addr}) answered {code} ({}){}{}", code::response_name(*code), Remark(remark), broker_hint(*code))]
     Broker {
         /// The response code.
         code: i32,
@@ -111,7 +111,7 @@ pub enum Error {
     #[error(
         "no name server could be reached (the last one tried: {0}); check the name server addresses (name_server, or NAMESRV_ADDR) and that they run"
     )]
-    NameServerUnreachable(#[source] RemotingError),
+    NameServerUnreachable(RemotingError),
     /// The name server answered a route request with an error code.
     #[error("name server answered {code} ({}): {remark}; the name servers refused the route request: check their logs (and, on a secured cluster, the producer's credentials)", code::response_name(*code))]
     NameServer {
@@ -406,13 +406,11 @@ impl Error {
 /// }
 /// # Ok(()) }
 /// ```
-#[derive(Debug)]
 pub struct SendError<M = rmq_common::Message> {
     /// Boxed: a failure is the exception, and every send's result carries room for it.
     failed: Box<Failed<M>>,
 }
 
-#[derive(Debug)]
 struct Failed<M> {
     error: Error,
     message: M,
@@ -487,13 +485,22 @@ impl<M> SendError<M> {
     }
 }
 
+/// The error only: a message's body can be megabytes.
+impl<M> fmt::Debug for SendError<M> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SendError")
+            .field("error", self.error())
+            .finish_non_exhaustive()
+    }
+}
+
 impl<M> fmt::Display for SendError<M> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         self.error().fmt(f)
     }
 }
 
-impl<M: fmt::Debug> std::error::Error for SendError<M> {
+impl<M> std::error::Error for SendError<M> {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         std::error::Error::source(self.error())
     }
@@ -508,6 +515,19 @@ impl<M> From<SendError<M>> for Error {
 impl From<CompressionError> for Error {
     fn from(error: CompressionError) -> Self {
         Error::Compression(Arc::new(error))
+    }
+}
+
+/// A broker's remark, after a colon when there is one.
+struct Remark<'a>(&'a str);
+
+impl fmt::Display for Remark<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.0.is_empty() {
+            Ok(())
+        } else {
+            write!(f, ": {}", self.0)
+        }
     }
 }
 

@@ -747,12 +747,37 @@ impl ConnectionTask {
 
     /// Encodes backlogged requests, oldest first, while the write buffer has room.
     fn drain_backlog(&mut self, wbuf: &mut BytesMut) {
+        if self.backlog.is_empty() || wbuf.len() >= WRITE_HIGH_WATER {
+            return;
+        }
+        let now = Instant::now();
         while wbuf.len() < WRITE_HIGH_WATER {
             let Some(parked) = self.backlog.pop_front() else {
                 break;
             };
+            if self.expired_while_parked(&parked, now) {
+                continue;
+            }
             self.encode(parked, wbuf, true);
         }
+    }
+
+    /// Whether a backlogged request's callback reached its deadline before the request could
+    /// be written (its timer may not have fired yet): it times out now, unsent.
+    fn expired_while_parked(&mut self, parked: &Parked, now: Instant) -> bool {
+        let opaque = parked.request.opaque();
+        let expired = matches!(
+            self.pending.get(&opaque),
+            Some((ReplyTo::Callback(callback), _)) if callback.deadline() <= now
+        );
+        if expired && let Some((reply, timer)) = self.pending.remove(&opaque) {
+            self.disarm(timer);
+            if let ReplyTo::Callback(callback) = &reply {
+                let error = callback.timed_out();
+                reply.complete(Err(error));
+            }
+        }
+        expired
     }
 
     /// Encodes a request straight into the write buffer; one that `waited` in the backlog is

@@ -26,7 +26,7 @@ pub enum ErrorKind {
     NoNameServer,
     /// The client or server is shut down.
     Shutdown,
-    /// An RPC hook panicked: before the request (it was not sent) or on its response.
+    /// An RPC hook's `before_request` panicked: the request was not sent.
     Hook,
 }
 

@@ -110,7 +110,8 @@ impl ResponseCallback {
         self.permit = None;
         let reply = match (reply, self.after.take()) {
             (Ok(mut response), Some(after)) => {
-                after.run(&self.addr, &mut response).map(|()| response)
+                after.run(&self.addr, &mut response);
+                Ok(response)
             }
             (reply, _) => reply,
         };

@@ -796,29 +796,28 @@ impl RpcHook for PanickingHook {
     }
 }
 
+/// A panic in `before_request` fails the request unsent; one in `after_response` is logged
+/// and the response kept (the peer acted on the request: reporting a failure would have the
+/// caller send it again).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_panicking_rpc_hook_fails_its_request_in_every_mode() {
+async fn a_panicking_rpc_hook_never_reaches_the_caller() {
     let (server, _) = server().await;
     let addr = server.local_addr().to_string();
     let calls = Arc::new(AtomicUsize::new(0));
-    for before in [true, false] {
+    for (before, expected) in [(true, Err(ErrorKind::Hook)), (false, Ok(0))] {
         let client = client();
         client.register_rpc_hook(PanickingHook { before });
         let request = || RemotingCommand::request(ECHO);
         let sync = client.invoke_sync(&addr, request(), SECOND).await;
-        assert_eq!(sync.expect_err("hook").kind(), ErrorKind::Hook);
+        assert_eq!(sync.map(|r| r.code()).map_err(|e| e.kind()), expected);
         let pending = client.invoke_async(&addr, request(), SECOND).await;
         let outcome = match pending {
-            Ok(pending) => pending.await.map(|_| ()),
+            Ok(pending) => pending.await,
             Err(e) => Err(e),
         };
-        assert_eq!(outcome.expect_err("hook").kind(), ErrorKind::Hook);
+        assert_eq!(outcome.map(|r| r.code()).map_err(|e| e.kind()), expected);
         let (callback, _) = with_callback(&client, &addr, request(), SECOND, &calls).await;
-        assert_eq!(
-            callback,
-            Err(ErrorKind::Hook),
-            "called, with the hook's failure"
-        );
+        assert_eq!(callback, expected, "called once, whatever the hook did");
         assert_permits_home(&client);
     }
     assert_eq!(calls.load(Ordering::SeqCst), 2);

@@ -301,19 +301,23 @@ fn accept(inner: &Arc<ProducerInner>, permit: OwnedSemaphorePermit, ready: Ready
     }
 }
 
-/// Marks this thread as running a first attempt, until dropped (a panic included).
-struct Accepting;
+/// Marks this thread as running a first attempt until dropped (a panic included), then
+/// restores what it found (an accept can nest in another's hook).
+struct Accepting {
+    outer: bool,
+}
 
 impl Accepting {
     fn enter() -> Self {
-        ACCEPTING.set(true);
-        Accepting
+        Accepting {
+            outer: ACCEPTING.replace(true),
+        }
     }
 }
 
 impl Drop for Accepting {
     fn drop(&mut self) {
-        ACCEPTING.set(false);
+        ACCEPTING.set(self.outer);
     }
 }
 

@@ -37,9 +37,6 @@ use crate::{Error, Producer, Result, SendError, SendResult};
 use prepare::Outgoing;
 use tokio::time::Instant;
 
-/// What a send resolves to: its result, or why it failed with what it carried.
-type Sent<T, M> = std::result::Result<T, SendError<M>>;
-
 type Selector<'a> = Box<dyn FnOnce(&[MessageQueue], &Message) -> Option<MessageQueue> + Send + 'a>;
 
 /// Where a send goes.
@@ -254,7 +251,7 @@ impl Producer {
     /// ```
     pub fn send_with_callback<F>(&self, msg: Message, callback: F) -> CallbackRequest<'_>
     where
-        F: FnOnce(Sent<SendResult, Message>) + Send + 'static,
+        F: FnOnce(Result<SendResult, SendError<Message>>) + Send + 'static,
     {
         CallbackRequest {
             producer: self,
@@ -349,7 +346,7 @@ impl<'a, M: Payload> SendRequest<'a, M> {
     /// }
     /// # Ok(()) }
     /// ```
-    pub async fn submit(self) -> Sent<SendFuture<M>, M> {
+    pub async fn submit(self) -> Result<SendFuture<M>, SendError<M>> {
         let producer = self.producer;
         let (sink, future) = Sink::future();
         match self.ready().await {
@@ -378,9 +375,9 @@ impl<'a, M: Payload> SendRequest<'a, M> {
     ///     .await?;
     /// # Ok(()) }
     /// ```
-    pub async fn submit_with_callback<F>(self, callback: F) -> Sent<(), M>
+    pub async fn submit_with_callback<F>(self, callback: F) -> Result<(), SendError<M>>
     where
-        F: FnOnce(Sent<SendResult, M>) + Send + 'static,
+        F: FnOnce(Result<SendResult, SendError<M>>) + Send + 'static,
     {
         let producer = self.producer;
         let sink = Sink::callback(callback);
@@ -445,7 +442,7 @@ impl<'a, M: Payload> SendRequest<'a, M> {
         }
     }
 
-    async fn run(self, mode: SendMode) -> Sent<Option<SendResult>, M> {
+    async fn run(self, mode: SendMode) -> Result<Option<SendResult>, SendError<M>> {
         let inner = &self.producer.inner;
         let ready = self.ready().await.map_err(Failure::into_send_error)?;
         match inner.send_ready(&ready, mode).await {
@@ -509,8 +506,8 @@ impl ProducerInner {
 }
 
 impl<'a, M: Payload> IntoFuture for SendRequest<'a, M> {
-    type Output = Sent<SendResult, M>;
-    type IntoFuture = BoxFuture<'a, Sent<SendResult, M>>;
+    type Output = Result<SendResult, SendError<M>>;
+    type IntoFuture = BoxFuture<'a, Result<SendResult, SendError<M>>>;
 
     fn into_future(self) -> Self::IntoFuture {
         Box::pin(async move {
@@ -544,8 +541,8 @@ impl<M: Payload> OnewayRequest<'_, M> {
 }
 
 impl<'a, M: Payload> IntoFuture for OnewayRequest<'a, M> {
-    type Output = Sent<(), M>;
-    type IntoFuture = BoxFuture<'a, Sent<(), M>>;
+    type Output = Result<(), SendError<M>>;
+    type IntoFuture = BoxFuture<'a, Result<(), SendError<M>>>;
 
     fn into_future(self) -> Self::IntoFuture {
         Box::pin(async move { self.request.run(SendMode::Oneway).await.map(|_| ()) })
@@ -570,8 +567,8 @@ impl AsyncRequest<'_> {
 }
 
 impl<'a> IntoFuture for AsyncRequest<'a> {
-    type Output = Sent<SendFuture, Message>;
-    type IntoFuture = BoxFuture<'a, Sent<SendFuture, Message>>;
+    type Output = Result<SendFuture, SendError<Message>>;
+    type IntoFuture = BoxFuture<'a, Result<SendFuture, SendError<Message>>>;
 
     fn into_future(self) -> Self::IntoFuture {
         Box::pin(async move {
@@ -602,8 +599,8 @@ impl CallbackRequest<'_> {
 }
 
 impl<'a> IntoFuture for CallbackRequest<'a> {
-    type Output = Sent<(), Message>;
-    type IntoFuture = BoxFuture<'a, Sent<(), Message>>;
+    type Output = Result<(), SendError<Message>>;
+    type IntoFuture = BoxFuture<'a, Result<(), SendError<Message>>>;
 
     fn into_future(self) -> Self::IntoFuture {
         Box::pin(async move {

@@ -56,7 +56,17 @@ impl Outgoing {
             return Unsent::Batch(messages.into_iter().map(|m| inner.restore(m)).collect());
         }
         let placeholder = Message::new(ByteString::new(), Bytes::new());
-        Unsent::One(inner.restore(std::mem::replace(&mut self.message, placeholder)))
+        let mut message = inner.restore(std::mem::replace(&mut self.message, placeholder));
+        // A retry topic's counts went into the request header: back into the properties, so
+        // a resend keeps them.
+        if message.topic().starts_with(RETRY_PREFIX) {
+            let props = message.properties_mut();
+            props.insert(keys::RECONSUME_TIME, self.reconsume_times.to_string());
+            if let Some(max) = self.max_reconsume_times {
+                props.insert(keys::MAX_RECONSUME_TIMES, max.to_string());
+            }
+        }
+        Unsent::One(message)
     }
 }
 

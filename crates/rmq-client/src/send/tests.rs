@@ -723,3 +723,30 @@ async fn a_callback_is_never_called_on_the_accepting_callers_stack() {
         .expect("counted done");
     producer.shutdown().await;
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_failed_send_hands_its_message_back_as_it_was_built() {
+    let fake = FakeTransport::new();
+    fake.set(A, Behaviour::Code(response::MESSAGE_ILLEGAL));
+    fake.set(B, Behaviour::Code(response::MESSAGE_ILLEGAL));
+    let producer = producer_with(&fake, Producer::builder("pg").namespace("ns")).await;
+    // A consumer's retry topic: its counts travel in the request header, not the properties.
+    let mut msg = Message::new("%RETRY%pg", "again");
+    msg.properties_mut().insert(keys::RECONSUME_TIME, "3");
+    msg.properties_mut().insert(keys::MAX_RECONSUME_TIMES, "16");
+    let failed = producer.send(msg).await.expect_err("refused");
+    let back = failed.into_message();
+    assert_eq!(
+        back.topic(),
+        "%RETRY%pg",
+        "the namespace is not left on the topic"
+    );
+    assert_eq!(back.properties().get(keys::RECONSUME_TIME), Some("3"));
+    assert_eq!(back.properties().get(keys::MAX_RECONSUME_TIMES), Some("16"));
+    assert!(
+        back.properties().get(keys::UNIQ_KEY).is_some(),
+        "sent again under its id"
+    );
+    assert_eq!(back.properties().get(keys::INSTANCE_ID), None);
+    producer.shutdown().await;
+}

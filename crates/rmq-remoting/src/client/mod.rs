@@ -286,7 +286,7 @@ impl RemotingClient {
         match channel.await_reply(rx, deadline, timeout).await {
             Ok(mut response) => {
                 if let Some(after) = &after {
-                    after.run(addr, &mut response)?;
+                    after.run(addr, &mut response);
                 }
                 Ok(response)
             }
@@ -669,18 +669,17 @@ impl AfterHooks {
         })
     }
 
-    /// Runs every hook's `after_response`; a hook that panics fails the request.
-    pub(crate) fn run(
-        &self,
-        addr: &str,
-        response: &mut RemotingCommand,
-    ) -> Result<(), RemotingError> {
+    /// Runs every hook's `after_response`. A hook that panics is logged and the response
+    /// kept: the peer has acted on the request (a broker stored the message), and reporting a
+    /// failure would have the caller send it again.
+    pub(crate) fn run(&self, addr: &str, response: &mut RemotingCommand) {
         for hook in self.hooks.iter() {
-            contain(addr, "after_response", || {
+            if let Err(e) = contain(addr, "after_response", || {
                 hook.after_response(addr, &self.request, response);
-            })?;
+            }) {
+                tracing::error!(error = %e, "RPC hook panicked on a response; the response is kept");
+            }
         }
-        Ok(())
     }
 }
 

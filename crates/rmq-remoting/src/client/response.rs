@@ -83,11 +83,11 @@ impl Future for ResponseFuture {
             },
         };
         this.permit = None;
-        Poll::Ready(outcome.and_then(|mut response| {
+        Poll::Ready(outcome.map(|mut response| {
             if let Some(after) = &this.sent.after {
-                after.run(this.channel.addr(), &mut response)?;
+                after.run(this.channel.addr(), &mut response);
             }
-            Ok(response)
+            response
         }))
     }
 }
