@@ -254,6 +254,11 @@ impl Error {
             | Error::TopicMismatch { .. }
             | Error::NoQueueSelected => ErrorKind::Invalid,
             Error::Forbidden { .. } | Error::HookPanicked { .. } => ErrorKind::Hook,
+            // A credential or ACL refusal, whoever answers it.
+            Error::NameServer {
+                code: code::response::NO_PERMISSION,
+                ..
+            } => ErrorKind::Permission,
             Error::NoNameServer | Error::NameServerUnreachable(_) | Error::NameServer { .. } => {
                 ErrorKind::NameServer
             }

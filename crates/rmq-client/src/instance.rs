@@ -76,10 +76,10 @@ impl ClientInstance {
                 // Java: only the producer that creates the instance brings its RPC hook; a
                 // hook added here would also sign the other producers' requests, and stay
                 // after this one left.
-                if !rpc_hooks.is_empty() {
+                if !rpc_hooks.is_empty() || config.credentials.is_some() {
                     tracing::warn!(
                         %client_id,
-                        "RPC hooks of a producer joining an existing client instance are ignored; give each producer its own instance_name to use its own hooks"
+                        "RPC hooks and credentials of a producer joining an existing client instance are ignored; give each producer its own instance_name to use its own"
                     );
                 }
                 instance
@@ -101,12 +101,14 @@ impl ClientInstance {
         rpc_hooks: &[Arc<dyn RpcHook>],
         transport: Option<Arc<dyn Transport>>,
     ) -> Result<Arc<Self>> {
-        let remoting = RemotingClient::builder()
+        let mut builder = RemotingClient::builder()
             .name_servers(config.name_servers.clone())
             .async_permits(config.async_permits)
-            .oneway_permits(config.oneway_permits)
-            .build()
-            .map_err(|e| Error::Config(e.to_string()))?;
+            .oneway_permits(config.oneway_permits);
+        if let Some(signer) = &config.credentials {
+            builder = builder.request_signer(signer.clone());
+        }
+        let remoting = builder.build().map_err(|e| Error::Config(e.to_string()))?;
         // Installed before the background tasks start, so no request leaves without them.
         for hook in rpc_hooks {
             remoting.register_shared_rpc_hook(hook.clone());

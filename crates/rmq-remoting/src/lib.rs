@@ -25,6 +25,7 @@
 #![deny(missing_docs)]
 #![cfg_attr(not(test), warn(clippy::unwrap_used))]
 
+pub mod acl;
 pub mod body;
 mod client;
 pub mod code;

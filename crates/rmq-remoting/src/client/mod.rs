@@ -67,6 +67,7 @@ pub struct RemotingClientBuilder {
     max_inflight_server_requests: usize,
     tcp_keepalive: Option<Duration>,
     name_servers: Vec<String>,
+    signer: Option<Arc<dyn RpcHook>>,
 }
 
 impl Default for RemotingClientBuilder {
@@ -81,6 +82,7 @@ impl Default for RemotingClientBuilder {
             max_inflight_server_requests: 256,
             tcp_keepalive: Some(Duration::from_secs(60)),
             name_servers: Vec::new(),
+            signer: None,
         }
     }
 }
@@ -145,6 +147,22 @@ impl RemotingClientBuilder {
         self
     }
 
+    /// Signs every request after every RPC hook has run, so what the hooks add is signed too
+    /// (ACL signing: [`AclSigner`](crate::acl::AclSigner)).
+    ///
+    /// ```
+    /// use rmq_remoting::RemotingClient;
+    /// use rmq_remoting::acl::AclSigner;
+    ///
+    /// let signer = AclSigner::new("rocketmq2", "12345678").unwrap();
+    /// let client = RemotingClient::builder().request_signer(signer).build().unwrap();
+    /// # drop(client);
+    /// ```
+    pub fn request_signer(mut self, signer: impl RpcHook) -> Self {
+        self.signer = Some(Arc::new(signer));
+        self
+    }
+
     /// Checks the settings and builds the client. Nothing connects until the first request.
     pub fn build(self) -> Result<RemotingClient, ConfigError> {
         let positive = |setting: &'static str, value: usize| {
@@ -199,6 +217,7 @@ impl RemotingClientBuilder {
                 oneway_capacity: permits(self.oneway_permits),
                 oneway_permits: Arc::new(Semaphore::new(permits(self.oneway_permits))),
                 hooks: RwLock::default(),
+                signer: self.signer,
                 processors: Arc::default(),
             }),
         })
@@ -241,6 +260,8 @@ struct Inner {
     oneway_capacity: usize,
     oneway_permits: Arc<Semaphore>,
     hooks: RwLock<Arc<Vec<Arc<dyn RpcHook>>>>,
+    /// Runs after the hooks (see [`RemotingClientBuilder::request_signer`]).
+    signer: Option<Arc<dyn RpcHook>>,
     processors: Arc<ProcessorTable>,
 }
 
@@ -608,6 +629,11 @@ impl RemotingClient {
         for hook in hooks.iter() {
             contain(addr, "before_request", || {
                 hook.before_request(addr, request)
+            })?;
+        }
+        if let Some(signer) = &self.inner.signer {
+            contain(addr, "before_request", || {
+                signer.before_request(addr, request)
             })?;
         }
         Ok(hooks)
