@@ -584,3 +584,78 @@ async fn shutdown_unregisters_the_group() {
     again.shutdown().await;
     client.shutdown();
 }
+
+/// The authenticating cluster's name server and its user's keys.
+fn auth_cluster() -> (String, String, String) {
+    let var = |name: &str| {
+        std::env::var(name)
+            .unwrap_or_else(|_| panic!("{name} is not set; run these tests with `cargo xtask e2e`"))
+    };
+    (
+        var("RMQ_E2E_AUTH_NAMESRV"),
+        var("RMQ_E2E_AUTH_ACCESS_KEY"),
+        var("RMQ_E2E_AUTH_SECRET_KEY"),
+    )
+}
+
+#[tokio::test]
+#[ignore = "needs real servers: cargo xtask e2e"]
+async fn an_authenticating_broker_takes_signed_sends_and_refuses_the_rest() {
+    let (namesrv, access_key, secret_key) = auth_cluster();
+    let topic = unique("E2eAuth");
+    let secure = |group: &str| {
+        Producer::builder(unique(group))
+            .name_server(namesrv.clone())
+            .send_timeout(TIMEOUT)
+    };
+
+    // Signed: every send mode is stored.
+    let producer = started(secure("e2e_auth").credentials(&access_key, &secret_key)).await;
+    let sent = producer
+        .send(Message::new(topic.as_str(), "signed sync"))
+        .await
+        .unwrap();
+    assert_eq!(sent.status, SendStatus::SendOk);
+    let sent = producer
+        .send_async(Message::new(topic.as_str(), "signed async"))
+        .await
+        .unwrap()
+        .await
+        .unwrap();
+    assert_eq!(sent.status, SendStatus::SendOk);
+    producer
+        .send_oneway(Message::new(topic.as_str(), "signed oneway"))
+        .await
+        .unwrap();
+    let batch = (0..3).map(|i| Message::new(topic.as_str(), format!("signed {i}")));
+    producer.send_batch(batch).await.unwrap();
+    producer.shutdown().await;
+
+    // Unsigned, or signed with the wrong secret: refused as a permission problem, named.
+    for (label, builder) in [
+        ("unsigned", secure("e2e_unsigned")),
+        (
+            "wrong secret",
+            secure("e2e_wrong").credentials(&access_key, "not-the-secret"),
+        ),
+    ] {
+        let producer = started(builder.retry_times_when_send_failed(0)).await;
+        let failed = producer
+            .send(Message::new(topic.as_str(), label))
+            .await
+            .expect_err("refused");
+        assert_eq!(failed.kind(), ErrorKind::Permission, "{label}: {failed}");
+        assert_eq!(
+            failed.response_code(),
+            Some(response::NO_PERMISSION),
+            "{label}"
+        );
+        assert!(!failed.is_retryable(), "{label}: {failed}");
+        assert!(
+            !failed.may_have_been_stored(),
+            "{label}: refused, not stored"
+        );
+        assert_eq!(failed.message().body().as_ref(), label.as_bytes());
+        producer.shutdown().await;
+    }
+}

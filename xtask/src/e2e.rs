@@ -2,8 +2,10 @@
 //!
 //! Installs `rocketmq-namesrv` and `rocketmq-broker` once into a cache outside the repo
 //! (`$RMQ_E2E_CACHE`, else `~/.cache/rmq-e2e`), starts a name server and one broker on loopback
-//! with free ports and a throwaway directory, waits until the broker has registered, runs
-//! `integration-tests/tests/e2e_rocketmq_rust.rs`, and kills both servers however that ends.
+//! with free ports and a throwaway directory, and a second pair whose broker authenticates
+//! every request (ACL signatures, user `AUTH_USER`), waits until the brokers have registered,
+//! runs `integration-tests/tests/e2e_rocketmq_rust.rs`, and kills the servers however that
+//! ends.
 
 use std::fs::{self, File};
 use std::io::{Read, Write};
@@ -25,6 +27,9 @@ const VERSION: &str = "1.0.0";
 const NAMESRV_BIN: &str = "rocketmq-namesrv-rust";
 const BROKER_BIN: &str = "rocketmq-broker-rust";
 const BROKER_NAME: &str = "rmq-e2e-broker";
+const AUTH_BROKER_NAME: &str = "rmq-e2e-auth-broker";
+/// The authenticating broker's user: access key and secret key (a super user).
+const AUTH_USER: (&str, &str) = ("rmq-e2e-ak", "rmq-e2e-sk");
 /// The topic a broker with `autoCreateTopicEnable` registers; its route proves registration.
 const CREATE_TOPIC_KEY: &str = "TBW102";
 const STARTUP_TIMEOUT: Duration = Duration::from_secs(60);
@@ -36,20 +41,38 @@ pub fn run() -> Result<()> {
     // Compile the tests before the servers start, so a slow build cannot trip their timers.
     crate::run("cargo", &test_args(true), &[])?;
 
-    let mut cluster = Cluster::start(&namesrv_bin, &broker_bin)?;
+    let mut cluster = Cluster::start(&namesrv_bin, &broker_bin, Security::Open)?;
+    // Its own name server: a second broker on the first would take part of every new topic.
+    let mut secured = match Cluster::start(&namesrv_bin, &broker_bin, Security::Authenticated) {
+        Ok(secured) => secured,
+        Err(e) => {
+            cluster.fail();
+            return Err(e);
+        }
+    };
     let namesrv = cluster.namesrv.to_string();
     let broker = cluster.broker.to_string();
+    let auth_namesrv = secured.namesrv.to_string();
     let outcome = crate::run(
         "cargo",
         &test_args(false),
-        &[("RMQ_E2E_NAMESRV", &namesrv), ("RMQ_E2E_BROKER", &broker)],
+        &[
+            ("RMQ_E2E_NAMESRV", &namesrv),
+            ("RMQ_E2E_BROKER", &broker),
+            ("RMQ_E2E_AUTH_NAMESRV", &auth_namesrv),
+            ("RMQ_E2E_AUTH_ACCESS_KEY", AUTH_USER.0),
+            ("RMQ_E2E_AUTH_SECRET_KEY", AUTH_USER.1),
+        ],
     )
-    // Still running after the tests means neither server crashed under them.
-    .and_then(|()| cluster.check_alive());
+    // Still running after the tests means no server crashed under them.
+    .and_then(|()| cluster.check_alive())
+    .and_then(|()| secured.check_alive());
     if let Err(e) = outcome {
         cluster.fail();
+        secured.fail();
         return Err(e);
     }
+    drop(secured);
     drop(cluster);
     println!(
         "e2e: rocketmq-rust {VERSION} suite passed in {:.0}s",
@@ -69,7 +92,7 @@ impl RealServers {
     pub fn start() -> Result<Self> {
         let (namesrv_bin, broker_bin) = install_servers()?;
         Ok(Self {
-            cluster: Cluster::start(&namesrv_bin, &broker_bin)?,
+            cluster: Cluster::start(&namesrv_bin, &broker_bin, Security::Open)?,
         })
     }
 
@@ -167,6 +190,14 @@ struct Server {
     log: PathBuf,
 }
 
+/// Whether a cluster's broker authenticates requests.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Security {
+    Open,
+    /// Every request must be signed by `AUTH_USER`.
+    Authenticated,
+}
+
 /// A running name server and broker. Dropping it kills both (broker first) and removes the
 /// scratch directory, unless a failure asked to keep it for inspection.
 struct Cluster {
@@ -178,7 +209,7 @@ struct Cluster {
 }
 
 impl Cluster {
-    fn start(namesrv_bin: &Path, broker_bin: &Path) -> Result<Self> {
+    fn start(namesrv_bin: &Path, broker_bin: &Path, security: Security) -> Result<Self> {
         let dir = scratch_dir()?;
         let ports = Ports::reserve()?;
         let mut cluster = Cluster {
@@ -188,18 +219,24 @@ impl Cluster {
             servers: Vec::new(),
             keep_dir: false,
         };
-        if let Err(e) = cluster.boot(namesrv_bin, broker_bin, &ports) {
+        if let Err(e) = cluster.boot(namesrv_bin, broker_bin, &ports, security) {
             cluster.fail();
             return Err(e);
         }
         Ok(cluster)
     }
 
-    fn boot(&mut self, namesrv_bin: &Path, broker_bin: &Path, ports: &Ports) -> Result<()> {
+    fn boot(
+        &mut self,
+        namesrv_bin: &Path,
+        broker_bin: &Path,
+        ports: &Ports,
+        security: Security,
+    ) -> Result<()> {
         let namesrv_config = self.dir.join("namesrv.toml");
         fs::write(&namesrv_config, namesrv_toml(&self.dir, ports.namesrv))?;
         let broker_config = self.dir.join("broker.toml");
-        fs::write(&broker_config, broker_toml(&self.dir, ports))?;
+        fs::write(&broker_config, broker_toml(&self.dir, ports, security))?;
         println!("e2e: servers in {}", self.dir.display());
 
         let begun = Instant::now();
@@ -377,11 +414,22 @@ listenPort = {port}
 }
 
 /// The broker's configuration (rocketmq-broker 1.0.0 canonical TOML; unknown keys are
-/// rejected).
-fn broker_toml(dir: &Path, ports: &Ports) -> String {
+/// rejected). An authenticating broker refuses every request not signed by `AUTH_USER`
+/// (created at start as a super user, so authorization needs no rules) with code 16.
+fn broker_toml(dir: &Path, ports: &Ports, security: Security) -> String {
     let store = toml_path(&dir.join("store"));
     let auth = toml_path(&dir.join("auth"));
     let (namesrv, broker, ha) = (ports.namesrv, ports.broker, ports.ha);
+    let (name, auth_keys) = match security {
+        Security::Open => (BROKER_NAME, String::new()),
+        Security::Authenticated => (
+            AUTH_BROKER_NAME,
+            format!(
+                "authenticationEnabled = true\ninitAuthenticationUser = \"{}:{}\"\n",
+                AUTH_USER.0, AUTH_USER.1
+            ),
+        ),
+    };
     format!(
         r#"[broker]
 brokerIp1 = "127.0.0.1"
@@ -389,14 +437,14 @@ listenPort = {broker}
 namesrvAddr = "127.0.0.1:{namesrv}"
 storePathRootDir = "{store}"
 authConfigPath = "{auth}"
-# The default, stated because every test topic is created on first send through TBW102.
+{auth_keys}# The default, stated because every test topic is created on first send through TBW102.
 autoCreateTopicEnable = true
 
 [broker.brokerServerConfig]
 bindAddress = "127.0.0.1"
 
 [broker.brokerIdentity]
-brokerName = "{BROKER_NAME}"
+brokerName = "{name}"
 brokerClusterName = "DefaultCluster"
 brokerId = 0
 
