@@ -11,6 +11,7 @@ use rmq_common::properties::SeparatorStyle;
 use rmq_common::validators::{self, AUTO_CREATE_TOPIC_KEY, DEFAULT_MAX_MESSAGE_SIZE};
 use rmq_remoting::acl::{AclError, AclSigner};
 use rmq_remoting::code::response;
+use rmq_remoting::tls::ClientTls;
 use rmq_remoting::{LanguageCode, RpcHook, SerializeType, version};
 
 use crate::fault::FaultFlavor;
@@ -104,6 +105,8 @@ pub struct ProducerConfig {
     /// ACL credentials every request is signed with (see [`ProducerBuilder::credentials`]);
     /// `Debug` never shows the secret.
     pub credentials: Option<AclSigner>,
+    /// TLS for every connection (Java: `useTLS`; see [`ProducerBuilder::tls`]).
+    pub tls: Option<ClientTls>,
 }
 
 /// Builds a [`Producer`](crate::Producer) (Java: `new DefaultMQProducer(group)` plus setters).
@@ -186,6 +189,7 @@ impl ProducerBuilder {
                 property_style: SeparatorStyle::NoTrailing,
                 shutdown_grace: Duration::from_millis(3000),
                 credentials: None,
+                tls: None,
             },
             rpc_hooks: Vec::new(),
             credentials: None,
@@ -215,6 +219,22 @@ impl ProducerBuilder {
         secret_key: impl Into<String>,
     ) -> Self {
         self.credentials = Some(AclSigner::new(access_key, secret_key));
+        self
+    }
+
+    /// Speaks TLS to the name servers and brokers (Java: `useTLS`), checking their
+    /// certificates as `tls` says: the platform's roots by default, or a CA bundle, a server
+    /// name for brokers addressed by IP, a client certificate for mutual TLS. A failed
+    /// handshake is a connection error that names the address and the reason.
+    ///
+    /// ```
+    /// use rmq_remoting::tls::ClientTls;
+    /// let tls = ClientTls::builder().server_name("rocketmq.example.com").build().unwrap();
+    /// let producer = rmq_client::Producer::builder("pg").tls(tls).build().unwrap();
+    /// # drop(producer);
+    /// ```
+    pub fn tls(mut self, tls: ClientTls) -> Self {
+        self.config.tls = Some(tls);
         self
     }
 

@@ -108,6 +108,9 @@ impl ClientInstance {
         if let Some(signer) = &config.credentials {
             builder = builder.request_signer(signer.clone());
         }
+        if let Some(tls) = &config.tls {
+            builder = builder.tls(tls.clone());
+        }
         let remoting = builder.build().map_err(|e| Error::Config(e.to_string()))?;
         // Installed before the background tasks start, so no request leaves without them.
         for hook in rpc_hooks {

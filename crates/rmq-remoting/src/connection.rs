@@ -31,7 +31,7 @@ use bytes::{Bytes, BytesMut};
 use bytestring::ByteString;
 use futures_util::FutureExt;
 use rustc_hash::FxHashMap;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::{Semaphore, mpsc, oneshot};
 use tokio::time::{Instant, MissedTickBehavior};
@@ -420,10 +420,26 @@ fn approx_size(cmd: &RemotingCommand) -> usize {
     cmd.body().len() + 256
 }
 
+/// What a connection runs over.
+pub(crate) enum Stream {
+    Plain(TcpStream),
+    /// Boxed: a TLS session's state is large.
+    Tls(Box<tokio_rustls::TlsStream<TcpStream>>),
+}
+
+impl Stream {
+    fn peer_addr(&self) -> std::io::Result<SocketAddr> {
+        match self {
+            Stream::Plain(tcp) => tcp.peer_addr(),
+            Stream::Tls(tls) => tls.get_ref().0.peer_addr(),
+        }
+    }
+}
+
 /// Starts the task that owns `stream` and returns its handle. `on_close` runs once with the
 /// channel's id, when the task ends, after every waiting request has been failed.
 pub(crate) fn spawn(
-    stream: TcpStream,
+    stream: Stream,
     addr: Arc<str>,
     config: &ConnectionConfig,
     processors: Arc<ProcessorTable>,
@@ -559,9 +575,26 @@ struct Awaiting {
 }
 
 impl ConnectionTask {
-    async fn run(mut self, mut stream: TcpStream, mut rx: mpsc::Receiver<Outbound>) {
+    async fn run(self, stream: Stream, rx: mpsc::Receiver<Outbound>) {
+        match stream {
+            // Borrowed halves: no lock between reads and writes.
+            Stream::Plain(mut tcp) => {
+                let (reader, writer) = tcp.split();
+                self.serve(reader, writer, rx).await;
+            }
+            Stream::Tls(tls) => {
+                let (reader, writer) = tokio::io::split(*tls);
+                self.serve(reader, writer, rx).await;
+            }
+        }
+    }
+
+    async fn serve<R, W>(mut self, mut reader: R, mut writer: W, mut rx: mpsc::Receiver<Outbound>)
+    where
+        R: AsyncRead + Unpin,
+        W: AsyncWrite + Unpin,
+    {
         let (response_tx, mut response_rx) = mpsc::unbounded_channel::<Bytes>();
-        let (mut reader, mut writer) = stream.split();
         let mut rbuf = BytesMut::with_capacity(64 * 1024);
         let mut wbuf = BytesMut::with_capacity(64 * 1024);
         let mut batch = Vec::with_capacity(BATCH);

@@ -41,6 +41,7 @@ mod language;
 mod processor;
 mod reply;
 mod server;
+pub mod tls;
 pub mod version;
 
 pub use client::{ConfigError, RemotingClient, RemotingClientBuilder, ResponseFuture};

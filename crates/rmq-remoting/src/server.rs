@@ -17,8 +17,9 @@ use tokio_util::sync::CancellationToken;
 
 use crate::client::connect::configure;
 use crate::codec::DEFAULT_MAX_FRAME_LENGTH;
-use crate::connection::{self, ConnectionConfig};
+use crate::connection::{self, ConnectionConfig, Stream};
 use crate::processor::ProcessorTable;
+use crate::tls::ServerTls;
 use crate::{Channel, RequestProcessor};
 
 /// A server not yet listening: register processors, then [`bind`](Self::bind).
@@ -40,6 +41,7 @@ use crate::{Channel, RequestProcessor};
 pub struct RemotingServer {
     connection: ConnectionConfig,
     tcp_keepalive: Option<Duration>,
+    tls: Option<ServerTls>,
     processors: Arc<ProcessorTable>,
 }
 
@@ -48,6 +50,7 @@ pub struct RemotingServer {
 pub struct RemotingServerBuilder {
     connection: ConnectionConfig,
     tcp_keepalive: Option<Duration>,
+    tls: Option<ServerTls>,
 }
 
 impl Default for RemotingServerBuilder {
@@ -59,6 +62,7 @@ impl Default for RemotingServerBuilder {
                 max_inflight_requests: 4096,
             },
             tcp_keepalive: Some(Duration::from_secs(60)),
+            tls: None,
         }
     }
 }
@@ -88,11 +92,18 @@ impl RemotingServerBuilder {
         self
     }
 
+    /// Speaks TLS on every connection; a client whose handshake fails is dropped.
+    pub fn tls(mut self, tls: ServerTls) -> Self {
+        self.tls = Some(tls);
+        self
+    }
+
     /// The server, ready for processors.
     pub fn build(self) -> RemotingServer {
         RemotingServer {
             connection: self.connection,
             tcp_keepalive: self.tcp_keepalive,
+            tls: self.tls,
             processors: Arc::default(),
         }
     }
@@ -128,6 +139,7 @@ impl RemotingServer {
             shared.clone(),
             self.connection,
             self.tcp_keepalive,
+            self.tls,
         ));
         Ok(ServerHandle {
             local_addr,
@@ -149,6 +161,7 @@ async fn accept_loop(
     shared: Arc<Shared>,
     config: ConnectionConfig,
     keepalive: Option<Duration>,
+    tls: Option<ServerTls>,
 ) {
     loop {
         let accepted = tokio::select! {
@@ -167,28 +180,51 @@ async fn accept_loop(
         if let Err(e) = configure(&stream, keepalive) {
             tracing::debug!(%peer, error = %e, "could not set socket options");
         }
-        let weak = Arc::downgrade(&shared);
-        let spawned = connection::spawn(
-            stream,
-            Arc::from(peer.to_string()),
-            &config,
-            shared.processors.clone(),
-            move |id| {
-                if let Some(shared) = weak.upgrade() {
-                    shared.channels.lock().remove(&id);
-                }
-            },
-        );
-        match spawned {
-            Ok(channel) => {
-                let mut channels = shared.channels.lock();
-                // The connection may already have ended and run its removal.
-                if !channel.is_closed() {
-                    channels.insert(channel.id(), channel);
-                }
+        match &tls {
+            None => serve(Stream::Plain(stream), peer, &shared, &config),
+            // In a task of its own, so a slow or silent client cannot hold up the others.
+            Some(tls) => {
+                let (tls, shared, config) = (tls.clone(), shared.clone(), config.clone());
+                tokio::spawn(async move {
+                    match tokio::time::timeout(HANDSHAKE_TIMEOUT, tls.accept(stream)).await {
+                        Ok(Ok(stream)) => {
+                            serve(Stream::Tls(Box::new(stream.into())), peer, &shared, &config);
+                        }
+                        Ok(Err(e)) => tracing::debug!(%peer, error = %e, "TLS handshake failed"),
+                        Err(_) => tracing::debug!(%peer, "no TLS handshake in time"),
+                    }
+                });
             }
-            Err(e) => tracing::debug!(%peer, error = %e, "connection lost before it started"),
         }
+    }
+}
+
+/// How long a client has to complete its TLS handshake.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Starts the connection's task and keeps its handle.
+fn serve(stream: Stream, peer: SocketAddr, shared: &Arc<Shared>, config: &ConnectionConfig) {
+    let weak = Arc::downgrade(shared);
+    let spawned = connection::spawn(
+        stream,
+        Arc::from(peer.to_string()),
+        config,
+        shared.processors.clone(),
+        move |id| {
+            if let Some(shared) = weak.upgrade() {
+                shared.channels.lock().remove(&id);
+            }
+        },
+    );
+    match spawned {
+        Ok(channel) => {
+            let mut channels = shared.channels.lock();
+            // The connection may already have ended and run its removal.
+            if !channel.is_closed() {
+                channels.insert(channel.id(), channel);
+            }
+        }
+        Err(e) => tracing::debug!(%peer, error = %e, "connection lost before it started"),
     }
 }
 

@@ -13,8 +13,9 @@ use socket2::{SockRef, TcpKeepalive};
 use tokio::net::TcpStream;
 use tokio::time::Instant;
 
-use crate::connection::{self, ConnectionConfig};
+use crate::connection::{self, ConnectionConfig, Stream};
 use crate::processor::ProcessorTable;
+use crate::tls::ClientTls;
 use crate::{Channel, ErrorKind, RemotingError};
 
 type Connecting = Shared<BoxFuture<'static, Result<Channel, RemotingError>>>;
@@ -25,6 +26,7 @@ pub(crate) struct ConnectOptions {
     pub(crate) connect_timeout: Duration,
     pub(crate) tcp_keepalive: Option<Duration>,
     pub(crate) connection: ConnectionConfig,
+    pub(crate) tls: Option<ClientTls>,
 }
 
 /// Connections by the address string callers use.
@@ -177,6 +179,26 @@ async fn connect(
         };
     configure(&stream, options.tcp_keepalive)
         .map_err(|e| error(ErrorKind::Connect).with_source(e))?;
+    let stream = match &options.tls {
+        None => Stream::Plain(stream),
+        // The handshake counts against the connect timeout too.
+        Some(tls) => {
+            match tokio::time::timeout(options.connect_timeout, tls.connect(&addr, stream)).await {
+                Ok(Ok(tls)) => Stream::Tls(Box::new(tls.into())),
+                Ok(Err(e)) => {
+                    return Err(error(ErrorKind::Connect)
+                        .with_detail(format!("TLS handshake failed: {e}"))
+                        .with_source(e));
+                }
+                Err(_) => {
+                    return Err(error(ErrorKind::Connect).with_detail(format!(
+                        "no TLS handshake within the connect timeout of {} ms",
+                        options.connect_timeout.as_millis()
+                    )));
+                }
+            }
+        }
+    };
     let closed_addr = addr.clone();
     let channel = connection::spawn(
         stream,

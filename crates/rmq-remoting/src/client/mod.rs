@@ -28,6 +28,7 @@ use crate::codec::DEFAULT_MAX_FRAME_LENGTH;
 use crate::connection::ConnectionConfig;
 use crate::processor::ProcessorTable;
 use crate::reply::ResponseCallback;
+use crate::tls::ClientTls;
 use crate::{Channel, ErrorKind, RemotingCommand, RemotingError, RequestProcessor, RpcHook};
 
 /// A configuration value that is out of range.
@@ -68,6 +69,7 @@ pub struct RemotingClientBuilder {
     tcp_keepalive: Option<Duration>,
     name_servers: Vec<String>,
     signer: Option<Arc<dyn RpcHook>>,
+    tls: Option<ClientTls>,
 }
 
 impl Default for RemotingClientBuilder {
@@ -83,6 +85,7 @@ impl Default for RemotingClientBuilder {
             tcp_keepalive: Some(Duration::from_secs(60)),
             name_servers: Vec::new(),
             signer: None,
+            tls: None,
         }
     }
 }
@@ -163,6 +166,22 @@ impl RemotingClientBuilder {
         self
     }
 
+    /// Speaks TLS on every connection, name servers and brokers alike (Java: `useTLS`). A
+    /// failed handshake is an [`ErrorKind::Connect`] error naming the address and the reason.
+    ///
+    /// ```
+    /// use rmq_remoting::RemotingClient;
+    /// use rmq_remoting::tls::ClientTls;
+    ///
+    /// let tls = ClientTls::builder().server_name("rocketmq.example.com").build().unwrap();
+    /// let client = RemotingClient::builder().tls(tls).build().unwrap();
+    /// # drop(client);
+    /// ```
+    pub fn tls(mut self, tls: ClientTls) -> Self {
+        self.tls = Some(tls);
+        self
+    }
+
     /// Checks the settings and builds the client. Nothing connects until the first request.
     pub fn build(self) -> Result<RemotingClient, ConfigError> {
         let positive = |setting: &'static str, value: usize| {
@@ -208,6 +227,7 @@ impl RemotingClientBuilder {
                         queue_capacity: self.queue_capacity,
                         max_inflight_requests: self.max_inflight_server_requests,
                     },
+                    tls: self.tls,
                 },
                 close_socket_if_timeout: self.close_socket_if_timeout,
                 table: Arc::default(),

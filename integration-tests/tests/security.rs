@@ -1,15 +1,17 @@
-//! ACL signing end to end: a server that checks every request's signature as a 4.x plain-ACL
-//! broker does (`AccessKey`, then HMAC-SHA1 over the sorted ext fields and the body), playing
-//! name server and broker at once.
+//! Secured clusters end to end: ACL signing against a server that checks every request's
+//! signature as a 4.x plain-ACL broker does (`AccessKey`, then HMAC-SHA1 over the sorted ext
+//! fields and the body), and TLS; one server plays name server and broker at once.
 
 use std::sync::Arc;
 
 use parking_lot::Mutex;
+use rcgen::{BasicConstraints, CertificateParams, IsCa, KeyPair};
 use rmq::prelude::*;
 use rmq::remoting::acl::AclSigner;
 use rmq::remoting::body::{BrokerData, QueueData, TopicRouteData};
 use rmq::remoting::code::{request, response};
 use rmq::remoting::header::SendMessageResponseHeader;
+use rmq::remoting::tls::{ClientTls, ServerTls};
 use rmq::remoting::{Channel, RemotingServer, ServerHandle};
 
 const ACCESS_KEY: &str = "rocketmq2";
@@ -18,15 +20,22 @@ const SECRET_KEY: &str = "12345678";
 /// Every request the server saw: its code, and whether its signature held.
 type Seen = Arc<Mutex<Vec<(i32, bool)>>>;
 
-async fn verifying_server() -> (ServerHandle, Seen) {
+/// A name server and broker in one; with `checker`, requests not signed by it are refused
+/// with NO_PERMISSION; with `tls`, it speaks TLS.
+async fn fake_cluster(checker: Option<AclSigner>, tls: Option<ServerTls>) -> (ServerHandle, Seen) {
     let seen: Seen = Arc::default();
-    let server = RemotingServer::builder().build();
+    let mut builder = RemotingServer::builder();
+    if let Some(tls) = tls {
+        builder = builder.tls(tls);
+    }
+    let server = builder.build();
     let addr_slot: Arc<Mutex<String>> = Arc::default();
     let (route_addr, log) = (addr_slot.clone(), seen.clone());
-    let checker = AclSigner::new(ACCESS_KEY, SECRET_KEY).expect("credentials");
     server.set_default_processor(move |_: Channel, req: RemotingCommand| {
-        let signed = req.ext_field("AccessKey") == Some(ACCESS_KEY)
-            && req.ext_field("Signature") == Some(checker.signature(&req).as_str());
+        let signed = checker.as_ref().is_none_or(|checker| {
+            req.ext_field("AccessKey") == Some(checker.access_key())
+                && req.ext_field("Signature") == Some(checker.signature(&req).as_str())
+        });
         log.lock().push((req.code(), signed));
         let addr = route_addr.lock().clone();
         async move {
@@ -79,9 +88,13 @@ async fn verifying_server() -> (ServerHandle, Seen) {
     (handle, seen)
 }
 
+fn checker() -> AclSigner {
+    AclSigner::new(ACCESS_KEY, SECRET_KEY).expect("credentials")
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_request_is_signed_from_the_first() {
-    let (server, seen) = verifying_server().await;
+    let (server, seen) = fake_cluster(Some(checker()), None).await;
     let producer = Producer::builder("g_acl")
         .name_server(server.local_addr().to_string())
         .credentials(ACCESS_KEY, SECRET_KEY)
@@ -122,7 +135,7 @@ async fn every_request_is_signed_from_the_first() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_wrong_secret_is_a_permission_error_that_says_so() {
-    let (server, _) = verifying_server().await;
+    let (server, _) = fake_cluster(Some(checker()), None).await;
     let producer = Producer::builder("g_acl_wrong")
         .name_server(server.local_addr().to_string())
         .credentials(ACCESS_KEY, "not-the-secret")
@@ -143,4 +156,78 @@ async fn a_wrong_secret_is_a_permission_error_that_says_so() {
 
     let missing = Producer::builder("g_acl_bad").credentials("ak", "").build();
     assert!(matches!(missing, Err(rmq::Error::Config(_))), "{missing:?}");
+}
+
+/// A CA's PEM, and a certificate for 127.0.0.1 it signed, with its key.
+fn certificates() -> (String, String, String) {
+    let mut ca = CertificateParams::new(Vec::<String>::new()).expect("params");
+    ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    let ca_key = KeyPair::generate().expect("key");
+    let ca_pem = ca.self_signed(&ca_key).expect("CA").pem();
+    let issuer = rcgen::Issuer::new(ca, ca_key);
+    let key = KeyPair::generate().expect("key");
+    let cert = CertificateParams::new(vec!["127.0.0.1".to_owned()])
+        .expect("params")
+        .signed_by(&key, &issuer)
+        .expect("signed");
+    (ca_pem, cert.pem(), key.serialize_pem())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tls_carries_every_send_and_an_untrusted_server_is_named() {
+    let (ca, cert, key) = certificates();
+    let tls = ServerTls::from_pem(&cert, &key, None).expect("server tls");
+    let (server, seen) = fake_cluster(Some(checker()), Some(tls)).await;
+    let namesrv = server.local_addr().to_string();
+
+    let trusted = ClientTls::builder()
+        .ca_pem(&ca)
+        .expect("CA")
+        .build()
+        .expect("tls");
+    let producer = Producer::builder("g_tls")
+        .name_server(namesrv.clone())
+        .tls(trusted)
+        .credentials(ACCESS_KEY, SECRET_KEY)
+        .build()
+        .expect("config");
+    producer.start().await.expect("starts");
+    producer
+        .send(Message::new("TopicTest", "over TLS"))
+        .await
+        .expect("sent");
+    producer
+        .send_async(Message::new("TopicTest", "async over TLS"))
+        .await
+        .expect("accepted")
+        .await
+        .expect("sent");
+    producer.shutdown().await;
+    assert!(seen.lock().iter().all(|(_, signed)| *signed));
+
+    // A CA that did not sign the server's certificate: a connection error that says why.
+    let untrusted = Producer::builder("g_tls_untrusted")
+        .name_server(namesrv.clone())
+        .tls(
+            ClientTls::builder()
+                .ca_pem(certificates().0)
+                .expect("CA")
+                .build()
+                .expect("tls"),
+        )
+        .send_timeout(std::time::Duration::from_secs(1))
+        .build()
+        .expect("config");
+    untrusted.start().await.expect("starts");
+    let err = untrusted
+        .send(Message::new("TopicTest", "x"))
+        .await
+        .expect_err("untrusted");
+    assert_eq!(err.kind(), ErrorKind::NameServer, "{err}");
+    let text = err.to_string();
+    assert!(
+        text.contains(&namesrv) && text.contains("TLS handshake failed"),
+        "{text}"
+    );
+    untrusted.shutdown().await;
 }
