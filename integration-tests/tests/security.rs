@@ -231,3 +231,134 @@ async fn tls_carries_every_send_and_an_untrusted_server_is_named() {
     );
     untrusted.shutdown().await;
 }
+
+/// A test cluster whose broker checks signatures, and optionally speaks TLS.
+async fn secured_cluster(tls: bool) -> rmq_testkit::TestCluster {
+    rmq_testkit::TestCluster::builder()
+        .topic("TopicTest", 4)
+        .acl(ACCESS_KEY, SECRET_KEY)
+        .tls(tls)
+        .start()
+        .await
+        .expect("cluster")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_acl_test_broker_takes_signed_sends_in_every_mode_and_refuses_the_rest() {
+    let cluster = secured_cluster(false).await;
+    let builder = |group: &str| {
+        Producer::builder(group)
+            .name_server(cluster.namesrv_addr())
+            .send_timeout(std::time::Duration::from_secs(2))
+    };
+    let producer = builder("g_acl_tk")
+        .credentials(ACCESS_KEY, SECRET_KEY)
+        .build()
+        .expect("config");
+    producer.start().await.expect("starts");
+    producer
+        .send(Message::new("TopicTest", "sync"))
+        .await
+        .expect("sync");
+    producer
+        .send_async(Message::new("TopicTest", "async"))
+        .await
+        .expect("accepted")
+        .await
+        .expect("async");
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    producer
+        .send_with_callback(Message::new("TopicTest", "callback"), move |r| {
+            let _ = tx.send(r.is_ok());
+        })
+        .await
+        .expect("accepted");
+    assert!(rx.await.expect("called"), "callback send");
+    producer
+        .send_oneway(Message::new("TopicTest", "oneway"))
+        .await
+        .expect("oneway");
+    producer
+        .send_batch((0..3).map(|i| Message::new("TopicTest", format!("b{i}"))))
+        .await
+        .expect("batch");
+    producer.shutdown().await;
+    let broker = cluster.broker("broker-a").expect("broker");
+    assert!(
+        broker
+            .wait_for_messages("TopicTest", 7, std::time::Duration::from_secs(2))
+            .await
+            .is_ok(),
+        "every signed message is stored"
+    );
+
+    for (label, builder) in [
+        ("unsigned", builder("g_acl_unsigned")),
+        (
+            "wrong secret",
+            builder("g_acl_wrong2").credentials(ACCESS_KEY, "nope"),
+        ),
+    ] {
+        let producer = builder.build().expect("config");
+        producer.start().await.expect("starts");
+        let failed = producer
+            .send(Message::new("TopicTest", label))
+            .await
+            .expect_err("refused");
+        assert_eq!(failed.kind(), ErrorKind::Permission, "{label}: {failed}");
+        assert!(!failed.may_have_been_stored(), "{label}");
+        producer.shutdown().await;
+    }
+    cluster.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_tls_test_cluster_takes_verified_connections_and_refuses_a_stranger_in_time() {
+    let cluster = secured_cluster(true).await;
+    let ca = cluster.tls_ca_pem().expect("a CA").to_owned();
+    let producer = Producer::builder("g_tls_tk")
+        .name_server(cluster.namesrv_addr())
+        .tls(
+            ClientTls::builder()
+                .ca_pem(&ca)
+                .expect("CA")
+                .build()
+                .expect("tls"),
+        )
+        .credentials(ACCESS_KEY, SECRET_KEY)
+        .build()
+        .expect("config");
+    producer.start().await.expect("starts");
+    producer
+        .send(Message::new("TopicTest", "over TLS"))
+        .await
+        .expect("sent over TLS");
+    producer.shutdown().await;
+
+    let timeout = std::time::Duration::from_secs(1);
+    let stranger = Producer::builder("g_tls_stranger")
+        .name_server(cluster.namesrv_addr())
+        .tls(
+            ClientTls::builder()
+                .ca_pem(certificates().0)
+                .expect("CA")
+                .build()
+                .expect("tls"),
+        )
+        .send_timeout(timeout)
+        .build()
+        .expect("config");
+    stranger.start().await.expect("starts");
+    let started = tokio::time::Instant::now();
+    let failed = stranger
+        .send(Message::new("TopicTest", "x"))
+        .await
+        .expect_err("untrusted");
+    assert!(started.elapsed() <= timeout + std::time::Duration::from_millis(500));
+    assert!(
+        failed.to_string().contains("TLS handshake failed"),
+        "{failed}"
+    );
+    stranger.shutdown().await;
+    cluster.shutdown().await;
+}

@@ -15,9 +15,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use parking_lot::Mutex;
+use rmq_remoting::acl::AclSigner;
 use rmq_remoting::body::{HeartbeatData, TopicQueueMappingInfo, perm};
 use rmq_remoting::code::{request, response};
 use rmq_remoting::header::{SendMessageRequestHeader, UnregisterClientRequestHeader};
+use rmq_remoting::tls::ServerTls;
 use rmq_remoting::{Channel, RemotingCommand, RemotingServer, ServerHandle, version};
 use tokio::net::{TcpListener, TcpSocket};
 use tokio::time::Instant;
@@ -44,6 +46,9 @@ pub(crate) struct BrokerSettings {
     pub(crate) cluster: String,
     pub(crate) auto_create_topics: bool,
     pub(crate) max_stored_messages: usize,
+    /// Verifies every request's ACL signature with these credentials.
+    pub(crate) acl: Option<AclSigner>,
+    pub(crate) tls: Option<ServerTls>,
 }
 
 /// Topics and whether the broker is serving; one lock so registration follows both in order.
@@ -85,6 +90,8 @@ pub(crate) struct BrokerState {
     heartbeats: Mutex<VecDeque<HeartbeatData>>,
     unregisters: Mutex<VecDeque<UnregisterClientRequestHeader>>,
     requests_seen: AtomicU64,
+    acl: Option<AclSigner>,
+    tls: Option<ServerTls>,
 }
 
 impl BrokerState {
@@ -121,6 +128,8 @@ impl BrokerState {
             heartbeats: Mutex::default(),
             unregisters: Mutex::default(),
             requests_seen: AtomicU64::new(0),
+            acl: settings.acl.clone(),
+            tls: settings.tls.clone(),
         }
     }
 
@@ -257,6 +266,13 @@ async fn handle(
     request: RemotingCommand,
 ) -> Option<RemotingCommand> {
     state.requests_seen.fetch_add(1, Ordering::Relaxed);
+    if let Some(refusal) = state
+        .acl
+        .as_ref()
+        .and_then(|acl| crate::acl::check(acl, &request))
+    {
+        return Some(refusal.with_version(version::V4_9_8));
+    }
     let admission = state.faults.admit();
     if admission == Admission::DropConnection {
         tracing::debug!(broker = %state.name, peer = %channel.addr(), "dropping the connection as injected");
@@ -283,7 +299,11 @@ async fn handle(
 
 /// Listens on the broker's address with its processors.
 async fn bind(state: &Arc<BrokerState>) -> io::Result<ServerHandle> {
-    let server = RemotingServer::builder().build();
+    let mut server = RemotingServer::builder();
+    if let Some(tls) = &state.tls {
+        server = server.tls(tls.clone());
+    }
+    let server = server.build();
     let shared = state.clone();
     server.set_default_processor(move |channel: Channel, request: RemotingCommand| {
         handle(shared.clone(), channel, request)

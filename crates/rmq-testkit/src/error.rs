@@ -18,6 +18,9 @@ pub enum TestkitError {
         #[source]
         source: io::Error,
     },
+    /// The TLS certificates could not be made.
+    #[error("could not make the test cluster's TLS certificates: {0}")]
+    Tls(String),
     /// A broker with this name is already part of the cluster.
     #[error("the cluster already has a broker named {0}")]
     DuplicateBroker(String),

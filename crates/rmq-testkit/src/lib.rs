@@ -53,6 +53,7 @@
 #![cfg_attr(not(test), warn(clippy::unwrap_used))]
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
+mod acl;
 mod broker;
 mod client_manage;
 mod cluster;
@@ -62,6 +63,7 @@ mod namesrv;
 mod route;
 mod send;
 mod store;
+mod tls;
 mod topic;
 
 pub use broker::TestBroker;

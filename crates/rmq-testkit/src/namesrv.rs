@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use rmq_remoting::code::{request, response};
 use rmq_remoting::header::GetRouteInfoRequestHeader;
+use rmq_remoting::tls::ServerTls;
 use rmq_remoting::{Channel, RemotingCommand, RemotingServer, ServerHandle, version};
 
 use crate::TestkitError;
@@ -22,8 +23,13 @@ pub(crate) async fn start(
     registry: Arc<RouteRegistry>,
     legacy_route_json: bool,
     port: u16,
+    tls: Option<ServerTls>,
 ) -> Result<ServerHandle, TestkitError> {
-    let server = RemotingServer::builder().build();
+    let mut server = RemotingServer::builder();
+    if let Some(tls) = tls {
+        server = server.tls(tls);
+    }
+    let server = server.build();
     server.register_processor(
         request::GET_ROUTEINFO_BY_TOPIC,
         move |_: Channel, request: RemotingCommand| {

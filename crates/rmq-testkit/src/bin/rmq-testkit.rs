@@ -3,14 +3,17 @@
 //! ```text
 //! rmq-testkit [--brokers N] [--namesrv-port P] [--topic NAME[:QUEUES]]...
 //!             [--static-topic NAME[:QUEUES]]... [--legacy-route-json] [--no-auto-create]
-//!             [--threads N]
+//!             [--threads N] [--acl ACCESS_KEY:SECRET_KEY] [--tls]
 //! ```
+//!
+//! With `--tls`, the CA's certificate is written to `rmq-testkit-ca.pem` in the working
+//! directory, for clients to trust.
 
 use std::process::ExitCode;
 
 use rmq_testkit::{TestCluster, TestClusterBuilder};
 
-const USAGE: &str = "usage: rmq-testkit [--brokers N] [--namesrv-port P] [--topic NAME[:QUEUES]]... [--static-topic NAME[:QUEUES]]... [--legacy-route-json] [--no-auto-create] [--threads N]";
+const USAGE: &str = "usage: rmq-testkit [--brokers N] [--namesrv-port P] [--topic NAME[:QUEUES]]... [--static-topic NAME[:QUEUES]]... [--legacy-route-json] [--no-auto-create] [--threads N] [--acl ACCESS_KEY:SECRET_KEY] [--tls]";
 
 /// What the command line asks for.
 struct Options {
@@ -54,6 +57,13 @@ async fn serve(builder: TestClusterBuilder) -> ExitCode {
         }
     };
     println!("NAMESRV_ADDR={}", cluster.namesrv_addr());
+    if let Some(ca) = cluster.tls_ca_pem() {
+        let path = "rmq-testkit-ca.pem";
+        match std::fs::write(path, ca) {
+            Ok(()) => println!("TLS: trust the CA in {path}"),
+            Err(e) => eprintln!("rmq-testkit: cannot write {path}: {e}"),
+        }
+    }
     for broker in cluster.brokers() {
         println!("{} {} ({})", broker.name(), broker.addr(), broker.cluster());
     }
@@ -88,6 +98,14 @@ fn parse(mut args: impl Iterator<Item = String>) -> Result<Options, String> {
             }
             "--legacy-route-json" => builder.legacy_route_json(true),
             "--no-auto-create" => builder.auto_create_topics(false),
+            "--acl" => {
+                let spec = value("--acl")?;
+                match spec.split_once(':') {
+                    Some((ak, sk)) if !ak.is_empty() && !sk.is_empty() => builder.acl(ak, sk),
+                    _ => return Err("--acl takes ACCESS_KEY:SECRET_KEY".into()),
+                }
+            }
+            "--tls" => builder.tls(true),
             "--threads" => match number(&value("--threads")?)? {
                 0 => return Err("--threads must be at least 1".into()),
                 n => {
