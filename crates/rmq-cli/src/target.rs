@@ -78,7 +78,8 @@ enum Run {
         stop: oneshot::Sender<()>,
         thread: JoinHandle<()>,
     },
-    Shared(TestCluster),
+    /// Boxed: the cluster is much larger than the other variant.
+    Shared(Box<TestCluster>),
 }
 
 fn brokers(cluster: &TestCluster) -> Vec<(String, String)> {
@@ -159,7 +160,7 @@ impl EmbeddedCluster {
             namesrv: cluster.namesrv_addr(),
             brokers: brokers(&cluster),
             tids: Arc::default(),
-            run: Run::Shared(cluster),
+            run: Run::Shared(Box::new(cluster)),
         })
     }
 
