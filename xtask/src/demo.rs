@@ -67,7 +67,7 @@ async fn demo(namesrv: Option<String>, seconds: u64) -> Result<()> {
     // the benchmark's CPU figure is the client's alone.
     let cluster = match namesrv {
         Some(_) => None,
-        None => Some(EmbeddedCluster::start(TOPIC, None).await?),
+        None => Some(EmbeddedCluster::start(TOPIC, None, &Default::default()).await?),
     };
     let namesrv = match (&cluster, namesrv) {
         (Some(cluster), _) => {
@@ -174,12 +174,14 @@ async fn every_mode(namesrv: &str) -> Result<()> {
 
 async fn benchmark(namesrv: &str, embedded: Option<&EmbeddedCluster>, seconds: u64) -> Result<()> {
     println!("\n== benchmark: async sends, 1 KiB, 64 in flight, {seconds} s");
+    let security = Default::default();
     let target = BenchTarget {
         namesrv,
         group: "demo_bench",
         topic: TOPIC,
         serialize_type: rmq::remoting::SerializeType::RocketMq,
         embedded,
+        security: &security,
     };
     let args = BenchArgs {
         mode: BenchMode::Async,

@@ -84,12 +84,16 @@ pub struct BenchTarget<'a> {
     pub serialize_type: SerializeType,
     /// The embedded cluster serving the run, whose CPU time is left out of the figures.
     pub embedded: Option<&'a EmbeddedCluster>,
+    /// ACL signing and TLS.
+    pub security: &'a crate::security::Security,
 }
 
 /// Runs the benchmark, printing a line each second and a summary.
 pub async fn run(target: &BenchTarget<'_>, args: &BenchArgs) -> Result<BenchReport> {
     let concurrency = args.concurrency.max(1);
-    let mut builder = Producer::builder(target.group)
+    let mut builder = target
+        .security
+        .producer(Producer::builder(target.group))
         .namesrv_addr(target.namesrv)
         .serialize_type(target.serialize_type)
         .async_permits(concurrency.max(1024));

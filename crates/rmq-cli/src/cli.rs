@@ -18,7 +18,7 @@ pub struct Cli {
 }
 
 /// Flags every command takes.
-#[derive(Debug, Args)]
+#[derive(Args)]
 pub struct Common {
     /// Name server address(es), `HOST:PORT[;HOST:PORT]`.
     #[arg(long, global = true, env = "NAMESRV_ADDR")]
@@ -43,6 +43,47 @@ pub struct Common {
     /// gets its own runtime of the same size.
     #[arg(long, global = true)]
     pub threads: Option<std::num::NonZeroUsize>,
+    /// ACL access key: every request is signed (with --embedded, the cluster checks it).
+    #[arg(long, global = true, requires = "secret_key")]
+    pub access_key: Option<String>,
+    /// ACL secret key; better from the environment, so it stays out of the shell's history.
+    #[arg(
+        long,
+        global = true,
+        env = "RMQ_SECRET_KEY",
+        hide_env_values = true,
+        requires = "access_key"
+    )]
+    pub secret_key: Option<String>,
+    /// Speak TLS to the name servers and brokers (with --embedded, the cluster does too).
+    #[arg(long, global = true)]
+    pub tls: bool,
+    /// Trust the CA certificates in this PEM file instead of the platform's.
+    #[arg(long, global = true, requires = "tls")]
+    pub tls_ca: Option<std::path::PathBuf>,
+    /// Check the servers' certificates for this name instead of the address's host.
+    #[arg(long, global = true, requires = "tls")]
+    pub tls_server_name: Option<String>,
+    /// Accept any server certificate, unchecked: test clusters only.
+    #[arg(long, global = true, requires = "tls")]
+    pub tls_insecure: bool,
+}
+
+impl std::fmt::Debug for Common {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Common")
+            .field("namesrv", &self.namesrv)
+            .field("group", &self.group)
+            .field("topic", &self.topic)
+            .field("embedded", &self.embedded)
+            .field("access_key", &self.access_key)
+            .field(
+                "secret_key",
+                &self.secret_key.as_ref().map(|_| "<redacted>"),
+            )
+            .field("tls", &self.tls)
+            .finish_non_exhaustive()
+    }
 }
 
 /// The commands.

@@ -9,6 +9,7 @@ pub mod cli;
 pub mod resources;
 pub mod route;
 pub mod runtime;
+pub mod security;
 pub mod send;
 pub mod stats;
 pub mod target;
@@ -28,8 +29,8 @@ pub async fn run(cli: Cli) -> Result<()> {
         );
     }
     let outcome = match &cli.command {
-        Command::Send(args) => send::run(&cli.common, &target.namesrv, args).await,
-        Command::Route => route::run(&cli.common, &target.namesrv).await,
+        Command::Send(args) => send::run(&cli.common, &target, args).await,
+        Command::Route => route::run(&cli.common, &target).await,
         Command::Bench(args) => {
             let bench_target = bench::BenchTarget {
                 namesrv: &target.namesrv,
@@ -37,6 +38,7 @@ pub async fn run(cli: Cli) -> Result<()> {
                 topic: &cli.common.topic,
                 serialize_type: cli.common.serialization.into(),
                 embedded: target.embedded.as_ref(),
+                security: &target.security,
             };
             bench::run(&bench_target, args).await.map(drop)
         }

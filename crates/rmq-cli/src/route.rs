@@ -11,10 +11,14 @@ use rmq::remoting::header::GetRouteInfoRequestHeader;
 use rmq::remoting::{RemotingClient, RemotingCommand};
 
 use crate::cli::Common;
+use crate::target::Target;
 
 /// Runs `rmq route` against `namesrv`.
-pub async fn run(common: &Common, namesrv: &str) -> Result<()> {
-    let client = RemotingClient::builder()
+pub async fn run(common: &Common, target: &Target) -> Result<()> {
+    let namesrv = target.namesrv.as_str();
+    let client = target
+        .security
+        .remoting(RemotingClient::builder())?
         .name_servers(namesrv.split(';').map(str::trim).filter(|a| !a.is_empty()))
         .build()?;
     let request = RemotingCommand::request(request::GET_ROUTEINFO_BY_TOPIC)

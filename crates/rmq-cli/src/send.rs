@@ -5,9 +5,10 @@ use bytes::Bytes;
 use rmq::prelude::*;
 
 use crate::cli::{Common, SendArgs, SendMode};
+use crate::target::Target;
 
 /// Runs `rmq send` against `namesrv`.
-pub async fn run(common: &Common, namesrv: &str, args: &SendArgs) -> Result<()> {
+pub async fn run(common: &Common, target: &Target, args: &SendArgs) -> Result<()> {
     let body: Bytes = match (&args.body, &args.body_file) {
         (_, Some(path)) => std::fs::read(path)
             .with_context(|| format!("cannot read the body file {}", path.display()))?
@@ -15,8 +16,10 @@ pub async fn run(common: &Common, namesrv: &str, args: &SendArgs) -> Result<()> 
         (Some(text), None) => Bytes::from(text.clone()),
         (None, None) => Bytes::from_static(b"Hello RocketMQ"),
     };
-    let producer = Producer::builder(&common.group)
-        .namesrv_addr(namesrv)
+    let producer = target
+        .security
+        .producer(Producer::builder(&common.group))
+        .namesrv_addr(&target.namesrv)
         .serialize_type(common.serialization.into())
         .build()?;
     producer.start().await?;

@@ -12,6 +12,7 @@ use tokio::sync::oneshot;
 
 use crate::cli::Common;
 use crate::resources;
+use crate::security::Security;
 
 /// Messages each embedded broker keeps for inspection: enough for `rmq send`, small enough
 /// that a long benchmark's memory stays flat.
@@ -24,19 +25,27 @@ pub struct Target {
     pub namesrv: String,
     /// The embedded cluster, when one was started.
     pub embedded: Option<EmbeddedCluster>,
+    /// ACL signing and TLS for the command's producer or client.
+    pub security: Security,
 }
 
 impl Target {
     /// Resolves the target from the common flags, starting the embedded cluster if asked.
     pub async fn resolve(common: &Common) -> Result<Target> {
         if common.embedded {
+            // The embedded cluster checks what the flags make the producer send.
+            let secured = Secured {
+                acl: common.access_key.clone().zip(common.secret_key.clone()),
+                tls: common.tls,
+            };
             let cluster = if common.embedded_shared {
-                EmbeddedCluster::start_shared(&common.topic).await?
+                EmbeddedCluster::start_shared(&common.topic, &secured).await?
             } else {
-                EmbeddedCluster::start(&common.topic, common.threads).await?
+                EmbeddedCluster::start(&common.topic, common.threads, &secured).await?
             };
             return Ok(Target {
                 namesrv: cluster.namesrv.clone(),
+                security: Security::from_common(common, cluster.ca_pem.as_deref())?,
                 embedded: Some(cluster),
             });
         }
@@ -44,6 +53,7 @@ impl Target {
             Some(addr) if !addr.is_empty() => Ok(Target {
                 namesrv: addr.to_owned(),
                 embedded: None,
+                security: Security::from_common(common, None)?,
             }),
             _ => bail!(
                 "no name server: pass --namesrv HOST:PORT, set NAMESRV_ADDR, or use --embedded"
@@ -70,6 +80,17 @@ pub struct EmbeddedCluster {
     /// The cluster runtime's threads, for [`cpu`](Self::cpu); empty when shared.
     tids: Arc<Mutex<Vec<i32>>>,
     run: Run,
+    /// The CA its TLS certificate comes from, when it speaks TLS.
+    ca_pem: Option<String>,
+}
+
+/// What the embedded cluster checks: signatures by these keys, and TLS.
+#[derive(Clone, Debug, Default)]
+pub struct Secured {
+    /// ACL access key and secret key.
+    pub acl: Option<(String, String)>,
+    /// Whether it speaks TLS only.
+    pub tls: bool,
 }
 
 #[derive(Debug)]
@@ -90,20 +111,32 @@ fn brokers(cluster: &TestCluster) -> Vec<(String, String)> {
         .collect()
 }
 
-fn builder(topic: &str) -> rmq_testkit::TestClusterBuilder {
-    TestCluster::builder()
+fn builder(topic: &str, secured: &Secured) -> Result<rmq_testkit::TestClusterBuilder> {
+    let mut builder = TestCluster::builder()
         .brokers(2)
         .topic(topic, 8)
         .max_stored_messages(EMBEDDED_RETENTION)
+        .tls(secured.tls);
+    if let Some((access_key, secret_key)) = &secured.acl {
+        if access_key.is_empty() || secret_key.is_empty() {
+            bail!("--access-key and --secret-key must not be empty");
+        }
+        builder = builder.acl(access_key, secret_key);
+    }
+    Ok(builder)
 }
 
 impl EmbeddedCluster {
     /// Starts the cluster with `topic` (8 queues per broker) on a runtime of `threads` workers.
-    pub async fn start(topic: &str, threads: Option<NonZeroUsize>) -> Result<Self> {
+    pub async fn start(
+        topic: &str,
+        threads: Option<NonZeroUsize>,
+        secured: &Secured,
+    ) -> Result<Self> {
         let tids = Arc::new(Mutex::new(Vec::new()));
         let (started_tx, started_rx) = oneshot::channel();
         let (stop_tx, stop_rx) = oneshot::channel::<()>();
-        let builder = builder(topic);
+        let builder = builder(topic, secured)?;
         let thread_tids = tids.clone();
         let thread = std::thread::Builder::new()
             .name("rmq-embedded".into())
@@ -125,8 +158,12 @@ impl EmbeddedCluster {
                 runtime.block_on(async move {
                     match builder.start().await {
                         Ok(cluster) => {
-                            let _ =
-                                started_tx.send(Ok((cluster.namesrv_addr(), brokers(&cluster))));
+                            let ca = cluster.tls_ca_pem().map(str::to_owned);
+                            let _ = started_tx.send(Ok((
+                                cluster.namesrv_addr(),
+                                brokers(&cluster),
+                                ca,
+                            )));
                             // Runs until stopped, or until the command is gone.
                             let _ = stop_rx.await;
                             cluster.shutdown().await;
@@ -138,7 +175,7 @@ impl EmbeddedCluster {
                 });
             })
             .context("cannot start the embedded cluster's thread")?;
-        let (namesrv, brokers) = started_rx
+        let (namesrv, brokers, ca_pem) = started_rx
             .await
             .context("the embedded cluster's thread ended before starting")?
             .context("the embedded cluster did not start")?;
@@ -150,16 +187,18 @@ impl EmbeddedCluster {
                 stop: stop_tx,
                 thread,
             },
+            ca_pem,
         })
     }
 
     /// Starts the cluster with `topic` on the caller's runtime.
-    pub async fn start_shared(topic: &str) -> Result<Self> {
-        let cluster = builder(topic).start().await?;
+    pub async fn start_shared(topic: &str, secured: &Secured) -> Result<Self> {
+        let cluster = builder(topic, secured)?.start().await?;
         Ok(Self {
             namesrv: cluster.namesrv_addr(),
             brokers: brokers(&cluster),
             tids: Arc::default(),
+            ca_pem: cluster.tls_ca_pem().map(str::to_owned),
             run: Run::Shared(Box::new(cluster)),
         })
     }
@@ -204,6 +243,7 @@ mod tests {
     fn bench_target<'a>(
         cluster: &'a EmbeddedCluster,
         serialize_type: rmq::remoting::SerializeType,
+        security: &'a Security,
     ) -> BenchTarget<'a> {
         BenchTarget {
             namesrv: cluster.namesrv_addr(),
@@ -211,6 +251,7 @@ mod tests {
             topic: "BenchTopic",
             serialize_type,
             embedded: Some(cluster),
+            security,
         }
     }
 
@@ -228,10 +269,12 @@ mod tests {
 
     #[tokio::test(flavor = "current_thread")]
     async fn an_embedded_cluster_on_its_own_thread_serves_and_its_cpu_is_left_out() {
-        let cluster = EmbeddedCluster::start("BenchTopic", NonZeroUsize::new(1))
-            .await
-            .expect("starts");
-        let target = bench_target(&cluster, rmq::remoting::SerializeType::RocketMq);
+        let cluster =
+            EmbeddedCluster::start("BenchTopic", NonZeroUsize::new(1), &Secured::default())
+                .await
+                .expect("starts");
+        let security = Security::default();
+        let target = bench_target(&cluster, rmq::remoting::SerializeType::RocketMq, &security);
         let report = bench::run(&target, &args(BenchMode::Async))
             .await
             .expect("runs");
@@ -245,11 +288,12 @@ mod tests {
 
     #[tokio::test(flavor = "current_thread")]
     async fn a_shared_embedded_cluster_runs_on_the_callers_runtime() {
-        let cluster = EmbeddedCluster::start_shared("BenchTopic")
+        let cluster = EmbeddedCluster::start_shared("BenchTopic", &Secured::default())
             .await
             .expect("starts");
         assert_eq!(cluster.cpu(), Duration::ZERO, "no threads of its own");
-        let target = bench_target(&cluster, rmq::remoting::SerializeType::Json);
+        let security = Security::default();
+        let target = bench_target(&cluster, rmq::remoting::SerializeType::Json, &security);
         let report = bench::run(&target, &args(BenchMode::Batch))
             .await
             .expect("runs");

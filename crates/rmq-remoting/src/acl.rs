@@ -104,12 +104,15 @@ impl AclSigner {
             .unwrap_or_default();
         // Java's `String.compareTo`: UTF-16 code units (the same as bytes for ASCII keys).
         fields.sort_by(|(a, _), (b, _)| a.encode_utf16().cmp(b.encode_utf16()));
-        let mut content = Vec::new();
+        // Fed piece by piece: no copy of the values and the body into one buffer.
+        let Ok(mut mac) = <Hmac<Sha1> as KeyInit>::new_from_slice(&self.secret_key) else {
+            return String::new();
+        };
         for (_, value) in fields {
-            content.extend_from_slice(value.as_bytes());
+            mac.update(value.as_bytes());
         }
-        content.extend_from_slice(request.body());
-        sign(&self.secret_key, &content)
+        mac.update(request.body());
+        base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes())
     }
 }
 
