@@ -88,6 +88,20 @@ async fn fake_cluster(checker: Option<AclSigner>, tls: Option<ServerTls>) -> (Se
     (handle, seen)
 }
 
+/// One sync and one async send, both stored.
+async fn send_sync_and_async(producer: &Producer) {
+    producer
+        .send(Message::new("TopicTest", "sync"))
+        .await
+        .expect("sync send stored");
+    producer
+        .send_async(Message::new("TopicTest", "async"))
+        .await
+        .expect("accepted")
+        .await
+        .expect("async send stored");
+}
+
 fn checker() -> AclSigner {
     AclSigner::new(ACCESS_KEY, SECRET_KEY).expect("credentials")
 }
@@ -101,16 +115,7 @@ async fn every_request_is_signed_from_the_first() {
         .build()
         .expect("config");
     producer.start().await.expect("starts");
-    producer
-        .send(Message::new("TopicTest", "sync"))
-        .await
-        .expect("signed sync send accepted");
-    producer
-        .send_async(Message::new("TopicTest", "async"))
-        .await
-        .expect("accepted")
-        .await
-        .expect("signed async send accepted");
+    send_sync_and_async(&producer).await;
     producer
         .send_oneway(Message::new("TopicTest", "oneway"))
         .await
@@ -192,16 +197,7 @@ async fn tls_carries_every_send_and_an_untrusted_server_is_named() {
         .build()
         .expect("config");
     producer.start().await.expect("starts");
-    producer
-        .send(Message::new("TopicTest", "over TLS"))
-        .await
-        .expect("sent");
-    producer
-        .send_async(Message::new("TopicTest", "async over TLS"))
-        .await
-        .expect("accepted")
-        .await
-        .expect("sent");
+    send_sync_and_async(&producer).await;
     producer.shutdown().await;
     assert!(seen.lock().iter().all(|(_, signed)| *signed));
 
@@ -256,16 +252,7 @@ async fn the_acl_test_broker_takes_signed_sends_in_every_mode_and_refuses_the_re
         .build()
         .expect("config");
     producer.start().await.expect("starts");
-    producer
-        .send(Message::new("TopicTest", "sync"))
-        .await
-        .expect("sync");
-    producer
-        .send_async(Message::new("TopicTest", "async"))
-        .await
-        .expect("accepted")
-        .await
-        .expect("async");
+    send_sync_and_async(&producer).await;
     let (tx, rx) = tokio::sync::oneshot::channel();
     producer
         .send_with_callback(Message::new("TopicTest", "callback"), move |r| {
