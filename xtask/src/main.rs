@@ -5,7 +5,7 @@
 //! - `e2e`: the producer against real rocketmq-rust 1.0.0 servers (installs them once).
 //! - `bench [SECONDS] [--no-real] [--no-peer] [--no-criterion]`: micro-benchmarks, the transport benchmark,
 //!   and the `rmq bench` matrix written to docs/benchmarks.md.
-//! - `fuzz [SECONDS]`: the frame-decoder fuzz target for a bounded time (installs cargo-fuzz).
+//! - `fuzz [SECONDS]`: every fuzz target in turn, SECONDS each (installs cargo-fuzz).
 
 mod demo;
 mod e2e;
@@ -173,17 +173,32 @@ fn fuzz(args: &[String]) -> Result<()> {
         run("cargo", &["install", "cargo-fuzz", "--locked"], &[])?;
     }
     let max_time = format!("-max_total_time={seconds}");
-    run(
-        "cargo",
-        &[
-            "+nightly",
-            "fuzz",
-            "run",
-            "frame_decoder",
-            "--",
-            &max_time,
-            "-rss_limit_mb=2048",
-        ],
-        &[],
-    )
+    for target in FUZZ_TARGETS {
+        run(
+            "cargo",
+            &[
+                "+nightly",
+                "fuzz",
+                "run",
+                target,
+                "--",
+                &max_time,
+                "-rss_limit_mb=2048",
+            ],
+            &[],
+        )?;
+    }
+    Ok(())
 }
+
+/// Every decoder that reads bytes from a peer (fuzz/fuzz_targets), run in turn.
+const FUZZ_TARGETS: [&str; 8] = [
+    "frame_decoder",
+    "typed_headers",
+    "route_body",
+    "heartbeat_body",
+    "properties",
+    "batch_body",
+    "stored_message",
+    "decompress",
+];
