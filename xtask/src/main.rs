@@ -192,8 +192,9 @@ fn fuzz(args: &[String]) -> Result<()> {
 }
 
 /// Every decoder that reads bytes from a peer (fuzz/fuzz_targets), run in turn.
-const FUZZ_TARGETS: [&str; 8] = [
+const FUZZ_TARGETS: [&str; 9] = [
     "frame_decoder",
+    "command_roundtrip",
     "typed_headers",
     "route_body",
     "heartbeat_body",
