@@ -64,7 +64,8 @@ fuzz_target!(|c: Command| {
         })
         .unwrap_or_default();
     for (key, value) in &sent {
-        // rmq's ROCKETMQ decoder reads a zero-length key or value as absent (Java reads "").
+        // The ROCKETMQ layout reads a zero length as null, as Java's `readStr` does (V08): an
+        // empty value comes back without a value, an entry with an empty key is dropped.
         let expected = match serialize_type {
             SerializeType::RocketMq if key.is_empty() || value.is_empty() => None,
             _ => Some(value.as_str()),
