@@ -88,8 +88,8 @@ async fn fake_cluster(checker: Option<AclSigner>, tls: Option<ServerTls>) -> (Se
     (handle, seen)
 }
 
-/// One sync and one async send, both stored.
-async fn send_sync_and_async(producer: &Producer) {
+/// A sync, an async, a oneway and a batch send (of 3), all accepted.
+async fn send_in_every_mode(producer: &Producer) {
     producer
         .send(Message::new("TopicTest", "sync"))
         .await
@@ -100,6 +100,14 @@ async fn send_sync_and_async(producer: &Producer) {
         .expect("accepted")
         .await
         .expect("async send stored");
+    producer
+        .send_oneway(Message::new("TopicTest", "oneway"))
+        .await
+        .expect("oneway written");
+    producer
+        .send_batch((0..3).map(|i| Message::new("TopicTest", format!("b{i}"))))
+        .await
+        .expect("batch stored");
 }
 
 fn checker() -> AclSigner {
@@ -115,15 +123,7 @@ async fn every_request_is_signed_from_the_first() {
         .build()
         .expect("config");
     producer.start().await.expect("starts");
-    send_sync_and_async(&producer).await;
-    producer
-        .send_oneway(Message::new("TopicTest", "oneway"))
-        .await
-        .expect("written");
-    producer
-        .send_batch((0..3).map(|i| Message::new("TopicTest", format!("b{i}"))))
-        .await
-        .expect("signed batch accepted");
+    send_in_every_mode(&producer).await;
     producer.shutdown().await;
 
     let seen = seen.lock().clone();
@@ -197,7 +197,7 @@ async fn tls_carries_every_send_and_an_untrusted_server_is_named() {
         .build()
         .expect("config");
     producer.start().await.expect("starts");
-    send_sync_and_async(&producer).await;
+    send_in_every_mode(&producer).await;
     producer.shutdown().await;
     assert!(seen.lock().iter().all(|(_, signed)| *signed));
 
@@ -252,7 +252,7 @@ async fn the_acl_test_broker_takes_signed_sends_in_every_mode_and_refuses_the_re
         .build()
         .expect("config");
     producer.start().await.expect("starts");
-    send_sync_and_async(&producer).await;
+    send_in_every_mode(&producer).await;
     let (tx, rx) = tokio::sync::oneshot::channel();
     producer
         .send_with_callback(Message::new("TopicTest", "callback"), move |r| {
@@ -261,14 +261,6 @@ async fn the_acl_test_broker_takes_signed_sends_in_every_mode_and_refuses_the_re
         .await
         .expect("accepted");
     assert!(rx.await.expect("called"), "callback send");
-    producer
-        .send_oneway(Message::new("TopicTest", "oneway"))
-        .await
-        .expect("oneway");
-    producer
-        .send_batch((0..3).map(|i| Message::new("TopicTest", format!("b{i}"))))
-        .await
-        .expect("batch");
     producer.shutdown().await;
     let broker = cluster.broker("broker-a").expect("broker");
     assert!(

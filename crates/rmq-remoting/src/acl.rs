@@ -166,9 +166,7 @@ pub fn sign(secret: &[u8], content: &[u8]) -> String {
 mod tests {
     use super::*;
     use crate::code::request;
-    use crate::header::{
-        GetRouteInfoRequestHeader, SendMessageRequestHeader, SendMessageRequestHeaderV2,
-    };
+    use crate::header::{GetRouteInfoRequestHeader, SendMessageRequestHeaderV2};
 
     /// V58.
     #[test]
@@ -223,25 +221,7 @@ mod tests {
     /// fields too (Java: `makeCustomHeaderToNet` before signing).
     #[test]
     fn signed_send_with_a_fast_header() {
-        let header = SendMessageRequestHeader {
-            producer_group: "pg".into(),
-            topic: "TopicTest".into(),
-            default_topic: "TBW102".into(),
-            default_topic_queue_nums: 4,
-            queue_id: 1,
-            sys_flag: 0,
-            born_timestamp: 1_700_000_000_000,
-            flag: 0,
-            properties: Some(
-                "KEYS\u{1}OrderID188\u{2}UNIQ_KEY\u{1}C0A80164123418B4AAC2075BCD150001\u{2}WAIT\u{1}true\u{2}TAGS\u{1}TagA"
-                    .into(),
-            ),
-            reconsume_times: Some(0),
-            unit_mode: Some(false),
-            max_reconsume_times: None,
-            batch: Some(false),
-            broker_name: Some("broker-a".into()),
-        };
+        let header = crate::codec::tests::v14_header();
         let signer = AclSigner::new("AK", "SK").expect("credentials");
         let mut send = RemotingCommand::request(request::SEND_MESSAGE_V2)
             .with_fast_header(SendMessageRequestHeaderV2(header))

@@ -200,4 +200,4 @@ fn share_str(buf: &Bytes, s: &str) -> bytestring::ByteString {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

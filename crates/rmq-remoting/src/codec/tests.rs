@@ -56,7 +56,7 @@ fn json_header(frame: &[u8]) -> &str {
 const UNIQ_KEY: &str = "C0A80164123418B4AAC2075BCD150001";
 
 /// The V14 message's send header (4.9.8 property encoding).
-fn v14_header() -> SendMessageRequestHeader {
+pub(crate) fn v14_header() -> SendMessageRequestHeader {
     SendMessageRequestHeader {
         producer_group: "pg".into(),
         topic: "TopicTest".into(),
