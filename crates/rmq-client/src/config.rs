@@ -107,6 +107,14 @@ pub struct ProducerConfig {
     pub credentials: Option<AclSigner>,
     /// TLS for every connection (Java: `useTLS`; see [`ProducerBuilder::tls`]).
     pub tls: Option<ClientTls>,
+    /// Java `checkThreadPoolMaxSize`: a transaction producer's broker checks run at once (1).
+    pub check_concurrency: usize,
+    /// Java `checkRequestHoldMax`: broker checks waiting for the listener; more are dropped,
+    /// and the broker asks again later (2000).
+    pub check_backlog: usize,
+    /// How long a transaction listener's `execute` or `check` may take before it counts as
+    /// `Unknown` (rmq; Java has no limit) (60 s).
+    pub transaction_listener_timeout: Duration,
 }
 
 /// Builds a [`Producer`](crate::Producer) (Java: `new DefaultMQProducer(group)` plus setters).
@@ -190,6 +198,9 @@ impl ProducerBuilder {
                 shutdown_grace: Duration::from_millis(3000),
                 credentials: None,
                 tls: None,
+                check_concurrency: 1,
+                check_backlog: 2000,
+                transaction_listener_timeout: Duration::from_secs(60),
             },
             rpc_hooks: Vec::new(),
             credentials: None,
@@ -367,6 +378,12 @@ impl ProducerBuilder {
         property_style: SeparatorStyle;
         /// Grace period for async sends at shutdown.
         shutdown_grace: Duration;
+        /// Java `checkThreadPoolMaxSize`: broker checks a transaction producer runs at once.
+        check_concurrency: usize;
+        /// Java `checkRequestHoldMax`: broker checks that may wait; more are dropped.
+        check_backlog: usize;
+        /// How long a transaction listener call may take before it counts as `Unknown`.
+        transaction_listener_timeout: Duration;
     }
 
     /// The settings as they stand, unchecked (tests that need a setting `build` refuses).
@@ -418,6 +435,38 @@ impl ProducerBuilder {
         producer.start().await?;
         Ok(producer)
     }
+
+    /// Builds a transaction producer whose local transactions and broker checks `listener`
+    /// handles (Java: `new TransactionMQProducer(group)` plus `setTransactionListener`). The
+    /// check executor's sizes are [`check_concurrency`](Self::check_concurrency) and
+    /// [`check_backlog`](Self::check_backlog).
+    ///
+    /// ```
+    /// use rmq_client::{LocalTransactionState, Producer, TransactionCheck, TransactionListener};
+    ///
+    /// struct Undecided;
+    /// impl TransactionListener for Undecided {
+    ///     type Arg = ();
+    ///     async fn execute(&self, _: &rmq_common::Message, _: ()) -> LocalTransactionState {
+    ///         LocalTransactionState::Unknown
+    ///     }
+    ///     async fn check(&self, _: &TransactionCheck) -> LocalTransactionState {
+    ///         LocalTransactionState::Commit
+    ///     }
+    /// }
+    /// let producer = Producer::builder("tx_group")
+    ///     .name_server("127.0.0.1:9876")
+    ///     .check_concurrency(4)
+    ///     .build_transactional(Undecided)
+    ///     .unwrap();
+    /// assert_eq!(producer.producer().config().check_concurrency, 4);
+    /// ```
+    pub fn build_transactional<L: crate::TransactionListener>(
+        self,
+        listener: L,
+    ) -> Result<crate::TransactionProducer<L>> {
+        Ok(crate::TransactionProducer::new(self.build()?, listener))
+    }
 }
 
 /// The environment variable Java reads name server addresses from (Java:
@@ -454,6 +503,9 @@ impl ProducerConfig {
         }
         if self.async_permits == 0 || self.oneway_permits == 0 {
             return bad("async_permits and oneway_permits must be at least 1");
+        }
+        if self.check_concurrency == 0 {
+            return bad("check_concurrency must be at least 1");
         }
         if self.heartbeat_interval.is_zero() || self.poll_name_server_interval.is_zero() {
             return bad("heartbeat_interval and poll_name_server_interval must be more than zero");

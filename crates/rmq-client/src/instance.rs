@@ -14,7 +14,9 @@ use rmq_common::ByteString;
 use rmq_common::validators::CLIENT_INNER_PRODUCER_GROUP;
 use rmq_remoting::body::{HeartbeatData, MASTER_ID, TopicRouteData};
 use rmq_remoting::code::{request, response};
-use rmq_remoting::header::{GetRouteInfoRequestHeader, UnregisterClientRequestHeader};
+use rmq_remoting::header::{
+    EndTransactionRequestHeader, GetRouteInfoRequestHeader, UnregisterClientRequestHeader,
+};
 use rmq_remoting::{Channel, RemotingClient, RemotingCommand, RpcHook};
 use rustc_hash::FxHashMap;
 use tokio_util::sync::CancellationToken;
@@ -293,6 +295,29 @@ impl ClientInstance {
         self.brokers.read().get(broker)?.get(&MASTER_ID).cloned()
     }
 
+    /// The producer of `group` (namespace applied), if it lives here.
+    pub(crate) fn producer(&self, group: &str) -> Option<Arc<ProducerInner>> {
+        self.producers.lock().get(group).and_then(Weak::upgrade)
+    }
+
+    /// Sends END_TRANSACTION oneway to `addr` (Java: `MQClientAPIImpl.endTransactionOneway`).
+    pub(crate) async fn end_transaction(
+        &self,
+        addr: &str,
+        header: EndTransactionRequestHeader,
+        remark: Option<String>,
+        timeout: Duration,
+    ) -> Result<()> {
+        let mut cmd = self.request(request::END_TRANSACTION).with_header(header);
+        if let Some(remark) = remark {
+            cmd = cmd.with_remark(remark);
+        }
+        self.transport
+            .invoke_oneway(addr, cmd, timeout)
+            .await
+            .map_err(Error::Remoting)
+    }
+
     fn live_producers(&self) -> Vec<Arc<ProducerInner>> {
         self.producers
             .lock()
@@ -414,7 +439,17 @@ impl ClientInstance {
     }
 
     /// Answers what brokers ask a producer-only client (Java: `ClientRemotingProcessor`).
-    fn register_broker_requests(&self) {
+    fn register_broker_requests(self: &Arc<Self>) {
+        let instance = Arc::downgrade(self);
+        self.remoting.register_processor(
+            request::CHECK_TRANSACTION_STATE,
+            move |channel: Channel, req: RemotingCommand| {
+                if let Some(instance) = instance.upgrade() {
+                    crate::transaction::receive(&instance, channel.addr_shared(), &req);
+                }
+                std::future::ready(None)
+            },
+        );
         // No consumer lives here; Java answers SYSTEM_ERROR naming the group asked about.
         self.remoting.register_processor(
             request::GET_CONSUMER_RUNNING_INFO,
@@ -430,17 +465,14 @@ impl ClientInstance {
                 )
             },
         );
-        // Oneway notices: nothing to do without consumers or transactions.
-        for code in [
-            request::CHECK_TRANSACTION_STATE,
+        // A oneway notice: nothing to do without consumers.
+        self.remoting.register_processor(
             request::NOTIFY_CONSUMER_IDS_CHANGED,
-        ] {
-            self.remoting
-                .register_processor(code, |channel: Channel, req: RemotingCommand| async move {
-                    tracing::debug!(addr = %channel.addr(), code = req.code(), "ignoring broker notice");
-                    None
-                });
-        }
+            |channel: Channel, req: RemotingCommand| async move {
+                tracing::debug!(addr = %channel.addr(), code = req.code(), "ignoring broker notice");
+                None
+            },
+        );
     }
 }
 

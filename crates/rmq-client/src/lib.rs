@@ -30,6 +30,7 @@ pub mod route;
 mod selector;
 mod send;
 mod send_result;
+mod transaction;
 mod transport;
 
 pub use config::{DEFAULT_RETRY_RESPONSE_CODES, NAMESRV_ADDR_ENV, ProducerBuilder, ProducerConfig};
@@ -44,3 +45,7 @@ pub use selector::{
 };
 pub use send::{AsyncRequest, CallbackRequest, OnewayRequest, Payload, SendFuture, SendRequest};
 pub use send_result::{SendResult, SendStatus};
+pub use transaction::{
+    CheckStats, LocalTransactionState, TransactionCheck, TransactionListener, TransactionProducer,
+    TransactionRequest, TransactionSendResult,
+};

@@ -3,7 +3,7 @@
 
 use rustc_hash::FxHashMap;
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use parking_lot::{Mutex, RwLock};
@@ -21,6 +21,7 @@ use crate::hook::{CheckForbiddenHook, SendMessageHook};
 use crate::instance::ClientInstance;
 use crate::route::TopicPublishInfo;
 use crate::send::AsyncTracker;
+use crate::transaction::Checks;
 use crate::transport::Transport;
 use crate::{Error, Result};
 
@@ -88,6 +89,8 @@ pub(crate) struct ProducerInner {
     transport: Option<Arc<dyn Transport>>,
     /// Cancelled when shutdown is complete, so every caller of `shutdown` can wait for it.
     shut_down: CancellationToken,
+    /// A transaction producer's check executor, where broker checks for this group go.
+    pub(crate) checks: OnceLock<Arc<Checks>>,
 }
 
 impl fmt::Debug for ProducerInner {
@@ -138,6 +141,7 @@ impl Producer {
                 rpc_hooks,
                 transport: None,
                 shut_down: CancellationToken::new(),
+                checks: OnceLock::new(),
             }),
         }
     }

@@ -40,6 +40,8 @@ pub(crate) struct Seen {
     pub(crate) addr: String,
     pub(crate) code: i32,
     pub(crate) header: Option<SendMessageRequestHeader>,
+    pub(crate) ext: Option<rmq_remoting::ExtFields>,
+    pub(crate) remark: Option<String>,
     pub(crate) body: Bytes,
 }
 
@@ -124,11 +126,16 @@ impl FakeTransport {
             addr: addr.to_owned(),
             code: cmd.code(),
             header,
+            ext: cmd.ext_fields().cloned(),
+            remark: cmd.remark().map(str::to_owned),
             body: cmd.body().clone(),
         });
         let behaviour = self.brokers.lock().get(addr).copied();
         let offset = self.offsets.fetch_add(1, Ordering::Relaxed);
         let is_send = cmd.code() != request::HEART_BEAT && cmd.code() != request::UNREGISTER_CLIENT;
+        let store_host = addr
+            .parse()
+            .unwrap_or_else(|_| std::net::SocketAddr::from(([127, 0, 0, 1], 0)));
         let addr = addr.to_owned();
         Box::pin(async move {
             let work = async move {
@@ -140,7 +147,12 @@ impl FakeTransport {
                         }
                         Ok(RemotingCommand::response(response::SUCCESS).with_header(
                             SendMessageResponseHeader {
-                                msg_id: format!("OFFSET{offset}").into(),
+                                msg_id: rmq_common::OffsetMessageId {
+                                    addr: store_host,
+                                    offset: i64::from(offset),
+                                }
+                                .encode()
+                                .into(),
                                 queue_id,
                                 queue_offset: i64::from(offset),
                                 transaction_id: None,

@@ -11,7 +11,7 @@
 mod attempt;
 mod driver;
 #[cfg(test)]
-mod fake;
+pub(crate) mod fake;
 mod payload;
 mod prepare;
 mod retry;
@@ -23,6 +23,7 @@ use std::time::Duration;
 
 use rmq_common::{Message, MessageQueue};
 
+pub(crate) use attempt::panic_message;
 pub(crate) use driver::AsyncTracker;
 pub use driver::SendFuture;
 use driver::{Sink, submit, submit_one};
