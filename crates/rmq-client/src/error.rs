@@ -187,6 +187,21 @@ pub enum Error {
     /// A queue selector returned no queue.
     #[error("select message queue return null")]
     NoQueueSelected,
+    /// A request was sent but no reply came before its timeout (Java:
+    /// `RequestTimeoutException`, 10006).
+    #[error("send request message to <{topic}> OK, but wait reply message timeout, {} ms.", timeout.as_millis())]
+    RequestTimeout {
+        /// The request's topic.
+        topic: String,
+        /// The request's timeout.
+        timeout: Duration,
+    },
+    /// A reply cannot be made to this message (Java: `CREATE_REPLY_MESSAGE_EXCEPTION`, 10007).
+    #[error(transparent)]
+    Reply(#[from] rmq_common::reply::ReplyError),
+    /// A recall handle cannot be read.
+    #[error(transparent)]
+    RecallHandle(#[from] rmq_common::recall::InvalidRecallHandle),
 }
 
 /// What kind of failure an [`Error`] is, to decide what to do about it without matching
@@ -252,7 +267,9 @@ impl Error {
             | Error::Batch(_)
             | Error::Compression(_)
             | Error::TopicMismatch { .. }
-            | Error::NoQueueSelected => ErrorKind::Invalid,
+            | Error::NoQueueSelected
+            | Error::Reply(_)
+            | Error::RecallHandle(_) => ErrorKind::Invalid,
             Error::Forbidden { .. } | Error::HookPanicked { .. } => ErrorKind::Hook,
             // A credential or ACL refusal, whoever answers it.
             Error::NameServer {
@@ -278,7 +295,7 @@ impl Error {
                 rmq_remoting::ErrorKind::Hook => ErrorKind::Hook,
                 _ => ErrorKind::Connection,
             },
-            Error::Timeout { .. } => ErrorKind::Timeout,
+            Error::Timeout { .. } | Error::RequestTimeout { .. } => ErrorKind::Timeout,
             Error::AllAttemptsFailed { attempts, .. } => attempts
                 .last()
                 .map_or(ErrorKind::Connection, SendAttempt::kind),
@@ -329,15 +346,16 @@ impl Error {
             Error::Timeout { attempts, .. } | Error::AllAttemptsFailed { attempts, .. } => {
                 attempts.iter().any(SendAttempt::may_have_been_stored)
             }
-            // Ended by shutdown while waiting for an answer.
-            Error::Shutdown | Error::Panicked(_) => true,
+            // Ended by shutdown while waiting for an answer; a request stored, never answered.
+            Error::Shutdown | Error::Panicked(_) | Error::RequestTimeout { .. } => true,
             _ => false,
         }
     }
 
     /// Java's response code for this error: the broker's or name server's code, or a
     /// `ClientErrorCode` (10004 no name server, 10005 no route, 10003 broker not found,
-    /// 10002 timeout, 10001 connect), or 13 for an illegal message; `None` otherwise.
+    /// 10002 timeout, 10001 connect, 10006 no reply to a request, 10007 not a request to
+    /// reply to), or 13 for an illegal message; `None` otherwise.
     pub fn response_code(&self) -> Option<i32> {
         match self {
             Error::Broker { code, .. } | Error::NameServer { code, .. } => Some(*code),
@@ -345,6 +363,8 @@ impl Error {
             Error::NoRoute { .. } => Some(10005),
             Error::BrokerNotFound { .. } => Some(10003),
             Error::Timeout { .. } => Some(10002),
+            Error::RequestTimeout { .. } => Some(10006),
+            Error::Reply(_) => Some(10007),
             Error::Remoting(e) | Error::NameServerUnreachable(e) if e.is_timeout() => Some(10002),
             Error::Remoting(_) | Error::NameServerUnreachable(_) => Some(10001),
             Error::Validation(e) => Some(e.response_code()).filter(|c| *c >= 0),
@@ -557,6 +577,9 @@ fn broker_hint(code: i32) -> &'static str {
         }
         SYSTEM_ERROR => {
             "; the broker failed to store the message: retry, and check the broker's log"
+        }
+        REQUEST_CODE_NOT_SUPPORTED => {
+            "; not supported by this broker: it is older than the request needs (recall needs RocketMQ 5.3.2 or later)"
         }
         _ => "",
     }

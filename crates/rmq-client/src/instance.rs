@@ -23,6 +23,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::config::ProducerConfig;
 use crate::producer::ProducerInner;
+use crate::request::ReplyTable;
 use crate::transport::{Link, Transport};
 use crate::{Error, Result};
 
@@ -56,6 +57,8 @@ pub(crate) struct ClientInstance {
     producers: Mutex<HashMap<String, Weak<ProducerInner>>>,
     /// Serializes name-server route updates (Java: `lockNamesrv`).
     route_update: tokio::sync::Mutex<()>,
+    /// Requests waiting for their replies.
+    replies: Arc<ReplyTable>,
     stop: CancellationToken,
 }
 
@@ -138,6 +141,7 @@ impl ClientInstance {
             brokers: RwLock::default(),
             producers: Mutex::default(),
             route_update: tokio::sync::Mutex::new(()),
+            replies: Arc::default(),
             stop: CancellationToken::new(),
         });
         instance.register_broker_requests();
@@ -155,6 +159,11 @@ impl ClientInstance {
 
     pub(crate) fn transport(&self) -> &Link {
         &self.transport
+    }
+
+    /// Requests waiting for their replies.
+    pub(crate) fn replies(&self) -> &Arc<ReplyTable> {
+        &self.replies
     }
 
     /// Registers a producer group (Java: `registerProducer`); one per group per instance.
@@ -298,6 +307,21 @@ impl ClientInstance {
     /// The producer of `group` (namespace applied), if it lives here.
     pub(crate) fn producer(&self, group: &str) -> Option<Arc<ProducerInner>> {
         self.producers.lock().get(group).and_then(Weak::upgrade)
+    }
+
+    /// Sends a request with `header` to `addr` and waits for the answer.
+    pub(crate) async fn invoke(
+        &self,
+        addr: &str,
+        code: i32,
+        header: impl rmq_remoting::header::CommandHeader,
+        timeout: Duration,
+    ) -> Result<RemotingCommand> {
+        let cmd = self.request(code).with_header(header);
+        self.transport
+            .invoke_sync(addr, cmd, timeout)
+            .await
+            .map_err(Error::Remoting)
     }
 
     /// Sends END_TRANSACTION oneway to `addr` (Java: `MQClientAPIImpl.endTransactionOneway`).
@@ -450,6 +474,17 @@ impl ClientInstance {
                 std::future::ready(None)
             },
         );
+        let replies = self.replies.clone();
+        self.remoting.register_processor(
+            request::PUSH_REPLY_MESSAGE_TO_CLIENT,
+            move |channel: Channel, req: RemotingCommand| {
+                std::future::ready(Some(crate::request::receive(
+                    &replies,
+                    channel.addr(),
+                    &req,
+                )))
+            },
+        );
         // No consumer lives here; Java answers SYSTEM_ERROR naming the group asked about.
         self.remoting.register_processor(
             request::GET_CONSUMER_RUNNING_INFO,
@@ -506,6 +541,7 @@ async fn periodic<F>(
 
 impl ClientInstance {
     fn shutdown_transport(&self) {
+        self.replies.clear();
         self.transport.shutdown();
         if matches!(self.transport, Link::Other(_)) {
             self.remoting.shutdown();

@@ -25,6 +25,8 @@ mod fault;
 mod hook;
 mod instance;
 mod producer;
+mod recall;
+mod request;
 #[doc(hidden)]
 pub mod route;
 mod selector;
@@ -40,6 +42,7 @@ pub use hook::{
     CheckForbiddenContext, CheckForbiddenHook, MessageType, SendContext, SendMessageHook, SendMode,
 };
 pub use producer::{Producer, ServiceState};
+pub use request::{ReplyRequest, ReplyResult};
 pub use selector::{
     JavaHash, MessageQueueSelector, SelectByHash, SelectByRandom, SelectByRoundRobin,
 };

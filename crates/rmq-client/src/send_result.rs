@@ -96,6 +96,9 @@ pub struct SendResult {
     pub region_id: ByteString,
     /// Whether message tracing is on at the broker.
     pub trace_on: bool,
+    /// 5.x: the handle that recalls this timer message before it is due (see
+    /// [`Producer::recall`](crate::Producer::recall)); `None` for other messages and brokers.
+    pub recall_handle: Option<ByteString>,
 }
 
 impl SendResult {
@@ -115,6 +118,7 @@ impl SendResult {
             queue,
             queue_offset,
             transaction_id: None,
+            recall_handle: None,
             region_id: ByteString::from_static("DefaultRegion"),
             trace_on: true,
         }

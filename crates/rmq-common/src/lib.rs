@@ -30,6 +30,8 @@ pub mod message_id;
 pub mod namespace;
 pub mod properties;
 pub mod queue;
+pub mod recall;
+pub mod reply;
 pub mod stored;
 pub mod sysflag;
 pub mod validators;

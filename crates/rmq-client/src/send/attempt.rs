@@ -317,6 +317,7 @@ impl ProducerInner {
             ),
             queue_offset: header.queue_offset,
             transaction_id: header.transaction_id.as_ref().map(detach),
+            recall_handle: header.recall_handle.as_ref().map(detach),
             region_id: match header.region_id.as_deref() {
                 None | Some(DEFAULT_REGION) => ByteString::from_static(DEFAULT_REGION),
                 Some(region) => ByteString::from(region),

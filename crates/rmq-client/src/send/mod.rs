@@ -38,10 +38,11 @@ use crate::{Error, Producer, Result, SendError, SendResult};
 use prepare::Outgoing;
 use tokio::time::Instant;
 
-type Selector<'a> = Box<dyn FnOnce(&[MessageQueue], &Message) -> Option<MessageQueue> + Send + 'a>;
+pub(crate) type Selector<'a> =
+    Box<dyn FnOnce(&[MessageQueue], &Message) -> Option<MessageQueue> + Send + 'a>;
 
 /// Where a send goes.
-enum Target<'a> {
+pub(crate) enum Target<'a> {
     /// Any queue, with retries on other brokers.
     Any,
     /// This queue, one attempt.
@@ -298,7 +299,7 @@ impl std::fmt::Debug for CallbackRequest<'_> {
 }
 
 impl<'a, M: Payload> SendRequest<'a, M> {
-    fn new(producer: &'a Producer, payload: M, target: Target<'a>) -> Self {
+    pub(crate) fn new(producer: &'a Producer, payload: M, target: Target<'a>) -> Self {
         Self {
             producer,
             payload,

@@ -8,6 +8,8 @@
 //! later anyway (a missing or unparsable required field is a [`HeaderError`]).
 
 mod client;
+mod recall;
+mod reply;
 mod route;
 mod send;
 mod transaction;
@@ -17,6 +19,8 @@ use std::str::FromStr;
 use bytestring::ByteString;
 
 pub use client::UnregisterClientRequestHeader;
+pub use recall::{RecallMessageRequestHeader, RecallMessageResponseHeader};
+pub use reply::ReplyMessageRequestHeader;
 pub use route::GetRouteInfoRequestHeader;
 pub use send::{SendMessageRequestHeader, SendMessageRequestHeaderV2, SendMessageResponseHeader};
 pub use transaction::{CheckTransactionStateRequestHeader, EndTransactionRequestHeader};
