@@ -24,14 +24,17 @@ use rmq_remoting::{Channel, RemotingCommand, RemotingServer, ServerHandle, versi
 use tokio::net::{TcpListener, TcpSocket};
 use tokio::time::Instant;
 
+use crate::clients::ClientChannels;
 use crate::fault::{self, Admission, Faults};
 use crate::route::{Registration, RouteRegistry};
 use crate::store::{MessageStore, StoredMessage};
+use crate::timer::Timers;
 use crate::topic::{
     AUTO_CREATE_TOPIC, AUTO_CREATE_TOPIC_PERM, AUTO_CREATE_TOPIC_QUEUES, DEFAULT_TOPIC_PERM,
     StaticTopic, TopicConfig,
 };
-use crate::{TestkitError, client_manage, send};
+use crate::transaction::Transactions;
+use crate::{TestkitError, client_manage, reply, send, timer, transaction};
 
 /// Heartbeats and unregistrations kept per broker; older ones are dropped.
 const RECORD_LIMIT: usize = 10_000;
@@ -49,6 +52,10 @@ pub(crate) struct BrokerSettings {
     /// Verifies every request's ACL signature with these credentials.
     pub(crate) acl: Option<AclSigner>,
     pub(crate) tls: Option<ServerTls>,
+    /// Check undecided half messages this often (and this old); `None`: never.
+    pub(crate) transaction_check_interval: Option<Duration>,
+    /// Answer RECALL_MESSAGE (5.3.2+); otherwise the code is unknown, as to a 4.x broker.
+    pub(crate) recall: bool,
 }
 
 /// Topics and whether the broker is serving; one lock so registration follows both in order.
@@ -92,6 +99,10 @@ pub(crate) struct BrokerState {
     requests_seen: AtomicU64,
     acl: Option<AclSigner>,
     tls: Option<ServerTls>,
+    recall: bool,
+    pub(crate) clients: ClientChannels,
+    pub(crate) transactions: Transactions,
+    pub(crate) timers: Timers,
 }
 
 impl BrokerState {
@@ -130,7 +141,23 @@ impl BrokerState {
             requests_seen: AtomicU64::new(0),
             acl: settings.acl.clone(),
             tls: settings.tls.clone(),
+            recall: settings.recall,
+            clients: ClientChannels::default(),
+            transactions: Transactions::default(),
+            timers: Timers::default(),
         }
+    }
+
+    pub(crate) fn is_running(&self) -> bool {
+        self.meta.lock().running
+    }
+
+    pub(crate) fn cluster(&self) -> &str {
+        &self.cluster
+    }
+
+    pub(crate) fn has_topic(&self, topic: &str) -> bool {
+        self.meta.lock().topics.contains_key(topic)
     }
 
     /// The store host: where clients connect.
@@ -283,7 +310,12 @@ async fn handle(
         request::SEND_MESSAGE | request::SEND_MESSAGE_V2 | request::SEND_BATCH_MESSAGE => {
             send::process(&state, &channel, &request).await
         }
-        request::HEART_BEAT => client_manage::heartbeat(&state, &request),
+        request::SEND_REPLY_MESSAGE | request::SEND_REPLY_MESSAGE_V2 => {
+            reply::process(&state, &channel, &request).await
+        }
+        request::END_TRANSACTION => transaction::end(&state, &request)?,
+        request::RECALL_MESSAGE if state.recall => timer::recall(&state, &request),
+        request::HEART_BEAT => client_manage::heartbeat(&state, &channel, &request),
         request::UNREGISTER_CLIENT => client_manage::unregister(&state, &request),
         code => RemotingCommand::response(response::REQUEST_CODE_NOT_SUPPORTED)
             .with_remark(format!(" request type {code} not supported")),
@@ -368,6 +400,12 @@ impl TestBroker {
             ));
         }
         state.set_running(true);
+        if let Some(interval) = settings.transaction_check_interval {
+            tokio::spawn(transaction::check_periodically(
+                Arc::downgrade(&state),
+                interval,
+            ));
+        }
         Ok(Self {
             inner: Arc::new(Inner {
                 state,
@@ -475,6 +513,21 @@ impl TestBroker {
     /// The configuration of `topic`, if the broker has it (auto-created topics included).
     pub fn topic_config(&self, topic: &str) -> Option<TopicConfig> {
         self.inner.state.meta.lock().topics.get(topic).cloned()
+    }
+
+    /// Half messages stored and neither committed nor rolled back yet, in the half topic.
+    pub fn half_messages(&self) -> Vec<StoredMessage> {
+        crate::transaction::undecided(&self.inner.state)
+    }
+
+    /// Every END_TRANSACTION header received, oldest first (the last 10 000).
+    pub fn end_transactions(&self) -> Vec<rmq_remoting::header::EndTransactionRequestHeader> {
+        self.inner.state.transactions.ends_seen()
+    }
+
+    /// How many CHECK_TRANSACTION_STATE requests this broker sent.
+    pub fn transaction_checks_sent(&self) -> u64 {
+        self.inner.state.transactions.checks_sent()
     }
 
     /// Every topic on the broker, sorted by name.

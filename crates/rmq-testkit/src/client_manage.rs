@@ -1,19 +1,24 @@
 //! Client registration (Java 4.9.8: `ClientManageProcessor.heartBeat` / `unregisterClient`).
 //!
-//! The broker records what it receives so tests can assert on it; nothing else depends on it
-//! (there are no consumers and no transaction checks to route).
+//! The broker records what it receives so tests can assert on it, and the connection each
+//! client heartbeats on, where transaction checks and replies go.
 
-use rmq_remoting::RemotingCommand;
 use rmq_remoting::body::HeartbeatData;
 use rmq_remoting::code::response;
 use rmq_remoting::header::UnregisterClientRequestHeader;
+use rmq_remoting::{Channel, RemotingCommand};
 
 use crate::broker::BrokerState;
 
-/// `HEART_BEAT` (34): records the body and answers SUCCESS.
-pub(crate) fn heartbeat(state: &BrokerState, request: &RemotingCommand) -> RemotingCommand {
+/// `HEART_BEAT` (34): records the body and the connection, and answers SUCCESS.
+pub(crate) fn heartbeat(
+    state: &BrokerState,
+    channel: &Channel,
+    request: &RemotingCommand,
+) -> RemotingCommand {
     match HeartbeatData::from_json(request.body()) {
         Ok(heartbeat) => {
+            state.clients.register(channel, &heartbeat);
             state.record_heartbeat(heartbeat);
             RemotingCommand::response(response::SUCCESS)
         }
@@ -25,6 +30,9 @@ pub(crate) fn heartbeat(state: &BrokerState, request: &RemotingCommand) -> Remot
 pub(crate) fn unregister(state: &BrokerState, request: &RemotingCommand) -> RemotingCommand {
     match request.decode_header::<UnregisterClientRequestHeader>() {
         Ok(header) => {
+            if let Some(group) = &header.producer_group {
+                state.clients.unregister(group, &header.client_id);
+            }
             state.record_unregister(header);
             RemotingCommand::response(response::SUCCESS)
         }

@@ -49,6 +49,8 @@ pub struct TestClusterBuilder {
     max_stored_messages: usize,
     acl: Option<AclSigner>,
     tls: bool,
+    transaction_check_interval: Option<Duration>,
+    recall: bool,
 }
 
 impl Default for TestClusterBuilder {
@@ -64,6 +66,8 @@ impl Default for TestClusterBuilder {
             max_stored_messages: DEFAULT_MAX_STORED_MESSAGES,
             acl: None,
             tls: false,
+            transaction_check_interval: None,
+            recall: true,
         }
     }
 }
@@ -141,6 +145,21 @@ impl TestClusterBuilder {
         self
     }
 
+    /// Brokers check half messages left undecided for `interval`, every `interval`, with a
+    /// connection of the producer group that sent them (Java: `transactionCheckInterval` and
+    /// `transactionTimeOut`), at most 15 times each (off: never).
+    pub fn transaction_check_interval(mut self, interval: Duration) -> Self {
+        self.transaction_check_interval = Some(interval);
+        self
+    }
+
+    /// Brokers answer RECALL_MESSAGE as a 5.3.2+ broker does (true); with `false` the request
+    /// is unknown to them, as to a 4.x broker (code 3, REQUEST_CODE_NOT_SUPPORTED).
+    pub fn recall(mut self, supported: bool) -> Self {
+        self.recall = supported;
+        self
+    }
+
     /// Starts the name server, then the brokers, all on `127.0.0.1`.
     pub async fn start(self) -> Result<TestCluster, TestkitError> {
         let registry = Arc::new(RouteRegistry::default());
@@ -163,6 +182,8 @@ impl TestClusterBuilder {
             max_stored_messages: self.max_stored_messages,
             acl: self.acl,
             tls: server_tls,
+            transaction_check_interval: self.transaction_check_interval,
+            recall: self.recall,
         };
         let mut brokers = Vec::with_capacity(self.brokers);
         for i in 0..self.brokers {

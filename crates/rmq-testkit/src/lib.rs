@@ -56,21 +56,27 @@
 mod acl;
 mod broker;
 mod client_manage;
+mod clients;
 mod cluster;
 mod error;
 mod fault;
 mod namesrv;
+mod reply;
 mod route;
 mod send;
 mod store;
+mod timer;
 mod tls;
 mod topic;
+mod transaction;
 
 pub use broker::TestBroker;
 pub use cluster::{DEFAULT_MAX_STORED_MESSAGES, TestCluster, TestClusterBuilder};
 pub use error::TestkitError;
 pub use store::StoredMessage;
+pub use timer::TIMER_TOPIC;
 pub use topic::{
     AUTO_CREATE_TOPIC, AUTO_CREATE_TOPIC_PERM, AUTO_CREATE_TOPIC_QUEUES, DEFAULT_CLUSTER,
     DEFAULT_TOPIC_PERM, TopicConfig,
 };
+pub use transaction::HALF_TOPIC;

@@ -5,20 +5,21 @@
 //! `SendMessageProcessor.rewriteResponseForStaticTopic`).
 
 use std::hash::{BuildHasher, RandomState};
+use std::sync::Arc;
 
 use bytes::Bytes;
 use rmq_common::batch::decode_body;
 use rmq_common::properties::keys;
 use rmq_common::sysflag::COMPRESSED_FLAG;
 use rmq_common::validators::{is_not_allowed_send_topic, validate_topic};
-use rmq_common::{ByteString, CompressionType, Properties};
+use rmq_common::{ByteString, CompressionType, OffsetMessageId, Properties};
 use rmq_remoting::code::{request, response};
 use rmq_remoting::header::{SendMessageRequestHeader, SendMessageResponseHeader};
 use rmq_remoting::{Channel, ExtFields, RemotingCommand, SerializeType};
 
 use crate::broker::{BrokerState, QueueTarget};
-use crate::fault;
-use crate::store::{Appended, NewMessage};
+use crate::store::{Appended, NewMessage, now_ms};
+use crate::{fault, timer, transaction};
 
 /// Java: `MessageStoreConfig.maxMessageSize` (4 MiB).
 const MAX_MESSAGE_SIZE: usize = 4 * 1024 * 1024;
@@ -36,7 +37,7 @@ type Refusal = RemotingCommand;
 
 /// Answers a send request (codes 10, 310, 320), after the configured latency.
 pub(crate) async fn process(
-    state: &BrokerState,
+    state: &Arc<BrokerState>,
     channel: &Channel,
     request: &RemotingCommand,
 ) -> RemotingCommand {
@@ -48,7 +49,7 @@ pub(crate) async fn process(
 }
 
 fn send(
-    state: &BrokerState,
+    state: &Arc<BrokerState>,
     channel: &Channel,
     request: &RemotingCommand,
 ) -> Result<RemotingCommand, Refusal> {
@@ -109,7 +110,7 @@ struct Target {
 
 /// Java's `msgCheck`, then the store; `injected` is a success-like code to answer with.
 fn store(
-    state: &BrokerState,
+    state: &Arc<BrokerState>,
     channel: &Channel,
     request: &RemotingCommand,
     header: &SendMessageRequestHeader,
@@ -151,13 +152,32 @@ fn store(
         request_code: code,
         serialize_type: request.serialize_type(),
         batch,
+        cluster: state.cluster(),
     };
-    let messages = if batch {
+    let mut messages = if batch {
         template.batch_messages(request.body())?
     } else {
         vec![template.single_message(request.body())?]
     };
+    // Java 5.x: a half message waits in the half topic, a timer message in the timer topic.
+    let mut timer = None;
+    if let (false, [msg]) = (batch, messages.as_mut_slice()) {
+        if msg.properties.get(keys::TRAN_MSG) == Some("true") {
+            transaction::to_half(msg);
+        } else if let Some(due) = timer::due_at(&msg.properties, now_ms())? {
+            timer = Some((due, timer::to_timer(state, msg, due)));
+        }
+    }
     let appended = state.store.append(messages);
+    let recall_handle = timer.map(|(due, handle)| {
+        let offset = appended
+            .msg_ids
+            .first()
+            .and_then(|id| OffsetMessageId::decode(id).ok())
+            .map_or(0, |id| id.offset);
+        timer::schedule(Arc::downgrade(state), offset, due);
+        handle
+    });
     let status = injected.unwrap_or(response::SUCCESS);
     // Java's `rewriteResponseForStaticTopic` answers with the logical queue and its
     // `computeStaticQueueOffsetLoosely` offset, which for a queue never remapped (logic and
@@ -166,6 +186,7 @@ fn store(
         status,
         target.logical.unwrap_or(queue_id),
         appended,
+        recall_handle,
         request.serialize_type(),
     ))
 }
@@ -228,6 +249,7 @@ struct Template<'a> {
     request_code: i32,
     serialize_type: SerializeType,
     batch: bool,
+    cluster: &'a str,
 }
 
 impl Template<'_> {
@@ -236,8 +258,10 @@ impl Template<'_> {
         flag: i32,
         body: Bytes,
         raw_body: Bytes,
-        properties: Properties,
+        mut properties: Properties,
     ) -> NewMessage {
+        // Java: every stored message names its cluster (responders build replies from it).
+        properties.insert_static(keys::CLUSTER, self.cluster.to_owned());
         NewMessage {
             topic: self.header.topic.clone(),
             queue_id: self.queue_id,
@@ -315,6 +339,7 @@ fn send_response(
     status: i32,
     queue_id: i32,
     appended: Appended,
+    recall_handle: Option<String>,
     serialize_type: SerializeType,
 ) -> RemotingCommand {
     let msg_id = match appended.msg_ids.as_slice() {
@@ -327,7 +352,7 @@ fn send_response(
         queue_offset: appended.first_queue_offset,
         transaction_id: None,
         batch_uniq_id: None,
-        recall_handle: None,
+        recall_handle: recall_handle.map(ByteString::from),
         region_id: Some(ByteString::from_static(REGION)),
         trace_on: true,
     };
@@ -337,7 +362,7 @@ fn send_response(
         SerializeType::RocketMq => response.with_fast_header(header),
         // JSON puts everything in one HashMap, iterated in bucket order (vectors.md V17).
         SerializeType::Json => {
-            let ext: ExtFields = [
+            let mut ext: ExtFields = [
                 ("queueId", header.queue_id.to_string()),
                 (keys::TRACE_ON, "true".to_owned()),
                 (keys::MSG_REGION, REGION.to_owned()),
@@ -346,6 +371,9 @@ fn send_response(
             ]
             .into_iter()
             .collect();
+            if let Some(handle) = &header.recall_handle {
+                ext.insert("recallHandle", handle.clone());
+            }
             response.with_ext_fields(ext)
         }
     }
@@ -372,12 +400,12 @@ mod tests {
                 .map(|(k, _)| k)
                 .collect()
         }
-        let binary = send_response(0, 1, appended(), SerializeType::RocketMq);
+        let binary = send_response(0, 1, appended(), None, SerializeType::RocketMq);
         assert_eq!(
             keys(&binary),
             ["msgId", "queueId", "queueOffset", "TRACE_ON", "MSG_REGION"]
         );
-        let json = send_response(0, 1, appended(), SerializeType::Json);
+        let json = send_response(0, 1, appended(), None, SerializeType::Json);
         assert_eq!(
             keys(&json),
             ["queueId", "TRACE_ON", "MSG_REGION", "msgId", "queueOffset"]
@@ -394,7 +422,7 @@ mod tests {
     #[test]
     fn v16_v17_response_frames() {
         let frame = |kind| {
-            let mut response = send_response(0, 1, appended(), kind)
+            let mut response = send_response(0, 1, appended(), None, kind)
                 .with_version(rmq_remoting::version::V4_9_8)
                 .with_opaque(3)
                 .with_serialize_type(kind);

@@ -69,7 +69,9 @@ async fn v2_send_is_stored_with_every_field() {
     assert_eq!(msg.keys.as_deref(), Some("OrderID188"));
     assert_eq!(msg.uniq_key.as_deref(), Some(UNIQ));
     assert_eq!(msg.properties.get("WAIT"), Some("true"));
-    assert_eq!(msg.properties.len(), 4);
+    // The broker adds its cluster, as Java's does.
+    assert_eq!(msg.properties.get("CLUSTER"), Some("DefaultCluster"));
+    assert_eq!(msg.properties.len(), 5);
     assert_eq!(msg.producer_group, "pg");
     assert_eq!(msg.request_code, request::SEND_MESSAGE_V2);
     assert_eq!(msg.serialize_type, SerializeType::Json);
