@@ -26,7 +26,8 @@
 pub use rmq_client as client;
 pub use rmq_client::blocking;
 pub use rmq_client::{
-    Error, ErrorKind, Producer, Result, SendAttempt, SendError, SendResult, SendStatus,
+    Error, ErrorKind, LocalTransactionState, Producer, Result, SendAttempt, SendError, SendResult,
+    SendStatus, TransactionCheck, TransactionListener, TransactionProducer, TransactionSendResult,
 };
 pub use rmq_common as common;
 pub use rmq_remoting as remoting;
@@ -34,8 +35,9 @@ pub use rmq_remoting as remoting;
 /// The types most programs use, in one import: `use rmq::prelude::*;`.
 pub mod prelude {
     pub use rmq_client::{
-        Error, ErrorKind, MessageQueueSelector, Producer, SelectByHash, SelectByRandom,
-        SelectByRoundRobin, SendError, SendResult, SendStatus,
+        Error, ErrorKind, LocalTransactionState, MessageQueueSelector, Producer, SelectByHash,
+        SelectByRandom, SelectByRoundRobin, SendError, SendResult, SendStatus, TransactionCheck,
+        TransactionListener, TransactionProducer, TransactionSendResult,
     };
     pub use rmq_common::{
         CompressionType, Message, MessageBatch, MessageQueue, OffsetMessageId, UniqIdGenerator,

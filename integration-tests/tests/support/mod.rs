@@ -56,3 +56,11 @@ pub async fn eventually(timeout: Duration, mut check: impl FnMut() -> bool) -> b
     }
     check()
 }
+
+/// A stored message as a consumer reads it: topic, body (as sent), flag and properties.
+pub fn as_message(stored: &rmq_testkit::StoredMessage) -> Message {
+    let mut msg = Message::new(stored.topic.clone(), stored.body.clone());
+    msg.set_flag(stored.flag);
+    *msg.properties_mut() = stored.properties.clone();
+    msg
+}
