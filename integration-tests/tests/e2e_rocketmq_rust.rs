@@ -8,6 +8,7 @@
 #![allow(clippy::unwrap_used)] // A failed unwrap is a failed test.
 
 use std::collections::HashSet;
+use std::future::IntoFuture;
 use std::net::SocketAddr;
 use std::sync::OnceLock;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -25,6 +26,8 @@ use rmq::remoting::header::GetRouteInfoRequestHeader;
 const TIMEOUT: Duration = Duration::from_secs(10);
 /// GET_PRODUCER_CONNECTION_LIST (Java `RequestCode`; an admin request rmq does not send).
 const GET_PRODUCER_CONNECTION_LIST: i32 = 204;
+/// PULL_MESSAGE (Java `RequestCode`; a consumer's request, used here to read messages back).
+const PULL_MESSAGE: i32 = 11;
 
 fn namesrv() -> String {
     std::env::var("RMQ_E2E_NAMESRV").unwrap_or_else(|_| {
@@ -658,4 +661,297 @@ async fn an_authenticating_broker_takes_signed_sends_and_refuses_the_rest() {
         assert_eq!(failed.message().body().as_ref(), label.as_bytes());
         producer.shutdown().await;
     }
+}
+
+// ---- Transactions, request-reply and recall ------------------------------------------------
+
+/// PULL_MESSAGE (11) of up to 32 messages from `offset` of `topic`'s `queue_id`, without a
+/// consumer heartbeat (sysFlag FLAG_SUBSCRIPTION, 0x4, with subscription `*`): the decoded records,
+/// none when the queue has nothing there.
+async fn pull(
+    client: &RemotingClient,
+    broker: SocketAddr,
+    topic: &str,
+    queue_id: i32,
+) -> Vec<StoredMessage> {
+    let cmd = RemotingCommand::request(PULL_MESSAGE)
+        .with_ext_field("consumerGroup", unique("rmq_e2e_reader"))
+        .with_ext_field("topic", topic.to_owned())
+        .with_ext_field("queueId", queue_id.to_string())
+        .with_ext_field("queueOffset", "0")
+        .with_ext_field("maxMsgNums", "32")
+        .with_ext_field("sysFlag", "4")
+        .with_ext_field("commitOffset", "0")
+        .with_ext_field("suspendTimeoutMillis", "0")
+        .with_ext_field("subscription", "*")
+        .with_ext_field("subVersion", "0")
+        .with_ext_field("expressionType", "TAG");
+    let resp = client
+        .invoke_sync(&broker.to_string(), cmd, TIMEOUT)
+        .await
+        .unwrap();
+    if resp.code() != response::SUCCESS {
+        return Vec::new();
+    }
+    let mut records = Vec::new();
+    let mut body: &[u8] = resp.body();
+    while body.len() >= 4 {
+        let size = i32::from_be_bytes([body[0], body[1], body[2], body[3]]) as usize;
+        records.push(decode_stored_message(&body[..size]).unwrap());
+        body = &body[size..];
+    }
+    records
+}
+
+/// Every message readable on `topic` (all its queues on the e2e broker).
+async fn readable(client: &RemotingClient, topic: &str) -> Vec<StoredMessage> {
+    let route = route(client, topic).await;
+    let broker: SocketAddr = route.broker_datas[0]
+        .master_addr()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let queues = route.queue_datas[0].read_queue_nums as i32;
+    let mut all = Vec::new();
+    for queue in 0..queues {
+        all.extend(pull(client, broker, topic, queue).await);
+    }
+    all
+}
+
+/// Waits up to `timeout` for the message with `uniq_key` to be readable on `topic`.
+async fn wait_readable(
+    client: &RemotingClient,
+    topic: &str,
+    uniq_key: &str,
+    timeout: Duration,
+) -> Option<StoredMessage> {
+    let deadline = tokio::time::Instant::now() + timeout;
+    loop {
+        let found = readable(client, topic)
+            .await
+            .into_iter()
+            .find(|m| m.properties.get("UNIQ_KEY") == Some(uniq_key));
+        if found.is_some() || tokio::time::Instant::now() >= deadline {
+            return found;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+/// Answers local transactions and checks as scripted, counting checks.
+struct Decide {
+    execute: LocalTransactionState,
+    check: LocalTransactionState,
+    checks: std::sync::atomic::AtomicUsize,
+}
+
+impl TransactionListener for Decide {
+    type Arg = ();
+    async fn execute(&self, _: &Message, _: ()) -> LocalTransactionState {
+        self.execute
+    }
+    async fn check(&self, _: &TransactionCheck) -> LocalTransactionState {
+        self.checks
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        self.check
+    }
+}
+
+async fn transactional(
+    group: &str,
+    execute: LocalTransactionState,
+    check: LocalTransactionState,
+) -> TransactionProducer<Decide> {
+    let producer = builder(group)
+        .build_transactional(Decide {
+            execute,
+            check,
+            checks: Default::default(),
+        })
+        .unwrap();
+    producer.start().await.unwrap();
+    producer
+}
+
+#[tokio::test]
+#[ignore = "needs real servers: cargo xtask e2e"]
+async fn a_committed_transaction_is_readable_and_a_rolled_back_one_never_is() {
+    let topic = unique("E2E_Tx");
+    let client = admin();
+    let commit = transactional(
+        "e2e_tx_commit",
+        LocalTransactionState::Commit,
+        LocalTransactionState::Commit,
+    )
+    .await;
+    let committed = commit
+        .send_in_transaction(Message::new(topic.as_str(), "committed"), ())
+        .await
+        .unwrap();
+    assert_eq!(committed.local_state, LocalTransactionState::Commit);
+    // The half message is in the half topic, where the send result's offset id points.
+    let half = view(
+        &client,
+        committed.send_result.offset_msg_id.as_deref().unwrap(),
+    )
+    .await;
+    assert_eq!(half.topic, "RMQ_SYS_TRANS_HALF_TOPIC");
+    assert_eq!(half.properties.get("REAL_TOPIC"), Some(topic.as_str()));
+
+    let rollback = transactional(
+        "e2e_tx_rollback",
+        LocalTransactionState::Rollback,
+        LocalTransactionState::Rollback,
+    )
+    .await;
+    let rolled_back = rollback
+        .send_in_transaction(Message::new(topic.as_str(), "rolled back"), ())
+        .await
+        .unwrap();
+    assert_eq!(rolled_back.local_state, LocalTransactionState::Rollback);
+
+    let delivered = wait_readable(&client, &topic, &committed.send_result.msg_id, TIMEOUT)
+        .await
+        .expect("the committed message is readable on its topic");
+    assert_eq!(&delivered.body[..], b"committed");
+    assert!(
+        wait_readable(
+            &client,
+            &topic,
+            &rolled_back.send_result.msg_id,
+            Duration::from_secs(2)
+        )
+        .await
+        .is_none(),
+        "a rolled-back message is never readable"
+    );
+    commit.shutdown().await;
+    rollback.shutdown().await;
+    client.shutdown();
+}
+
+#[tokio::test]
+#[ignore = "needs real servers: cargo xtask e2e"]
+async fn an_unknown_transaction_is_committed_when_the_broker_checks_back() {
+    let topic = unique("E2E_TxCheck");
+    let client = admin();
+    let producer = transactional(
+        "e2e_tx_check",
+        LocalTransactionState::Unknown,
+        LocalTransactionState::Commit,
+    )
+    .await;
+    let sent = producer
+        .send_in_transaction(Message::new(topic.as_str(), "decided by the check"), ())
+        .await
+        .unwrap();
+    assert_eq!(sent.local_state, LocalTransactionState::Unknown);
+    // The e2e broker checks undecided half messages every second (transactionCheckInterval).
+    let delivered = wait_readable(
+        &client,
+        &topic,
+        &sent.send_result.msg_id,
+        Duration::from_secs(30),
+    )
+    .await
+    .expect("committed by the answer to the broker's check");
+    assert_eq!(&delivered.body[..], b"decided by the check");
+    assert!(
+        producer.check_stats().answered >= 1,
+        "{:?}",
+        producer.check_stats()
+    );
+    assert!(
+        producer
+            .listener()
+            .checks
+            .load(std::sync::atomic::Ordering::SeqCst)
+            >= 1
+    );
+    producer.shutdown().await;
+    client.shutdown();
+}
+
+#[tokio::test]
+#[ignore = "needs real servers: cargo xtask e2e"]
+async fn a_request_is_answered_by_a_responder_reading_it_from_the_broker() {
+    let topic = unique("E2E_Request");
+    let client = admin();
+    let requester = started(builder("e2e_requester")).await;
+    let responder = started(builder("e2e_responder")).await;
+
+    let request = requester
+        .request(Message::new(topic.as_str(), "ping"))
+        .timeout(Duration::from_secs(20))
+        .into_future();
+    let respond = async {
+        // Read the request with PULL_MESSAGE and reply to it.
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+        loop {
+            let requests =
+                match tokio::time::timeout(Duration::from_secs(1), readable(&client, &topic)).await
+                {
+                    Ok(found) => found,
+                    Err(_) => Vec::new(),
+                };
+            if let Some(stored) = requests.first() {
+                let mut msg = Message::new(stored.topic.clone(), stored.body.clone());
+                *msg.properties_mut() = stored.properties.clone();
+                assert!(
+                    msg.properties().get("CLUSTER").is_some(),
+                    "the broker names its cluster"
+                );
+                return responder.send_reply(&msg, "pong").unwrap().await.unwrap();
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "no request to answer"
+            );
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    };
+    let (reply, replied) = tokio::join!(request, respond);
+    assert_eq!(replied.status, SendStatus::SendOk);
+    let reply = reply.unwrap();
+    assert_eq!(&reply.body()[..], b"pong");
+    assert_eq!(reply.properties().get("MSG_TYPE"), Some("reply"));
+    assert!(reply.properties().get("ARRIVE_TIME").is_some());
+    requester.shutdown().await;
+    responder.shutdown().await;
+    client.shutdown();
+}
+
+#[tokio::test]
+#[ignore = "needs real servers: cargo xtask e2e"]
+async fn a_recalled_timer_message_is_never_delivered() {
+    let topic = unique("E2E_Recall");
+    let client = admin();
+    let producer = started(builder("e2e_recall")).await;
+    let timer = |body: &str, secs: i64| {
+        let mut msg = Message::new(topic.as_str(), body.to_owned());
+        msg.set_delay_time_sec(secs);
+        msg
+    };
+    let recalled = producer.send(timer("recalled", 3)).await.unwrap();
+    let kept = producer.send(timer("kept", 3)).await.unwrap();
+    let handle = recalled
+        .recall_handle
+        .as_deref()
+        .expect("a 5.x broker gives timer messages a recall handle");
+    let id = producer.recall(&topic, handle).await.unwrap();
+    assert_eq!(id, &*recalled.msg_id);
+
+    let delivered = wait_readable(&client, &topic, &kept.msg_id, Duration::from_secs(20))
+        .await
+        .expect("the kept timer message is delivered when due");
+    assert_eq!(&delivered.body[..], b"kept");
+    assert!(
+        wait_readable(&client, &topic, &recalled.msg_id, Duration::from_secs(2))
+            .await
+            .is_none(),
+        "the recalled one never is"
+    );
+    producer.shutdown().await;
+    client.shutdown();
 }

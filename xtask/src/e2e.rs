@@ -439,6 +439,10 @@ storePathRootDir = "{store}"
 authConfigPath = "{auth}"
 {auth_keys}# The default, stated because every test topic is created on first send through TBW102.
 autoCreateTopicEnable = true
+# Check undecided transactions after a second, every second (defaults: 6 s and 30 s), so the
+# check-back test is quick.
+transactionTimeout = 1000
+transactionCheckInterval = 1000
 
 [broker.brokerServerConfig]
 bindAddress = "127.0.0.1"
