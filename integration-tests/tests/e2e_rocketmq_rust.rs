@@ -889,12 +889,9 @@ async fn a_request_is_answered_by_a_responder_reading_it_from_the_broker() {
         // Read the request with PULL_MESSAGE and reply to it.
         let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
         loop {
-            let requests =
-                match tokio::time::timeout(Duration::from_secs(1), readable(&client, &topic)).await
-                {
-                    Ok(found) => found,
-                    Err(_) => Vec::new(),
-                };
+            let requests = tokio::time::timeout(Duration::from_secs(1), readable(&client, &topic))
+                .await
+                .unwrap_or_default();
             if let Some(stored) = requests.first() {
                 let mut msg = Message::new(stored.topic.clone(), stored.body.clone());
                 *msg.properties_mut() = stored.properties.clone();
