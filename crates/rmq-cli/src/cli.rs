@@ -91,6 +91,8 @@ impl std::fmt::Debug for Common {
 pub enum Command {
     /// Send messages and print each SendResult.
     Send(SendArgs),
+    /// Send a request and print the reply (request-reply: a responder must answer).
+    Request(RequestArgs),
     /// Show a topic's route and publish queues.
     Route,
     /// Benchmark a producer: a line each second, then a latency summary.
@@ -118,6 +120,38 @@ pub struct SendArgs {
     /// How many messages.
     #[arg(long, default_value_t = 1)]
     pub count: u64,
+    /// Send each message in a transaction that the local transaction ends this way (a
+    /// transactional send is always sync).
+    #[arg(long, value_enum, conflicts_with = "mode")]
+    pub transaction: Option<TransactionOutcome>,
+    /// What to answer when a broker checks an undecided transaction.
+    #[arg(long, value_enum, default_value_t = TransactionOutcome::Commit, requires = "transaction")]
+    pub on_check: TransactionOutcome,
+    /// Stay this many seconds after sending to answer the broker's checks.
+    #[arg(long, default_value_t = 0, requires = "transaction")]
+    pub wait_checks: u64,
+}
+
+/// How a transaction of `rmq send --transaction` ends.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum TransactionOutcome {
+    /// Deliver the message.
+    Commit,
+    /// Discard it.
+    Rollback,
+    /// Leave it undecided: the broker checks back later.
+    Unknown,
+}
+
+/// `rmq request`.
+#[derive(Debug, Args)]
+pub struct RequestArgs {
+    /// The request body as text.
+    #[arg(long, default_value = "Hello RocketMQ")]
+    pub body: String,
+    /// How long to wait for the reply, in milliseconds.
+    #[arg(long, default_value_t = 3000)]
+    pub timeout_ms: u64,
 }
 
 /// How `rmq send` sends.

@@ -1,4 +1,5 @@
-//! The `rmq` command: send messages, show routes, and benchmark producers.
+//! The `rmq` command: send messages (plain or in transactions), make requests, show routes,
+//! and benchmark producers.
 //!
 //! The benchmark engine is a library so `cargo xtask demo` and `cargo xtask bench` run the
 //! very code the command runs.
@@ -6,6 +7,7 @@
 
 pub mod bench;
 pub mod cli;
+pub mod request;
 pub mod resources;
 pub mod route;
 pub mod runtime;
@@ -30,6 +32,7 @@ pub async fn run(cli: Cli) -> Result<()> {
     }
     let outcome = match &cli.command {
         Command::Send(args) => send::run(&cli.common, &target, args).await,
+        Command::Request(args) => request::run(&cli.common, &target, args).await,
         Command::Route => route::run(&cli.common, &target).await,
         Command::Bench(args) => {
             let bench_target = bench::BenchTarget {

@@ -116,6 +116,8 @@ fn builder(topic: &str, secured: &Secured) -> Result<rmq_testkit::TestClusterBui
         .brokers(2)
         .topic(topic, 8)
         .max_stored_messages(EMBEDDED_RETENTION)
+        // Undecided transactions are checked within a second or two (`send --wait-checks`).
+        .transaction_check_interval(std::time::Duration::from_secs(1))
         .tls(secured.tls);
     if let Some((access_key, secret_key)) = &secured.acl {
         if access_key.is_empty() || secret_key.is_empty() {
