@@ -31,6 +31,8 @@ pub mod request {
         fn name;
         /// Send with the long-name header (`SendMessageRequestHeader`).
         SEND_MESSAGE = 10;
+        /// Read messages of a queue from an offset (a consumer's request; tools read with it).
+        PULL_MESSAGE = 11;
         /// Query messages by key.
         QUERY_MESSAGE = 12;
         /// Create or update a topic on a broker.

@@ -34,7 +34,7 @@ use crate::topic::{
     StaticTopic, TopicConfig,
 };
 use crate::transaction::Transactions;
-use crate::{TestkitError, client_manage, reply, send, timer, transaction};
+use crate::{TestkitError, client_manage, pull, reply, send, timer, transaction};
 
 /// Heartbeats and unregistrations kept per broker; older ones are dropped.
 const RECORD_LIMIT: usize = 10_000;
@@ -314,6 +314,7 @@ async fn handle(
             reply::process(&state, &channel, &request).await
         }
         request::END_TRANSACTION => transaction::end(&state, &request)?,
+        request::PULL_MESSAGE => pull::pull(&state, &request),
         request::RECALL_MESSAGE if state.recall => timer::recall(&state, &request),
         request::HEART_BEAT => client_manage::heartbeat(&state, &channel, &request),
         request::UNREGISTER_CLIENT => client_manage::unregister(&state, &request),

@@ -61,6 +61,7 @@ mod cluster;
 mod error;
 mod fault;
 mod namesrv;
+mod pull;
 mod reply;
 mod route;
 mod send;

@@ -80,6 +80,35 @@ pub struct StoredMessage {
     pub broker_name: ByteString,
 }
 
+impl StoredMessage {
+    /// The message as the commit-log record a broker returns (VIEW_MESSAGE_BY_ID,
+    /// PULL_MESSAGE, a transaction check): the body as stored, the broker at `store_host`.
+    pub fn record(&self, store_host: SocketAddr) -> rmq_common::stored::StoredMessage {
+        rmq_common::stored::StoredMessage {
+            total_size: 0,
+            magic_code: rmq_common::stored::MAGIC_CODE_V1,
+            body_crc: rmq_common::stored::body_crc(&self.raw_body),
+            queue_id: self.queue_id,
+            flag: self.flag,
+            queue_offset: self.queue_offset,
+            commit_log_offset: self.commit_log_offset,
+            sys_flag: self.sys_flag,
+            born_timestamp: self.born_timestamp,
+            born_host: self
+                .born_host
+                .parse()
+                .unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 0))),
+            store_timestamp: self.store_timestamp,
+            store_host,
+            reconsume_times: self.reconsume_times,
+            prepared_transaction_offset: 0,
+            body: self.raw_body.clone(),
+            topic: self.topic.to_string(),
+            properties: self.properties.clone(),
+        }
+    }
+}
+
 /// A message about to be stored: everything but what the store assigns.
 #[derive(Debug)]
 pub(crate) struct NewMessage {

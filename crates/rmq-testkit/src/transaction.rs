@@ -232,36 +232,16 @@ fn send_check(state: &BrokerState, half: &StoredMessage, channel: Channel) {
 
 /// The half message as a commit-log record, topic and queue set back to the real ones.
 fn as_record(store_host: SocketAddr, half: &StoredMessage) -> rmq_common::stored::StoredMessage {
-    let topic = half
-        .properties
-        .get(keys::REAL_TOPIC)
-        .unwrap_or(HALF_TOPIC)
-        .to_owned();
-    let queue_id = half
+    let mut record = half.record(store_host);
+    if let Some(topic) = half.properties.get(keys::REAL_TOPIC) {
+        record.topic = topic.to_owned();
+    }
+    if let Some(queue_id) = half
         .properties
         .get(keys::REAL_QID)
         .and_then(|q| q.parse().ok())
-        .unwrap_or(0);
-    rmq_common::stored::StoredMessage {
-        total_size: 0,
-        magic_code: rmq_common::stored::MAGIC_CODE_V1,
-        body_crc: rmq_common::stored::body_crc(&half.raw_body),
-        queue_id,
-        flag: half.flag,
-        queue_offset: half.queue_offset,
-        commit_log_offset: half.commit_log_offset,
-        sys_flag: half.sys_flag,
-        born_timestamp: half.born_timestamp,
-        born_host: half
-            .born_host
-            .parse()
-            .unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 0))),
-        store_timestamp: half.store_timestamp,
-        store_host,
-        reconsume_times: half.reconsume_times,
-        prepared_transaction_offset: 0,
-        body: half.raw_body.clone(),
-        topic,
-        properties: half.properties.clone(),
+    {
+        record.queue_id = queue_id;
     }
+    record
 }

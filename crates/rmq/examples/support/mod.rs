@@ -8,7 +8,12 @@ pub async fn name_server() -> Result<(String, Option<TestCluster>), Box<dyn std:
     if let Ok(addr) = std::env::var("NAMESRV_ADDR") {
         return Ok((addr, None));
     }
-    let cluster = TestCluster::builder().brokers(2).start().await?;
+    let cluster = TestCluster::builder()
+        .brokers(2)
+        // Undecided transactions are checked after a second (the transaction example).
+        .transaction_check_interval(std::time::Duration::from_secs(1))
+        .start()
+        .await?;
     println!(
         "NAMESRV_ADDR not set: started an embedded test cluster at {}",
         cluster.namesrv_addr()

@@ -1,0 +1,55 @@
+//! Reading messages back (Java: `PullMessageProcessor`, without subscriptions, filters or
+//! long polling): PULL_MESSAGE answers the retained messages of one queue from an offset as
+//! commit-log records, so tools and examples read a test broker as they read a real one.
+
+use rmq_remoting::RemotingCommand;
+use rmq_remoting::code::response;
+
+use crate::broker::BrokerState;
+
+/// Java: `maxMsgNums` is capped by the broker's `maxTransferCountOnMessageInMemory` (32).
+const MAX_MESSAGES: i64 = 32;
+
+/// PULL_MESSAGE (11): up to `maxMsgNums` messages of `topic`/`queueId` from `queueOffset`;
+/// PULL_NOT_FOUND when there are none.
+pub(crate) fn pull(state: &BrokerState, request: &RemotingCommand) -> RemotingCommand {
+    let field = |name: &str| request.ext_field(name).unwrap_or_default();
+    let (Ok(queue_id), Ok(from)) = (
+        field("queueId").parse::<i32>(),
+        field("queueOffset").parse::<i64>(),
+    ) else {
+        return RemotingCommand::response(response::SYSTEM_ERROR)
+            .with_remark("PULL_MESSAGE needs queueId and queueOffset");
+    };
+    let max = field("maxMsgNums")
+        .parse::<i64>()
+        .unwrap_or(MAX_MESSAGES)
+        .clamp(1, MAX_MESSAGES);
+    let topic = field("topic");
+    let queue = state
+        .store
+        .select(|m| m.topic == topic && m.queue_id == queue_id);
+    let max_offset = queue.last().map_or(0, |m| m.queue_offset + 1);
+    let found: Vec<_> = queue
+        .iter()
+        .filter(|m| m.queue_offset >= from)
+        .take(usize::try_from(max).unwrap_or(1))
+        .collect();
+    let next = found.last().map_or(from, |m| m.queue_offset + 1);
+    let answer = if found.is_empty() {
+        RemotingCommand::response(response::PULL_NOT_FOUND)
+    } else {
+        let body: Vec<u8> = found
+            .iter()
+            .flat_map(|m| m.record(state.addr()).encode())
+            .collect();
+        RemotingCommand::response(response::SUCCESS).with_body(body)
+    };
+    answer
+        .with_ext_field("nextBeginOffset", next.to_string())
+        .with_ext_field(
+            "minOffset",
+            queue.first().map_or(0, |m| m.queue_offset).to_string(),
+        )
+        .with_ext_field("maxOffset", max_offset.to_string())
+}

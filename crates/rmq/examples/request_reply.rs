@@ -1,0 +1,128 @@
+//! Request-reply: a requester sends a request and waits for the reply a responder sends back
+//! through the broker.
+//!
+//! rmq is a producer, so the responder here reads requests with the raw PULL_MESSAGE request
+//! through `rmq::remoting`; in production a RocketMQ consumer in any language delivers them,
+//! and the responder replies with [`Producer::send_reply`], as below.
+//!
+//! `cargo run -p rmq --example request_reply`
+
+mod support;
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use rmq::common::stored::decode_stored_message;
+use rmq::prelude::*;
+use rmq::remoting::RemotingClient;
+use rmq::remoting::body::TopicRouteData;
+use rmq::remoting::code::{request, response};
+use rmq::remoting::header::GetRouteInfoRequestHeader;
+
+const TOPIC: &str = "Prices";
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let (namesrv, _cluster) = support::name_server().await?;
+    let requester = Producer::builder("example_requester")
+        .name_server(namesrv.clone())
+        .start()
+        .await?;
+    let responder = Producer::builder("example_responder")
+        .name_server(namesrv.clone())
+        .start()
+        .await?;
+    tokio::spawn(respond(namesrv, responder));
+
+    for pair in ["EURUSD", "GBPUSD", "USDJPY"] {
+        let reply = requester
+            .request(Message::new(TOPIC, pair))
+            .timeout(Duration::from_secs(10))
+            .await?;
+        println!("{pair}: {}", String::from_utf8_lossy(reply.body()));
+    }
+    requester.shutdown().await;
+    Ok(())
+}
+
+/// Replies to every request on [`TOPIC`] with a made-up price.
+async fn respond(
+    namesrv: String,
+    responder: Producer,
+) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+    let client = RemotingClient::builder().name_servers([namesrv]).build()?;
+    // Next offset to read, per broker and queue.
+    let mut next: HashMap<(String, i32), i64> = HashMap::new();
+    loop {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let Some(route) = route(&client).await else {
+            continue; // The first request creates the topic.
+        };
+        for queues in &route.queue_datas {
+            let Some(addr) = route
+                .broker_datas
+                .iter()
+                .find(|b| b.broker_name == queues.broker_name)
+                .and_then(|b| b.master_addr())
+            else {
+                continue;
+            };
+            for queue_id in 0..queues.read_queue_nums as i32 {
+                let offset = next.entry((addr.to_owned(), queue_id)).or_insert(0);
+                let pull = RemotingCommand::request(request::PULL_MESSAGE)
+                    .with_ext_field("consumerGroup", "example_responder")
+                    .with_ext_field("topic", TOPIC)
+                    .with_ext_field("queueId", queue_id.to_string())
+                    .with_ext_field("queueOffset", offset.to_string())
+                    .with_ext_field("maxMsgNums", "32")
+                    // FLAG_SUBSCRIPTION: the subscription comes with the request.
+                    .with_ext_field("sysFlag", "4")
+                    .with_ext_field("commitOffset", "0")
+                    .with_ext_field("suspendTimeoutMillis", "0")
+                    .with_ext_field("subscription", "*")
+                    .with_ext_field("subVersion", "0");
+                let answer = client
+                    .invoke_sync(addr, pull, Duration::from_secs(3))
+                    .await?;
+                if answer.code() != response::SUCCESS {
+                    continue;
+                }
+                let mut records: &[u8] = answer.body();
+                while records.len() >= 4 {
+                    let size = i32::from_be_bytes([records[0], records[1], records[2], records[3]]);
+                    let size = usize::try_from(size)?.min(records.len());
+                    let stored = decode_stored_message(&records[..size])?;
+                    records = &records[size..];
+                    *offset = stored.queue_offset + 1;
+                    let mut request = Message::new(stored.topic, stored.body.clone());
+                    *request.properties_mut() = stored.properties;
+                    let price = format!(
+                        "{} = 1.{:04}",
+                        String::from_utf8_lossy(&stored.body),
+                        price_digits()
+                    );
+                    responder.send_reply(&request, price)?.await?;
+                }
+            }
+        }
+    }
+}
+
+async fn route(client: &RemotingClient) -> Option<TopicRouteData> {
+    let query = RemotingCommand::request(request::GET_ROUTEINFO_BY_TOPIC)
+        .with_header(GetRouteInfoRequestHeader::new(TOPIC));
+    let answer = client
+        .invoke_name_server(query, Duration::from_secs(3))
+        .await
+        .ok()?;
+    (answer.code() == response::SUCCESS)
+        .then(|| TopicRouteData::from_json(answer.body()).ok())
+        .flatten()
+}
+
+/// Four digits from the clock: a price that changes.
+fn price_digits() -> u32 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_micros() % 10_000)
+}
