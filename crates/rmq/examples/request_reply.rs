@@ -67,7 +67,7 @@ async fn respond(
             else {
                 continue;
             };
-            for queue_id in 0..queues.read_queue_nums as i32 {
+            for queue_id in 0..queues.read_queue_nums {
                 let offset = next.entry((addr.to_owned(), queue_id)).or_insert(0);
                 let pull = RemotingCommand::request(request::PULL_MESSAGE)
                     .with_ext_field("consumerGroup", "example_responder")
