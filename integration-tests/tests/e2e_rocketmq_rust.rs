@@ -15,7 +15,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
 use rmq::client::ProducerBuilder;
-use rmq::common::stored::{StoredMessage, decode_stored_message};
+use rmq::common::stored::{StoredMessage, decode_stored_message, decode_stored_messages};
 use rmq::common::sysflag;
 use rmq::prelude::*;
 use rmq::remoting::RemotingClient;
@@ -693,14 +693,7 @@ async fn pull(
     if resp.code() != response::SUCCESS {
         return Vec::new();
     }
-    let mut records = Vec::new();
-    let mut body: &[u8] = resp.body();
-    while body.len() >= 4 {
-        let size = i32::from_be_bytes([body[0], body[1], body[2], body[3]]) as usize;
-        records.push(decode_stored_message(&body[..size]).unwrap());
-        body = &body[size..];
-    }
-    records
+    decode_stored_messages(resp.body()).unwrap()
 }
 
 /// Every message readable on `topic` (all its queues on the e2e broker).
@@ -857,6 +850,10 @@ async fn an_unknown_transaction_is_committed_when_the_broker_checks_back() {
     .await
     .expect("committed by the answer to the broker's check");
     assert_eq!(&delivered.body[..], b"decided by the check");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    while producer.check_stats().answered == 0 && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     assert!(
         producer.check_stats().answered >= 1,
         "{:?}",
@@ -892,9 +889,8 @@ async fn a_request_is_answered_by_a_responder_reading_it_from_the_broker() {
             let requests = tokio::time::timeout(Duration::from_secs(1), readable(&client, &topic))
                 .await
                 .unwrap_or_default();
-            if let Some(stored) = requests.first() {
-                let mut msg = Message::new(stored.topic.clone(), stored.body.clone());
-                *msg.properties_mut() = stored.properties.clone();
+            if let Some(stored) = requests.into_iter().next() {
+                let msg = stored.into_message();
                 assert!(
                     msg.properties().get("CLUSTER").is_some(),
                     "the broker names its cluster"

@@ -30,7 +30,11 @@ async fn a_recalled_timer_message_is_never_delivered_and_another_one_is() {
     let broker = cluster.broker("broker-a").expect("broker");
     let producer = support::producer(&cluster, "g_recall").await;
 
-    let recalled = producer.send(timer("cancel me", 500)).await.expect("sent");
+    // Due in a minute: it never needs waiting for, and a slow machine cannot deliver it first.
+    let recalled = producer
+        .send(timer("cancel me", 60_000))
+        .await
+        .expect("sent");
     let kept = producer.send(timer("keep me", 500)).await.expect("sent");
     let handle = recalled
         .recall_handle

@@ -171,6 +171,8 @@ async fn a_compressed_reply_arrives_decompressed() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_reply_in_time_is_a_request_timeout_with_javas_message() {
     let (_cluster, _broker, requester, _replier) = setup().await;
+    // The route known beforehand: the whole timeout is the wait for the reply.
+    requester.publish_queues("Prices").await.expect("route");
     let failed = requester
         .request(Message::new("Prices", "anyone?"))
         .timeout(Duration::from_millis(300))

@@ -478,11 +478,11 @@ impl ClientInstance {
         self.remoting.register_processor(
             request::PUSH_REPLY_MESSAGE_TO_CLIENT,
             move |channel: Channel, req: RemotingCommand| {
-                std::future::ready(Some(crate::request::receive(
-                    &replies,
-                    channel.addr(),
-                    &req,
-                )))
+                let replies = replies.clone();
+                async move {
+                    let from = channel.addr_shared().clone();
+                    Some(crate::request::receive(replies, from, req).await)
+                }
             },
         );
         // No consumer lives here; Java answers SYSTEM_ERROR naming the group asked about.

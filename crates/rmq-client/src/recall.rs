@@ -41,15 +41,21 @@ impl Producer {
         validators::validate_topic(&wire_topic)?;
         let decoded = RecallHandle::decode(handle)?;
         let timeout = inner.config.send_timeout;
-        let info = inner
-            .find_publish_info(&wire_topic, &user_topic, deadline_after(timeout))
-            .await?;
-        // The broker named in the handle; Java falls back to any broker of the topic.
-        let addr = instance.master_addr(&decoded.broker_name).or_else(|| {
-            info.queues
-                .iter()
-                .find_map(|q| instance.master_addr(q.broker_name()))
-        });
+        // The broker named in the handle, from the broker table; when it is not there yet,
+        // from the topic's route, falling back to any broker of the topic, as Java does.
+        let addr = match instance.master_addr(&decoded.broker_name) {
+            Some(addr) => Some(addr),
+            None => {
+                let info = inner
+                    .find_publish_info(&wire_topic, &user_topic, deadline_after(timeout))
+                    .await?;
+                instance.master_addr(&decoded.broker_name).or_else(|| {
+                    info.queues
+                        .iter()
+                        .find_map(|q| instance.master_addr(q.broker_name()))
+                })
+            }
+        };
         let addr = addr.ok_or_else(|| Error::BrokerNotFound {
             broker: decoded.broker_name.clone(),
         })?;

@@ -5,7 +5,15 @@
 //! URL-safe Base64 (with padding) of `"v1 <topic> <brokerName> <deliverMs> <msgId>"`.
 
 use base64::Engine;
+use base64::alphabet::URL_SAFE as URL_SAFE_ALPHABET;
 use base64::engine::general_purpose::URL_SAFE;
+use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
+
+/// Java's URL decoder takes handles with or without padding.
+const LENIENT: GeneralPurpose = GeneralPurpose::new(
+    &URL_SAFE_ALPHABET,
+    GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent),
+);
 
 /// A decoded recall handle (Java: `RecallMessageHandle.HandleV1`).
 ///
@@ -62,11 +70,15 @@ impl RecallHandle {
         if handle.is_empty() {
             return Err(invalid("empty"));
         }
-        let bytes = URL_SAFE
+        let bytes = LENIENT
             .decode(handle)
             .map_err(|_| invalid("not URL-safe Base64"))?;
         let text = String::from_utf8(bytes).map_err(|_| invalid("not UTF-8"))?;
-        let items: Vec<&str> = text.split(' ').collect();
+        // Java's `split(" ")` drops trailing empty items.
+        let mut items: Vec<&str> = text.split(' ').collect();
+        while items.last().is_some_and(|item| item.is_empty()) {
+            items.pop();
+        }
         match items.as_slice() {
             ["v1", topic, broker_name, timestamp, msg_id, ..] => Ok(RecallHandle {
                 topic: (*topic).to_owned(),
@@ -92,6 +104,14 @@ mod tests {
         assert_eq!(handle.broker_name, "broker-a");
         assert_eq!(handle.encode(), text);
         assert!(RecallHandle::decode(&URL_SAFE.encode("v1 a b c d extra")).is_ok());
+        // Unpadded, as Java's decoder also takes.
+        let unpadded = URL_SAFE
+            .encode("v1 a b c de")
+            .trim_end_matches('=')
+            .to_owned();
+        assert_eq!(RecallHandle::decode(&unpadded).unwrap().msg_id, "de");
+        // Trailing spaces leave fewer than five items, as in Java.
+        assert!(RecallHandle::decode(&URL_SAFE.encode("v1 a b c ")).is_err());
         for bad in [
             String::new(),
             "%%%".into(),

@@ -54,6 +54,14 @@ pub enum StoredMessageError {
         /// The value found.
         len: i32,
     },
+    /// A field is longer than its length field can say (encoding).
+    #[error("{field} is {len} bytes, more than a stored message can hold")]
+    TooLong {
+        /// The field.
+        field: &'static str,
+        /// Its length.
+        len: usize,
+    },
     /// The topic or the properties are not UTF-8.
     #[error("{0} is not valid UTF-8")]
     InvalidUtf8(&'static str),
@@ -142,14 +150,19 @@ impl StoredMessage {
     /// flags of `sys_flag` set from the addresses, properties without a trailing separator.
     /// `total_size` and `magic_code` are recomputed; `body_crc` is written as it is.
     ///
+    /// # Errors
+    ///
+    /// [`StoredMessageError::TooLong`] for a topic over 32 767 bytes, properties over 32 767
+    /// bytes, or a record over 2 GiB: their length fields cannot say so.
+    ///
     /// ```
     /// use rmq_common::stored::{StoredMessage, decode_stored_message};
-    /// # fn demo(msg: StoredMessage) {
-    /// let bytes = msg.encode();
-    /// assert_eq!(decode_stored_message(&bytes).unwrap().body, msg.body);
-    /// # }
+    /// # fn demo(msg: StoredMessage) -> Result<(), rmq_common::stored::StoredMessageError> {
+    /// let bytes = msg.encode()?;
+    /// assert_eq!(decode_stored_message(&bytes)?.body, msg.body);
+    /// # Ok(()) }
     /// ```
-    pub fn encode(&self) -> Vec<u8> {
+    pub fn encode(&self) -> Result<Vec<u8>, StoredMessageError> {
         let mut sys_flag =
             self.sys_flag & !(sysflag::BORNHOST_V6_FLAG | sysflag::STOREHOSTADDRESS_V6_FLAG);
         if self.born_host.is_ipv6() {
@@ -162,6 +175,12 @@ impl StoredMessage {
             .properties
             .encode(crate::properties::SeparatorStyle::NoTrailing);
         let topic = self.topic.as_bytes();
+        let too_long = |field, len| StoredMessageError::TooLong { field, len };
+        let topic_len = i16::try_from(topic.len()).map_err(|_| too_long("TOPIC", topic.len()))?;
+        let properties_len = i16::try_from(properties.len())
+            .map_err(|_| too_long("PROPERTIES", properties.len()))?;
+        let body_len =
+            i32::try_from(self.body.len()).map_err(|_| too_long("BODY", self.body.len()))?;
         let v2 = topic.len() > i8::MAX as usize;
         let mut out = Vec::with_capacity(128 + self.body.len() + topic.len() + properties.len());
         out.extend_from_slice(&0i32.to_be_bytes());
@@ -179,20 +198,70 @@ impl StoredMessage {
         put_host(&mut out, self.store_host);
         out.extend_from_slice(&self.reconsume_times.to_be_bytes());
         out.extend_from_slice(&self.prepared_transaction_offset.to_be_bytes());
-        out.extend_from_slice(&len_i32(self.body.len()).to_be_bytes());
+        out.extend_from_slice(&body_len.to_be_bytes());
         out.extend_from_slice(&self.body);
         if v2 {
-            out.extend_from_slice(&(topic.len().min(i16::MAX as usize) as i16).to_be_bytes());
+            out.extend_from_slice(&topic_len.to_be_bytes());
         } else {
+            // At most 127: the V1 layout's one-byte length.
             out.push(topic.len() as u8);
         }
         out.extend_from_slice(topic);
-        out.extend_from_slice(&(properties.len().min(i16::MAX as usize) as i16).to_be_bytes());
+        out.extend_from_slice(&properties_len.to_be_bytes());
         out.extend_from_slice(properties.as_bytes());
-        let total = len_i32(out.len());
+        let total = i32::try_from(out.len()).map_err(|_| too_long("record", out.len()))?;
         out[..4].copy_from_slice(&total.to_be_bytes());
-        out
+        Ok(out)
     }
+
+    /// The message as a consumer reads it: topic, body as stored (see
+    /// [`uncompressed_body`](Self::uncompressed_body)), flag and properties.
+    ///
+    /// ```
+    /// # fn demo(stored: rmq_common::stored::StoredMessage) {
+    /// let msg = stored.into_message();
+    /// println!("{} {:?}", msg.topic(), msg.uniq_key());
+    /// # }
+    /// ```
+    pub fn into_message(self) -> crate::Message {
+        let mut msg = crate::Message::new(self.topic, self.body);
+        msg.set_flag(self.flag);
+        *msg.properties_mut() = self.properties;
+        msg
+    }
+}
+
+/// Decodes the records a broker sends back to back (PULL_MESSAGE and QUERY_MESSAGE bodies),
+/// each framed by its TOTALSIZE.
+///
+/// Java: `MessageDecoder.decodes`
+///
+/// # Errors
+///
+/// The first record that does not decode, or a TOTALSIZE that is negative or runs past the
+/// input.
+///
+/// ```
+/// use rmq_common::stored::decode_stored_messages;
+/// assert_eq!(decode_stored_messages(&[]).unwrap().len(), 0);
+/// assert!(decode_stored_messages(&[0, 0, 0, 99]).is_err());
+/// ```
+pub fn decode_stored_messages(mut buf: &[u8]) -> Result<Vec<StoredMessage>, StoredMessageError> {
+    let mut records = Vec::new();
+    while !buf.is_empty() {
+        let mut r = Reader { buf, pos: 0 };
+        let size = r.i32("TOTALSIZE")?;
+        let len = usize::try_from(size)
+            .ok()
+            .filter(|len| *len <= buf.len())
+            .ok_or(StoredMessageError::SizeMismatch {
+                declared: i64::from(size),
+                actual: buf.len(),
+            })?;
+        records.push(decode_stored_message(&buf[..len])?);
+        buf = &buf[len..];
+    }
+    Ok(records)
 }
 
 /// BODYCRC of `body` as a broker computes it: `CRC32(body) & 0x7FFFFFFF` (Java:
@@ -214,10 +283,6 @@ fn put_host(out: &mut Vec<u8>, host: SocketAddr) {
         IpAddr::V6(ip) => out.extend_from_slice(&ip.octets()),
     }
     out.extend_from_slice(&i32::from(host.port()).to_be_bytes());
-}
-
-fn len_i32(len: usize) -> i32 {
-    i32::try_from(len).unwrap_or(i32::MAX)
 }
 
 /// A bounds-checked big-endian reader over one record.
@@ -374,7 +439,15 @@ mod tests {
     fn encode_gives_back_v57() {
         let bytes = unhex(V57);
         let msg = decode_stored_message(&bytes).unwrap();
-        assert_eq!(msg.encode(), bytes);
+        assert_eq!(msg.encode().unwrap(), bytes);
+        let two = [bytes.clone(), bytes.clone()].concat();
+        assert_eq!(decode_stored_messages(&two).unwrap().len(), 2);
+        let mut long = msg.clone();
+        long.topic = "t".repeat(40_000);
+        assert!(matches!(
+            long.encode(),
+            Err(StoredMessageError::TooLong { field: "TOPIC", .. })
+        ));
     }
 
     #[test]

@@ -54,6 +54,8 @@ pub(crate) struct BrokerSettings {
     pub(crate) tls: Option<ServerTls>,
     /// Check undecided half messages this often (and this old); `None`: never.
     pub(crate) transaction_check_interval: Option<Duration>,
+    /// Checks per half message before it is dropped.
+    pub(crate) transaction_check_max: u32,
     /// Answer RECALL_MESSAGE (5.3.2+); otherwise the code is unknown, as to a 4.x broker.
     pub(crate) recall: bool,
 }
@@ -405,6 +407,7 @@ impl TestBroker {
             tokio::spawn(transaction::check_periodically(
                 Arc::downgrade(&state),
                 interval,
+                settings.transaction_check_max,
             ));
         }
         Ok(Self {

@@ -39,6 +39,7 @@ impl ClientChannels {
             channels.push(channel.clone());
         }
         if !heartbeat.client_id.is_empty() {
+            inner.by_client.retain(|_, c| !c.is_closed());
             inner
                 .by_client
                 .insert(heartbeat.client_id.clone(), channel.clone());

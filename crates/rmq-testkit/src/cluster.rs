@@ -50,6 +50,7 @@ pub struct TestClusterBuilder {
     acl: Option<AclSigner>,
     tls: bool,
     transaction_check_interval: Option<Duration>,
+    transaction_check_max: u32,
     recall: bool,
 }
 
@@ -67,6 +68,7 @@ impl Default for TestClusterBuilder {
             acl: None,
             tls: false,
             transaction_check_interval: None,
+            transaction_check_max: crate::transaction::DEFAULT_MAX_CHECKS,
             recall: true,
         }
     }
@@ -153,6 +155,13 @@ impl TestClusterBuilder {
         self
     }
 
+    /// Checks of one half message before it is dropped, never to be delivered (Java:
+    /// `transactionCheckMax`, 15).
+    pub fn transaction_check_max(mut self, checks: u32) -> Self {
+        self.transaction_check_max = checks;
+        self
+    }
+
     /// Brokers answer RECALL_MESSAGE as a 5.3.2+ broker does (true); with `false` the request
     /// is unknown to them, as to a 4.x broker (code 3, REQUEST_CODE_NOT_SUPPORTED).
     pub fn recall(mut self, supported: bool) -> Self {
@@ -183,6 +192,7 @@ impl TestClusterBuilder {
             acl: self.acl,
             tls: server_tls,
             transaction_check_interval: self.transaction_check_interval,
+            transaction_check_max: self.transaction_check_max,
             recall: self.recall,
         };
         let mut brokers = Vec::with_capacity(self.brokers);

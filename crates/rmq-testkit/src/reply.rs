@@ -15,8 +15,8 @@ use crate::broker::BrokerState;
 use crate::send;
 use crate::store::now_ms;
 
-/// How long the broker waits for the requester to take a reply (Java: 3 s,
-/// `Broker2Client.callClient`'s caller).
+/// How long the broker waits for the requester to take a reply: shorter than Java's 10 s
+/// (`Broker2Client.callClient`), so a test whose requester is gone fails fast.
 const PUSH_TIMEOUT: Duration = Duration::from_secs(3);
 
 /// Answers SEND_REPLY_MESSAGE (324) and SEND_REPLY_MESSAGE_V2 (325).

@@ -170,12 +170,14 @@ fn store(
     }
     let appended = state.store.append(messages);
     let recall_handle = timer.map(|(due, handle)| {
-        let offset = appended
+        // The store made this id; it always decodes.
+        if let Some(id) = appended
             .msg_ids
             .first()
             .and_then(|id| OffsetMessageId::decode(id).ok())
-            .map_or(0, |id| id.offset);
-        timer::schedule(Arc::downgrade(state), offset, due);
+        {
+            timer::schedule(Arc::downgrade(state), id.offset, due);
+        }
         handle
     });
     let status = injected.unwrap_or(response::SUCCESS);

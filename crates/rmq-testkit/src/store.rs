@@ -12,6 +12,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
 use parking_lot::Mutex;
+use rmq_common::properties::keys;
 use rmq_common::{ByteString, OffsetMessageId, Properties};
 use rmq_remoting::SerializeType;
 use tokio::sync::watch;
@@ -109,6 +110,36 @@ impl StoredMessage {
     }
 }
 
+impl StoredMessage {
+    /// A message parked in a system topic (a half or timer message) as it goes back to its
+    /// real topic and queue (Java: `endMessageTransaction`, the timer's dequeue), with
+    /// `sys_flag` and the request code it is stored under.
+    pub(crate) fn unparked(&self, sys_flag: i32, request_code: i32) -> NewMessage {
+        let mut properties = self.properties.clone();
+        let topic = properties.remove(keys::REAL_TOPIC).unwrap_or_default();
+        let queue_id = properties
+            .remove(keys::REAL_QID)
+            .and_then(|q| q.parse().ok())
+            .unwrap_or(0);
+        NewMessage {
+            topic,
+            queue_id,
+            sys_flag,
+            born_timestamp: self.born_timestamp,
+            born_host: self.born_host.clone(),
+            flag: self.flag,
+            body: self.body.clone(),
+            raw_body: self.raw_body.clone(),
+            properties,
+            reconsume_times: self.reconsume_times,
+            producer_group: self.producer_group.clone(),
+            request_code,
+            serialize_type: self.serialize_type,
+            batch: false,
+        }
+    }
+}
+
 /// A message about to be stored: everything but what the store assigns.
 #[derive(Debug)]
 pub(crate) struct NewMessage {
@@ -129,6 +160,17 @@ pub(crate) struct NewMessage {
 }
 
 impl NewMessage {
+    /// Parks the message in queue 0 of `system_topic`, its real topic and queue kept in
+    /// `REAL_TOPIC` and `REAL_QID` (Java: `parseHalfMessageInner`, `transformTimerMessage`).
+    pub(crate) fn park(&mut self, system_topic: &'static str) {
+        self.properties
+            .insert_static(keys::REAL_TOPIC, self.topic.clone());
+        self.properties
+            .insert_static(keys::REAL_QID, self.queue_id.to_string());
+        self.topic = ByteString::from_static(system_topic);
+        self.queue_id = 0;
+    }
+
     /// Its size in a Java commit log (IPv4 hosts, properties without a trailing separator).
     fn stored_size(&self) -> i64 {
         let properties: usize = self

@@ -73,14 +73,9 @@ fn illegal() -> RemotingCommand {
 /// Parks `msg` in the timer topic until `due`, and returns its recall handle.
 pub(crate) fn to_timer(state: &BrokerState, msg: &mut NewMessage, due: i64) -> String {
     let real_topic = msg.topic.clone();
-    msg.properties
-        .insert_static(keys::REAL_TOPIC, real_topic.clone());
-    msg.properties
-        .insert_static(keys::REAL_QID, msg.queue_id.to_string());
+    msg.park(TIMER_TOPIC);
     msg.properties
         .insert_static(keys::TIMER_OUT_MS, due.to_string());
-    msg.topic = TIMER_TOPIC.into();
-    msg.queue_id = 0;
     RecallHandle {
         topic: real_topic.to_string(),
         broker_name: state.name().to_owned(),
@@ -112,32 +107,13 @@ pub(crate) fn schedule(state: Weak<BrokerState>, commit_log_offset: i64, due: i6
         let Some(parked) = parked else {
             return;
         };
-        let mut properties = parked.properties.clone();
-        let topic = properties.remove(keys::REAL_TOPIC).unwrap_or_default();
+        let mut due = parked.unparked(parked.sys_flag, parked.request_code);
+        due.properties.remove(keys::TIMER_OUT_MS);
         let uniq = parked.uniq_key.as_deref().unwrap_or_default();
-        if state.timers.recalled.lock().remove(&key(&topic, uniq)) {
+        if state.timers.recalled.lock().remove(&key(&due.topic, uniq)) {
             return;
         }
-        let queue_id = properties
-            .remove(keys::REAL_QID)
-            .and_then(|q| q.parse().ok())
-            .unwrap_or(0);
-        state.store.append(vec![NewMessage {
-            topic,
-            queue_id,
-            sys_flag: parked.sys_flag,
-            born_timestamp: parked.born_timestamp,
-            born_host: parked.born_host.clone(),
-            flag: parked.flag,
-            body: parked.body.clone(),
-            raw_body: parked.raw_body.clone(),
-            properties,
-            reconsume_times: parked.reconsume_times,
-            producer_group: parked.producer_group.clone(),
-            request_code: parked.request_code,
-            serialize_type: parked.serialize_type,
-            batch: false,
-        }]);
+        state.store.append(vec![due]);
     });
 }
 
@@ -172,7 +148,11 @@ pub(crate) fn recall(state: &BrokerState, request: &RemotingCommand) -> Remoting
             "recall failed, broker service not available".into(),
         );
     }
-    let left = handle.timestamp.parse::<i64>().unwrap_or(-1) - now_ms();
+    let left = handle
+        .timestamp
+        .parse::<i64>()
+        .unwrap_or(-1)
+        .saturating_sub(now_ms());
     if left <= 0 || left >= MAX_DELAY_MS {
         return refuse(
             response::ILLEGAL_OPERATION,

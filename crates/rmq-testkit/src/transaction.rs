@@ -6,7 +6,7 @@
 //! in `REAL_TOPIC` / `REAL_QID`, so it is in the store but not on its topic. END_TRANSACTION
 //! commits it (a copy goes to the real topic) or rolls it back. With a check interval set,
 //! half messages left undecided for that long are checked with one of their group's
-//! connections, at most 15 times (Java: `transactionCheckMax`), then dropped.
+//! connections, at most 15 times by default (Java: `transactionCheckMax`), then dropped.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::net::SocketAddr;
@@ -26,7 +26,7 @@ use crate::store::{NewMessage, StoredMessage, now_ms};
 /// Where half messages wait (Java: `TopicValidator.RMQ_SYS_TRANS_HALF_TOPIC`).
 pub const HALF_TOPIC: &str = "RMQ_SYS_TRANS_HALF_TOPIC";
 /// Java: `BrokerConfig.transactionCheckMax`.
-const MAX_CHECKS: u32 = 15;
+pub(crate) const DEFAULT_MAX_CHECKS: u32 = 15;
 /// END_TRANSACTION headers kept for tests.
 const RECORD_LIMIT: usize = 10_000;
 
@@ -62,13 +62,8 @@ impl Transactions {
 
 /// Makes `msg` a half message (Java: `parseHalfMessageInner`).
 pub(crate) fn to_half(msg: &mut NewMessage) {
-    msg.properties
-        .insert_static(keys::REAL_TOPIC, msg.topic.clone());
-    msg.properties
-        .insert_static(keys::REAL_QID, msg.queue_id.to_string());
+    msg.park(HALF_TOPIC);
     msg.sys_flag = reset_transaction_value(msg.sys_flag, sysflag::TRANSACTION_NOT_TYPE);
-    msg.topic = HALF_TOPIC.into();
-    msg.queue_id = 0;
 }
 
 /// The half messages not yet decided.
@@ -129,52 +124,33 @@ pub(crate) fn end(state: &BrokerState, request: &RemotingCommand) -> Option<Remo
         inner.ended.insert(offset, state_value);
     }
     if state_value == sysflag::TRANSACTION_COMMIT_TYPE {
-        state.store.append(vec![committed(&half)]);
+        // Java: `endMessageTransaction`.
+        let sys_flag = reset_transaction_value(half.sys_flag, sysflag::TRANSACTION_COMMIT_TYPE);
+        let committed = half.unparked(sys_flag, request::END_TRANSACTION);
+        state.store.append(vec![committed]);
     }
     Some(RemotingCommand::response(response::SUCCESS))
 }
 
-/// The message a commit puts on the real topic (Java: `endMessageTransaction`).
-fn committed(half: &StoredMessage) -> NewMessage {
-    let mut properties = half.properties.clone();
-    let topic = properties.remove(keys::REAL_TOPIC).unwrap_or_default();
-    let queue_id = properties
-        .remove(keys::REAL_QID)
-        .and_then(|q| q.parse().ok())
-        .unwrap_or(0);
-    NewMessage {
-        topic,
-        queue_id,
-        sys_flag: reset_transaction_value(half.sys_flag, sysflag::TRANSACTION_COMMIT_TYPE),
-        born_timestamp: half.born_timestamp,
-        born_host: half.born_host.clone(),
-        flag: half.flag,
-        body: half.body.clone(),
-        raw_body: half.raw_body.clone(),
-        properties,
-        reconsume_times: half.reconsume_times,
-        producer_group: half.producer_group.clone(),
-        request_code: request::END_TRANSACTION,
-        serialize_type: half.serialize_type,
-        batch: false,
-    }
-}
-
 /// Checks undecided half messages every `interval` while the broker lives (Java:
 /// `TransactionalMessageCheckService`, with `transactionTimeOut` = `interval`).
-pub(crate) async fn check_periodically(state: Weak<BrokerState>, interval: Duration) {
+pub(crate) async fn check_periodically(
+    state: Weak<BrokerState>,
+    interval: Duration,
+    max_checks: u32,
+) {
     loop {
         tokio::time::sleep(interval).await;
         let Some(state) = state.upgrade() else {
             return;
         };
         if state.is_running() {
-            check_once(&state, interval);
+            check_once(&state, interval, max_checks);
         }
     }
 }
 
-fn check_once(state: &BrokerState, older_than: Duration) {
+fn check_once(state: &BrokerState, older_than: Duration, max_checks: u32) {
     let cutoff = now_ms() - i64::try_from(older_than.as_millis()).unwrap_or(i64::MAX);
     for half in undecided(state) {
         if half.store_timestamp > cutoff {
@@ -184,7 +160,7 @@ fn check_once(state: &BrokerState, older_than: Duration) {
         {
             let mut inner = state.transactions.inner.lock();
             let checks = inner.checks.entry(offset).or_insert(0);
-            if *checks >= MAX_CHECKS {
+            if *checks >= max_checks {
                 // Java discards it: it will never be delivered.
                 inner
                     .ended
@@ -218,7 +194,13 @@ fn send_check(state: &BrokerState, half: &StoredMessage, channel: Channel) {
         topic: Some(HALF_TOPIC.to_owned()),
         broker_name: Some(state.name().to_owned()),
     };
-    let body = as_record(state.addr(), half).encode();
+    let body = match as_record(state.addr(), half).encode() {
+        Ok(body) => body,
+        Err(e) => {
+            tracing::warn!(error = %e, "half message cannot be sent in a check");
+            return;
+        }
+    };
     let cmd = RemotingCommand::request(request::CHECK_TRANSACTION_STATE)
         .with_header(header)
         .with_body(body)

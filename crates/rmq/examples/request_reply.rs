@@ -12,7 +12,7 @@ mod support;
 use std::collections::HashMap;
 use std::time::Duration;
 
-use rmq::common::stored::decode_stored_message;
+use rmq::common::stored::decode_stored_messages;
 use rmq::prelude::*;
 use rmq::remoting::RemotingClient;
 use rmq::remoting::body::TopicRouteData;
@@ -32,7 +32,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .name_server(namesrv.clone())
         .start()
         .await?;
-    tokio::spawn(respond(namesrv, responder));
+    tokio::spawn(async move {
+        if let Err(e) = respond(namesrv, responder).await {
+            eprintln!("the responder stopped: {e}");
+        }
+    });
 
     for pair in ["EURUSD", "GBPUSD", "USDJPY"] {
         let reply = requester
@@ -87,21 +91,11 @@ async fn respond(
                 if answer.code() != response::SUCCESS {
                     continue;
                 }
-                let mut records: &[u8] = answer.body();
-                while records.len() >= 4 {
-                    let size = i32::from_be_bytes([records[0], records[1], records[2], records[3]]);
-                    let size = usize::try_from(size)?.min(records.len());
-                    let stored = decode_stored_message(&records[..size])?;
-                    records = &records[size..];
+                for stored in decode_stored_messages(answer.body())? {
                     *offset = stored.queue_offset + 1;
-                    let mut request = Message::new(stored.topic, stored.body.clone());
-                    *request.properties_mut() = stored.properties;
-                    let price = format!(
-                        "{} = 1.{:04}",
-                        String::from_utf8_lossy(&stored.body),
-                        price_digits()
-                    );
-                    responder.send_reply(&request, price)?.await?;
+                    let asked = String::from_utf8_lossy(&stored.body).into_owned();
+                    let price = format!("{asked} = 1.{:04}", price_digits());
+                    responder.send_reply(&stored.into_message(), price)?.await?;
                 }
             }
         }

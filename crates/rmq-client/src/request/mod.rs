@@ -25,7 +25,7 @@ pub(crate) use table::ReplyTable;
 use table::{ReplyWaiter, correlation_id};
 
 use crate::selector::MessageQueueSelector;
-use crate::send::{Selector, Target};
+use crate::send::{Target, contain_callback};
 use crate::transport::BoxFuture;
 use crate::{Error, Producer, Result, SendError, SendFuture, SendRequest};
 
@@ -93,8 +93,7 @@ impl Producer {
         A: Send + 'a,
         S: MessageQueueSelector<A> + 'a,
     {
-        let select: Selector<'a> = Box::new(move |queues, msg| selector.select(queues, msg, &arg));
-        ReplyRequest::new(self, msg, Target::Selected(select))
+        ReplyRequest::new(self, msg, Target::selected(selector, arg))
     }
 
     /// Sends the reply to `request` (a request message as a responder read it from the
@@ -180,14 +179,7 @@ impl<'a> ReplyRequest<'a> {
         let pending = self.start().await?;
         tokio::spawn(async move {
             let reply = pending.finish().await;
-            if let Err(panic) =
-                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| callback(reply)))
-            {
-                tracing::error!(
-                    panic = crate::send::panic_message(panic.as_ref()),
-                    "request callback panicked"
-                );
-            }
+            contain_callback("a request callback", || callback(reply));
         });
         Ok(())
     }
@@ -224,7 +216,8 @@ impl<'a> ReplyRequest<'a> {
             {
                 return Err(SendError::new(error, msg));
             }
-            instance.heartbeat_all().await;
+            // Within the request's deadline: a slow broker must not eat the reply's wait.
+            let _ = tokio::time::timeout_at(deadline, instance.heartbeat_all()).await;
         }
         let waiter = match instance.replies().register(correlation) {
             Ok(waiter) => waiter,

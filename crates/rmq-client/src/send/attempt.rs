@@ -8,6 +8,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use rmq_common::address::vip_channel_address;
 use rmq_common::properties::keys;
+use rmq_common::reply::REPLY_MESSAGE_FLAG;
 use rmq_common::{ByteString, MessageQueue, sysflag};
 use rmq_remoting::RemotingCommand;
 use rmq_remoting::body::LOGICAL_QUEUE_MOCK_BROKER_PREFIX;
@@ -242,7 +243,7 @@ impl ProducerInner {
             batch: Some(out.batch),
             broker_name: Some(queue.broker_name_shared().clone()),
         };
-        let reply = message.properties().get(keys::MSG_TYPE) == Some("reply");
+        let reply = message.properties().get(keys::MSG_TYPE) == Some(REPLY_MESSAGE_FLAG);
         let v2 = self.config.send_smart_msg || out.batch;
         let code = match (out.batch, reply, v2) {
             (true, _, _) => request::SEND_BATCH_MESSAGE,
@@ -407,7 +408,7 @@ fn detach(text: &ByteString) -> ByteString {
     ByteString::from(&**text)
 }
 
-fn now_millis() -> i64 {
+pub(crate) fn now_millis() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
@@ -419,6 +420,17 @@ pub(crate) fn contain<T>(hook: &str, call: impl FnOnce() -> T) -> Result<T> {
         hook: hook.to_owned(),
         message: panic_message(panic.as_ref()),
     })
+}
+
+/// Runs a user callback, logging a panic instead of passing it on: the callback's caller is
+/// a connection's or a send's task, which other work shares.
+pub(crate) fn contain_callback(what: &str, callback: impl FnOnce()) {
+    if let Err(panic) = catch_unwind(AssertUnwindSafe(callback)) {
+        tracing::error!(
+            panic = %panic_message(panic.as_ref()),
+            "{what} panicked"
+        );
+    }
 }
 
 /// The text a panic was raised with, when it has one.

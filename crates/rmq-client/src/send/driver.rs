@@ -22,7 +22,6 @@
 use std::cell::Cell;
 use std::future::Future;
 use std::marker::PhantomData;
-use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -35,7 +34,7 @@ use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, oneshot};
 use tokio::time::Instant;
 
 use super::Ready;
-use super::attempt::{Started, panic_message, remaining};
+use super::attempt::{Started, remaining};
 use super::payload::{Failure, Payload, Unsent};
 use super::retry::{Attempt, Retry, Step, timed_out};
 use crate::hook::SendMode;
@@ -112,12 +111,7 @@ impl Sink {
 
 /// Calls a user callback; a panic in it is logged and goes no further.
 fn call(callback: Callback, outcome: Outcome) {
-    if let Err(panic) = catch_unwind(AssertUnwindSafe(|| callback(outcome))) {
-        tracing::error!(
-            panic = %panic_message(panic.as_ref()),
-            "a send callback panicked"
-        );
-    }
+    super::attempt::contain_callback("a send callback", || callback(outcome));
 }
 
 /// Accepted async sends not yet completed: their permits, the sends waiting for an answer

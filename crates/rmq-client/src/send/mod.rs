@@ -23,7 +23,7 @@ use std::time::Duration;
 
 use rmq_common::{Message, MessageQueue};
 
-pub(crate) use attempt::panic_message;
+pub(crate) use attempt::{contain_callback, now_millis, panic_message};
 pub(crate) use driver::AsyncTracker;
 pub use driver::SendFuture;
 use driver::{Sink, submit, submit_one};
@@ -38,8 +38,7 @@ use crate::{Error, Producer, Result, SendError, SendResult};
 use prepare::Outgoing;
 use tokio::time::Instant;
 
-pub(crate) type Selector<'a> =
-    Box<dyn FnOnce(&[MessageQueue], &Message) -> Option<MessageQueue> + Send + 'a>;
+type Selector<'a> = Box<dyn FnOnce(&[MessageQueue], &Message) -> Option<MessageQueue> + Send + 'a>;
 
 /// Where a send goes.
 pub(crate) enum Target<'a> {
@@ -49,6 +48,19 @@ pub(crate) enum Target<'a> {
     Queue(MessageQueue),
     /// The queue a selector picks, one attempt.
     Selected(Selector<'a>),
+}
+
+impl<'a> Target<'a> {
+    /// The queue `selector` picks for `arg`.
+    pub(crate) fn selected<A, S>(selector: S, arg: A) -> Self
+    where
+        A: Send + 'a,
+        S: MessageQueueSelector<A> + 'a,
+    {
+        Target::Selected(Box::new(move |queues, msg| {
+            selector.select(queues, msg, &arg)
+        }))
+    }
 }
 
 impl Producer {
@@ -135,8 +147,7 @@ impl Producer {
         A: Send + 'a,
         S: MessageQueueSelector<A> + 'a,
     {
-        let select: Selector<'a> = Box::new(move |queues, msg| selector.select(queues, msg, &arg));
-        SendRequest::new(self, msg, Target::Selected(select))
+        SendRequest::new(self, msg, Target::selected(selector, arg))
     }
 
     /// Sends several messages of one topic as one request (Java: `send(Collection<Message>)`,

@@ -9,10 +9,13 @@
 //! asks again at its next check interval.
 
 use std::collections::VecDeque;
+use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
+use futures_util::FutureExt;
+use bytes::Bytes;
 use parking_lot::Mutex;
 use rmq_common::properties::keys;
 use rmq_common::stored::{StoredMessage, decode_stored_message};
@@ -24,9 +27,13 @@ use super::end;
 use super::listener::{CheckListener, guarded};
 use crate::instance::ClientInstance;
 use crate::producer::ProducerInner;
+use crate::send::panic_message;
 
 /// Java: the answer to a check is sent with a 3 s timeout.
 const ANSWER_TIMEOUT: Duration = Duration::from_secs(3);
+/// The bodies of waiting checks, at most: with `check_backlog` checks of up to a frame each,
+/// a count alone would let a flood of checks pin gigabytes.
+const BACKLOG_BYTES: usize = 64 * 1024 * 1024;
 
 /// A half message a broker asks about, as the listener's
 /// [`check`](crate::TransactionListener::check) sees it (Java: the `MessageExt` passed to
@@ -78,7 +85,8 @@ pub struct CheckStats {
     pub received: u64,
     /// Checks answered with END_TRANSACTION (including `Unknown` answers).
     pub answered: u64,
-    /// Checks dropped because the executor's backlog was full, or malformed.
+    /// Checks dropped because the executor's backlog was full (by count or bytes), or
+    /// because their message could not be read.
     pub dropped: u64,
 }
 
@@ -105,6 +113,8 @@ pub(crate) struct Checks {
 #[derive(Default)]
 struct Queue {
     waiting: VecDeque<CheckRequest>,
+    /// The body bytes of `waiting`.
+    waiting_bytes: usize,
     running: usize,
 }
 
@@ -150,31 +160,48 @@ impl Checks {
     /// Runs `check` now if a slot is free, queues it if the backlog has room, else drops it.
     fn submit(self: &Arc<Self>, check: CheckRequest) {
         let mut queue = self.queue.lock();
+        let bytes = check.stored.body.len();
         if queue.running < self.concurrency {
             queue.running += 1;
             drop(queue);
             tokio::spawn(self.clone().work(check));
-        } else if queue.waiting.len() < self.backlog {
+        } else if queue.waiting.len() < self.backlog
+            && queue.waiting_bytes.saturating_add(bytes) <= BACKLOG_BYTES
+        {
+            queue.waiting_bytes += bytes;
             queue.waiting.push_back(check);
         } else {
             drop(queue);
-            self.dropped.fetch_add(1, Ordering::Relaxed);
-            tracing::warn!(
-                broker = %check.broker_addr,
-                commit_log_offset = check.header.commit_log_offset,
-                backlog = self.backlog,
-                "transaction check dropped: the check backlog is full; the broker will ask again"
-            );
+            let dropped = self.dropped.fetch_add(1, Ordering::Relaxed) + 1;
+            // A flood drops thousands a round: the first and then every thousandth are enough.
+            if dropped == 1 || dropped.is_multiple_of(1000) {
+                tracing::warn!(
+                    broker = %check.broker_addr,
+                    dropped,
+                    backlog = self.backlog,
+                    "transaction checks dropped: the check backlog is full; the broker will ask again"
+                );
+            }
         }
     }
 
-    /// Answers `check`, then whatever waits, until the backlog is empty.
+    /// Answers `check`, then whatever waits, until the backlog is empty. A panic in answering
+    /// one (the listener's are caught already; this is anything else) costs that check only,
+    /// never the slot.
     async fn work(self: Arc<Self>, mut check: CheckRequest) {
         loop {
-            self.answer(check).await;
+            if let Err(panic) = AssertUnwindSafe(self.answer(check)).catch_unwind().await {
+                tracing::error!(
+                    panic = %panic_message(panic.as_ref()),
+                    "answering a transaction check panicked"
+                );
+            }
             let mut queue = self.queue.lock();
             match queue.waiting.pop_front() {
-                Some(next) => check = next,
+                Some(next) => {
+                    queue.waiting_bytes -= next.stored.body.len();
+                    check = next;
+                }
                 None => {
                     queue.running -= 1;
                     return;
@@ -185,6 +212,7 @@ impl Checks {
 
     async fn answer(&self, request: CheckRequest) {
         let Some(producer) = self.producer.upgrade() else {
+            tracing::debug!("transaction check after the producer was dropped: not answered");
             return;
         };
         let CheckRequest {
@@ -221,6 +249,7 @@ impl Checks {
             .to_owned();
         let end = end::after_check(&producer.group, &header, &msg_id, state);
         let Ok(instance) = producer.attached_instance() else {
+            tracing::debug!(broker = %broker_addr, %msg_id, "transaction check during shutdown: not answered");
             return;
         };
         match instance
@@ -248,29 +277,28 @@ impl TransactionCheck {
             .uncompressed_body(producer.config.max_message_size.max(DECOMPRESS_FLOOR))
             .map_err(|e| e.to_string())?;
         let topic = producer.unwrap_topic(&ByteString::from(stored.topic.as_str()));
-        let offset_msg_id = stored.offset_msg_id().encode();
-        let mut message = Message::new(topic, body);
-        message.set_flag(stored.flag);
-        *message.properties_mut() = stored.properties;
-        if let Some(id) = message.uniq_key().filter(|id| !id.is_empty()) {
-            let id = id.to_owned();
-            message.set_transaction_id(id);
-        }
-        Ok(TransactionCheck {
-            message,
-            offset_msg_id,
+        let check = TransactionCheck {
+            message: Message::new(ByteString::new(), Bytes::new()),
+            offset_msg_id: stored.offset_msg_id().encode(),
             queue_offset: stored.queue_offset,
             commit_log_offset: stored.commit_log_offset,
             born_timestamp: stored.born_timestamp,
             store_timestamp: stored.store_timestamp,
             broker_addr: broker_addr.to_owned(),
-        })
+        };
+        let mut message = stored.into_message();
+        message.set_topic(topic);
+        message.set_body(body);
+        if let Some(id) = message.uniq_key().filter(|id| !id.is_empty()) {
+            let id = id.to_owned();
+            message.set_transaction_id(id);
+        }
+        Ok(TransactionCheck { message, ..check })
     }
 }
 
-/// Bodies are compressed only from 4 KiB up and checked against the producer's
-/// `max_message_size` before compression; this floor keeps a producer configured smaller than
-/// the message it once sent from refusing to read it back.
+/// The least a checked body may inflate to, whatever the producer's `max_message_size`: a
+/// producer restarted with a smaller limit must still read back what it sent before.
 const DECOMPRESS_FLOOR: usize = 4 * 1024 * 1024;
 
 /// Takes a CHECK_TRANSACTION_STATE from `broker_addr` to the producer of its group (Java:

@@ -67,6 +67,10 @@ impl fmt::Display for LocalTransactionState {
 /// [`transaction_listener_timeout`](crate::ProducerBuilder::transaction_listener_timeout),
 /// counts as `Unknown`: the broker asks again later.
 ///
+/// The producer keeps its listener for as long as it lives: a listener that holds the
+/// producer (or a clone of it) keeps both alive for ever. Give it what it needs instead, or a
+/// `Weak` reference. `Arc<L>` is a listener when `L` is, to share one with other code.
+///
 /// ```
 /// use rmq_client::{LocalTransactionState, TransactionCheck, TransactionListener};
 /// use rmq_common::Message;
@@ -106,6 +110,25 @@ pub trait TransactionListener: Send + Sync + 'static {
     /// `checkLocalTransaction`).
     fn check(&self, check: &TransactionCheck)
     -> impl Future<Output = LocalTransactionState> + Send;
+}
+
+impl<L: TransactionListener> TransactionListener for std::sync::Arc<L> {
+    type Arg = L::Arg;
+
+    fn execute(
+        &self,
+        msg: &Message,
+        arg: Self::Arg,
+    ) -> impl Future<Output = LocalTransactionState> + Send {
+        L::execute(self, msg, arg)
+    }
+
+    fn check(
+        &self,
+        check: &TransactionCheck,
+    ) -> impl Future<Output = LocalTransactionState> + Send {
+        L::check(self, check)
+    }
 }
 
 /// The check half of a listener, with its type erased, for the check executor.

@@ -159,6 +159,11 @@ impl<L: TransactionListener> TransactionProducer<L> {
     /// broker checks back. A failed send hands the message back without the transaction
     /// properties.
     ///
+    /// Dropping the returned future after the half message is stored stops the local
+    /// transaction where it is, and no END_TRANSACTION is sent: the broker's check decides,
+    /// as it does when a producer crashes. So does the listener timeout, which stops `execute`
+    /// where it is.
+    ///
     /// ```no_run
     /// # async fn demo(producer: rmq_client::TransactionProducer<impl rmq_client::TransactionListener<Arg = ()>>) -> rmq_client::Result<()> {
     /// use std::time::Duration;

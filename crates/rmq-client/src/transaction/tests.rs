@@ -45,7 +45,7 @@ struct Script {
     most_running: AtomicUsize,
 }
 
-impl TransactionListener for Arc<Script> {
+impl TransactionListener for Script {
     type Arg = &'static str;
 
     async fn execute(&self, msg: &Message, arg: &'static str) -> LocalTransactionState {
