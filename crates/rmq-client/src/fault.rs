@@ -95,7 +95,8 @@ pub struct LatencyFaultTolerance {
 
 impl LatencyFaultTolerance {
     /// Records `latency` for `broker` and avoids it for `not_available` (5.x only extends an
-    /// isolation that is already longer, 4.9.8 overwrites it).
+    /// isolation that is already longer, 4.9.8 overwrites it). Returns whether this isolated
+    /// a broker that was available.
     pub fn update(
         &self,
         broker: &str,
@@ -103,7 +104,7 @@ impl LatencyFaultTolerance {
         not_available: Duration,
         reachable: bool,
         extend_only: bool,
-    ) {
+    ) -> bool {
         let now = Instant::now();
         let until = now + not_available;
         let mut items = self.items.lock();
@@ -120,13 +121,15 @@ impl LatencyFaultTolerance {
             );
         }
         let Some(item) = items.get_mut(broker) else {
-            return;
+            return false;
         };
+        let was_available = item.available_at <= now;
         item.current_latency = latency_ms;
         if !extend_only || (!not_available.is_zero() && until > item.available_at) {
             item.available_at = until;
         }
         item.reachable = reachable;
+        was_available && item.available_at > now
     }
 
     /// Whether `broker` may be used now; unknown brokers are available.
@@ -283,8 +286,21 @@ impl FaultStrategy {
         };
         let not_available = self.flavor.not_available_for(latency_ms);
         let extend_only = self.flavor == FaultFlavor::Rocketmq5;
-        self.tolerance
-            .update(broker, latency_ms, not_available, reachable, extend_only);
+        let isolated =
+            self.tolerance
+                .update(broker, latency_ms, not_available, reachable, extend_only);
+        if isolated {
+            // Once per isolation, not per send: a steady slow broker logs once a period.
+            tracing::info!(
+                broker,
+                latency_ms,
+                isolated_for_ms = not_available.as_millis() as u64,
+                reachable,
+                "broker isolated by the fault strategy"
+            );
+            metrics::counter!("rmq_broker_isolations_total", "broker" => broker.to_owned())
+                .increment(1);
+        }
     }
 }
 

@@ -56,6 +56,21 @@ pub struct SendContext<'a> {
     pub props: HashMap<String, String>,
 }
 
+impl SendMode {
+    /// Java's `CommunicationMode` name.
+    ///
+    /// ```
+    /// assert_eq!(rmq_client::SendMode::Oneway.name(), "ONEWAY");
+    /// ```
+    pub fn name(self) -> &'static str {
+        match self {
+            SendMode::Sync => "SYNC",
+            SendMode::Async => "ASYNC",
+            SendMode::Oneway => "ONEWAY",
+        }
+    }
+}
+
 /// Runs before and after every send attempt (Java: `SendMessageHook`).
 ///
 /// ```

@@ -276,6 +276,24 @@ impl ClientInstance {
             .read()
             .get(topic)
             .is_none_or(|old| **old != *route);
+        metrics::counter!(
+            crate::observe::ROUTE_UPDATES,
+            "topic" => topic.to_owned(),
+            "changed" => if changed { "true" } else { "false" }
+        )
+        .increment(1);
+        if changed {
+            tracing::info!(
+                topic,
+                brokers = route.broker_datas.len(),
+                queues = route
+                    .queue_datas
+                    .iter()
+                    .map(|q| q.write_queue_nums)
+                    .sum::<i32>(),
+                "route changed"
+            );
+        }
         // Brokers new to this route learn of the producer from the next scheduled heartbeat,
         // as in Java: a route update never waits on a broker.
         self.merge_brokers(&route);

@@ -24,6 +24,7 @@ mod error;
 mod fault;
 mod hook;
 mod instance;
+pub mod observe;
 mod producer;
 mod recall;
 mod request;

@@ -19,6 +19,7 @@ use crate::config::{ProducerBuilder, ProducerConfig};
 use crate::fault::FaultStrategy;
 use crate::hook::{CheckForbiddenHook, SendMessageHook};
 use crate::instance::ClientInstance;
+use crate::observe::Meters;
 use crate::route::TopicPublishInfo;
 use crate::send::AsyncTracker;
 use crate::transaction::Checks;
@@ -91,6 +92,8 @@ pub(crate) struct ProducerInner {
     shut_down: CancellationToken,
     /// A transaction producer's check executor, where broker checks for this group go.
     pub(crate) checks: OnceLock<Arc<Checks>>,
+    /// Metric handles, by topic.
+    pub(crate) meters: Meters,
 }
 
 impl fmt::Debug for ProducerInner {
@@ -142,6 +145,7 @@ impl Producer {
                 transport: None,
                 shut_down: CancellationToken::new(),
                 checks: OnceLock::new(),
+                meters: Meters::default(),
             }),
         }
     }
@@ -227,6 +231,8 @@ impl Producer {
             &self.inner.rpc_hooks,
             self.inner.transport.clone(),
         )?;
+        self.inner.meters.start(&client_id, group);
+        tracing::info!(group = %self.inner.group, %client_id, "producer started");
         *self.inner.instance.write() = Some(instance);
         Ok(())
     }
@@ -480,6 +486,7 @@ async fn drain(inner: Arc<ProducerInner>) {
             "async sends still pending at shutdown; failing them"
         );
     }
+    tracing::info!(group = %inner.group, failed_pending = pending, "producer shut down");
     inner.tracker.abort();
     // Aborted sends resolve promptly; wait so their callbacks have run when we return.
     inner

@@ -44,7 +44,7 @@ mod server;
 pub mod tls;
 pub mod version;
 
-pub use client::{ConfigError, RemotingClient, RemotingClientBuilder, ResponseFuture};
+pub use client::{CONNECTIONS, ConfigError, RemotingClient, RemotingClientBuilder, ResponseFuture};
 pub use codec::{CodecError, FrameCodec};
 pub use command::{FLAG_ONEWAY, FLAG_RESPONSE, RemotingCommand, SerializeType};
 pub use connection::Channel;

@@ -36,6 +36,7 @@ impl ProducerInner {
         queue: &MessageQueue,
         mode: SendMode,
         deadline: Instant,
+        begin: Instant,
     ) -> Result<Option<SendResult>> {
         let (started, request) = self
             .start_attempt(instance, out, queue, mode, deadline)
@@ -60,7 +61,7 @@ impl ProducerInner {
                 }
             }
         };
-        self.finish_attempt(out, queue, mode, started, outcome)
+        self.finish_attempt(out, queue, mode, started, begin, outcome)
     }
 
     /// Runs the send hooks' `send_message_after` on an attempt's outcome, which stands
@@ -71,9 +72,17 @@ impl ProducerInner {
         queue: &MessageQueue,
         mode: SendMode,
         started: Started,
+        begin: Instant,
         outcome: Result<Option<SendResult>>,
     ) -> Result<Option<SendResult>> {
         let Started { addr, hooked } = started;
+        crate::observe::attempt_done(
+            queue.broker_name(),
+            &addr,
+            queue.queue_id(),
+            begin,
+            &outcome,
+        );
         if let Some(hooked) = hooked {
             let (result, error) = match &outcome {
                 Ok(result) => (result.as_ref(), None),
@@ -338,7 +347,14 @@ impl ProducerInner {
         let instance = self.attached_instance()?;
         let attempt = Attempt::to(self.queue_on_wire(out, queue, deadline).await?);
         let outcome = self
-            .send_kernel(&instance, out, &attempt.target, mode, deadline)
+            .send_kernel(
+                &instance,
+                out,
+                &attempt.target,
+                mode,
+                deadline,
+                attempt.begin,
+            )
             .await;
         attempt.only(out, outcome)
     }

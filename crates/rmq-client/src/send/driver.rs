@@ -38,10 +38,12 @@ use super::attempt::{Started, remaining};
 use super::payload::{Failure, Payload, Unsent};
 use super::retry::{Attempt, Retry, Step, timed_out};
 use crate::hook::SendMode;
+use crate::observe;
 use crate::producer::ProducerInner;
 use crate::route::TopicPublishInfo;
 use crate::transport::Reply;
 use crate::{Error, Result, SendError, SendResult};
+use tracing::Span;
 
 /// What an accepted send's sink receives.
 pub(crate) type Outcome = std::result::Result<SendResult, Failure>;
@@ -274,6 +276,9 @@ pub(crate) async fn submit(
 /// a task, so accepting never waits on the network.
 fn accept(inner: &Arc<ProducerInner>, permit: OwnedSemaphorePermit, ready: Ready, sink: Sink) {
     inner.tracker.started();
+    inner.meters.async_in_flight(1.0);
+    let span = observe::send_span(&ready.out, SendMode::Async);
+    let span = (!span.is_disabled()).then(|| Box::new(span));
     let send = Box::new(AsyncSend {
         inner: inner.clone(),
         retry: Retry::new(&inner.config, SendMode::Async),
@@ -281,6 +286,7 @@ fn accept(inner: &Arc<ProducerInner>, permit: OwnedSemaphorePermit, ready: Ready
         ready,
         sink: Some(sink),
         permit: Some(permit),
+        span,
     });
     let mut first = Box::pin(send.attempt());
     let pending = {
@@ -345,6 +351,8 @@ struct AsyncSend {
     /// `None` once delivered.
     sink: Option<Sink>,
     permit: Option<OwnedSemaphorePermit>,
+    /// The send's span, when a subscriber wants it (boxed: most sends have none).
+    span: Option<Box<Span>>,
 }
 
 impl AsyncSend {
@@ -426,6 +434,8 @@ impl AsyncSend {
 
     /// The attempt's answer (on the connection's task), or why there is none.
     fn on_reply(self: Box<Self>, attempt: Attempt, started: Started, reply: Reply) {
+        let span = self.span.as_deref().cloned();
+        let _entered = span.as_ref().map(Span::enter);
         let outcome = match reply {
             Ok(response) => self
                 .inner
@@ -448,6 +458,7 @@ impl AsyncSend {
             &attempt.target,
             SendMode::Async,
             started,
+            attempt.begin,
             outcome,
         );
         self.after(attempt, outcome);
@@ -509,6 +520,16 @@ impl AsyncSend {
         let Some(sink) = self.sink.take() else {
             return;
         };
+        self.inner.meters.async_in_flight(-1.0);
+        let span = self.span.take().map_or_else(Span::none, |span| *span);
+        span.record("attempts", self.retry.made);
+        observe::send_done(
+            &self.inner.meters,
+            &span,
+            &self.ready.out,
+            self.ready.started.elapsed(),
+            result.as_ref(),
+        );
         let outcome = result.map_err(|error| Failure {
             error,
             unsent: self.ready.out.take_unsent(&self.inner),

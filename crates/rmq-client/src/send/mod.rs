@@ -16,7 +16,7 @@ mod payload;
 mod prepare;
 mod retry;
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 
 use std::future::IntoFuture;
 use std::time::Duration;
@@ -31,12 +31,14 @@ pub use payload::Payload;
 use payload::{Failure, Unsent};
 
 use crate::hook::SendMode;
+use crate::observe;
 use crate::producer::ProducerInner;
 use crate::selector::MessageQueueSelector;
 use crate::transport::BoxFuture;
 use crate::{Error, Producer, Result, SendError, SendResult};
-use prepare::Outgoing;
+pub(crate) use prepare::Outgoing;
 use tokio::time::Instant;
+use tracing::Instrument;
 
 type Selector<'a> = Box<dyn FnOnce(&[MessageQueue], &Message) -> Option<MessageQueue> + Send + 'a>;
 
@@ -458,7 +460,20 @@ impl<'a, M: Payload> SendRequest<'a, M> {
     async fn run(self, mode: SendMode) -> Result<Option<SendResult>, SendError<M>> {
         let inner = &self.producer.inner;
         let ready = self.ready().await.map_err(Failure::into_send_error)?;
-        match inner.send_ready(&ready, mode).await {
+        let span = observe::send_span(&ready.out, mode);
+        let outcome = inner
+            .send_ready(&ready, mode)
+            .instrument(span.clone())
+            .await;
+        let elapsed = ready.started.elapsed();
+        match &outcome {
+            Ok(Some(result)) => {
+                observe::send_done(&inner.meters, &span, &ready.out, elapsed, Ok(result))
+            }
+            Ok(None) => {}
+            Err(error) => observe::send_done(&inner.meters, &span, &ready.out, elapsed, Err(error)),
+        }
+        match outcome {
             Ok(result) => Ok(result),
             Err(error) => Err(Failure {
                 error,

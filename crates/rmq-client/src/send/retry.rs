@@ -92,7 +92,7 @@ pub(crate) struct Attempt {
     /// The name the fault strategy knows the broker by: the queue's own (for a static topic,
     /// its logical broker, as Java's sync path does).
     broker: ByteString,
-    begin: Instant,
+    pub(crate) begin: Instant,
 }
 
 impl Attempt {
@@ -132,7 +132,7 @@ pub(crate) struct Retry {
     mode: SendMode,
     /// Attempts allowed in all, and made so far.
     total: u32,
-    made: u32,
+    pub(crate) made: u32,
     attempts: Vec<SendAttempt>,
     last_broker: Option<ByteString>,
     /// A message stored with a weaker status, kept while another broker is tried. Boxed:
@@ -189,17 +189,28 @@ impl ProducerInner {
             .find_publish_info(out.message.topic(), &out.user_topic, deadline)
             .await?;
         let mut retry = Retry::new(&self.config, mode);
-        while let Some(attempt) = self.next_attempt(&mut retry, &info, deadline) {
+        let outcome = loop {
+            let Some(attempt) = self.next_attempt(&mut retry, &info, deadline) else {
+                break self.give_up(&mut retry, out, started, deadline);
+            };
             let outcome = self
-                .send_kernel(&instance, out, &attempt.target, mode, deadline)
+                .send_kernel(
+                    &instance,
+                    out,
+                    &attempt.target,
+                    mode,
+                    deadline,
+                    attempt.begin,
+                )
                 .await;
             match self.after_attempt(&mut retry, attempt, outcome, out) {
-                Step::Done(result) => return result,
+                Step::Done(result) => break result,
                 Step::Again => {}
-                Step::GiveUp => break,
+                Step::GiveUp => break self.give_up(&mut retry, out, started, deadline),
             }
-        }
-        self.give_up(&mut retry, out, started, deadline)
+        };
+        tracing::Span::current().record("attempts", retry.made);
+        outcome
     }
 
     /// The next attempt: a queue the fault strategy picks, avoiding the last broker. `None`
@@ -272,7 +283,9 @@ impl ProducerInner {
                 let verdict = classify(&e, mode, &self.config.retry_response_codes);
                 self.fault
                     .update(&broker, elapsed, verdict.isolation, verdict.reachable);
-                tracing::debug!(broker = target.broker_name(), error = %e, attempt = retry.made, "send attempt failed");
+                if verdict.retry && retry.made < retry.total {
+                    crate::observe::retrying(&out.user_topic, target.broker_name(), &e, retry.made);
+                }
                 if !verdict.retry
                     && let Some(result) = retry.last_result.take()
                 {

@@ -22,7 +22,7 @@ use crate::{
 static NEXT: AtomicUsize = AtomicUsize::new(0);
 
 /// A started producer on `fake`, with its own client instance.
-async fn producer_with(fake: &Arc<FakeTransport>, builder: ProducerBuilder) -> Producer {
+pub(crate) async fn producer_with(fake: &Arc<FakeTransport>, builder: ProducerBuilder) -> Producer {
     let n = NEXT.fetch_add(1, Ordering::Relaxed);
     let config = builder
         .name_server("127.0.0.1:9876")

@@ -14,8 +14,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
-use futures_util::FutureExt;
 use bytes::Bytes;
+use futures_util::FutureExt;
 use parking_lot::Mutex;
 use rmq_common::properties::keys;
 use rmq_common::stored::{StoredMessage, decode_stored_message};

@@ -18,6 +18,9 @@ use crate::processor::ProcessorTable;
 use crate::tls::ClientTls;
 use crate::{Channel, ErrorKind, RemotingError};
 
+/// Open client connections (a gauge, through the `metrics` facade).
+pub const CONNECTIONS: &str = "rmq_connections";
+
 type Connecting = Shared<BoxFuture<'static, Result<Channel, RemotingError>>>;
 
 /// How to open connections.
@@ -206,13 +209,16 @@ async fn connect(
         &options.connection,
         processors,
         move |id| {
+            tracing::info!(addr = %closed_addr, "connection closed");
+            metrics::gauge!(CONNECTIONS).decrement(1.0);
             if let Some(table) = table.upgrade() {
                 table.remove_closed(&closed_addr, id);
             }
         },
     )
     .map_err(|e| error(ErrorKind::Connect).with_source(e))?;
-    tracing::debug!(%addr, "connected");
+    tracing::info!(%addr, "connected");
+    metrics::gauge!(CONNECTIONS).increment(1.0);
     Ok(channel)
 }
 

@@ -19,6 +19,7 @@ use parking_lot::RwLock;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::time::Instant;
 
+pub use connect::CONNECTIONS;
 pub use response::ResponseFuture;
 use response::Sent;
 
