@@ -146,6 +146,9 @@ async fn a_retried_send_has_a_span_with_an_event_per_attempt() {
     producer.shutdown().await;
 }
 
+/// A metric's name, labels and value.
+type Recorded = (String, Vec<(String, String)>, DebugValue);
+
 #[tokio::test(start_paused = true)]
 async fn metrics_count_sends_failures_retries_and_bytes() {
     let recorder = DebuggingRecorder::new();
@@ -174,7 +177,7 @@ async fn metrics_count_sends_failures_retries_and_bytes() {
         .await
         .expect("stored");
 
-    let metrics: Vec<(String, Vec<(String, String)>, DebugValue)> = snapshotter
+    let metrics: Vec<Recorded> = snapshotter
         .snapshot()
         .into_vec()
         .into_iter()
