@@ -115,6 +115,13 @@ pub struct ProducerConfig {
     /// How long a transaction listener's `execute` or `check` may take before it counts as
     /// `Unknown` (rmq; Java has no limit) (60 s).
     pub transaction_listener_timeout: Duration,
+    /// Java `enableMsgTrace` / `enableTrace`: write a trace record of every answered send to
+    /// the trace topic (false).
+    pub msg_trace: bool,
+    /// Java `customizedTraceTopic` / `traceTopic` (`RMQ_SYS_TRACE_TOPIC`).
+    pub msg_trace_topic: String,
+    /// Java `traceMsgBatchNum`: records per trace batch, at most 20 (10).
+    pub msg_trace_batch_size: usize,
 }
 
 /// Builds a [`Producer`](crate::Producer) (Java: `new DefaultMQProducer(group)` plus setters).
@@ -201,6 +208,9 @@ impl ProducerBuilder {
                 check_concurrency: 1,
                 check_backlog: 2000,
                 transaction_listener_timeout: Duration::from_secs(60),
+                msg_trace: false,
+                msg_trace_topic: crate::DEFAULT_TRACE_TOPIC.to_owned(),
+                msg_trace_batch_size: 10,
             },
             rpc_hooks: Vec::new(),
             credentials: None,
@@ -384,6 +394,28 @@ impl ProducerBuilder {
         check_backlog: usize;
         /// How long a transaction listener call may take before it counts as `Unknown`.
         transaction_listener_timeout: Duration;
+        /// Java `enableMsgTrace`: trace records of every answered send, sent in the background
+        /// on a producer of their own (see `docs/observability.md`).
+        msg_trace: bool;
+        /// Java `traceMsgBatchNum`: trace records per batch (1–20).
+        msg_trace_batch_size: usize;
+    }
+
+    /// Turns message trace on (Java: `enableMsgTrace`), the records going to `topic`
+    /// (Java: `customizedTraceTopic`; `RMQ_SYS_TRACE_TOPIC` by default).
+    ///
+    /// ```
+    /// let producer = rmq_client::Producer::builder("pg")
+    ///     .name_server("127.0.0.1:9876")
+    ///     .msg_trace_topic("MyTraceTopic")
+    ///     .build()
+    ///     .unwrap();
+    /// assert!(producer.config().msg_trace);
+    /// ```
+    pub fn msg_trace_topic(mut self, topic: impl Into<String>) -> Self {
+        self.config.msg_trace = true;
+        self.config.msg_trace_topic = topic.into();
+        self
     }
 
     /// The settings as they stand, unchecked (tests that need a setting `build` refuses).

@@ -33,6 +33,7 @@ pub mod route;
 mod selector;
 mod send;
 mod send_result;
+mod trace;
 mod transaction;
 mod transport;
 
@@ -49,6 +50,10 @@ pub use selector::{
 };
 pub use send::{AsyncRequest, CallbackRequest, OnewayRequest, Payload, SendFuture, SendRequest};
 pub use send_result::{SendResult, SendStatus};
+pub use trace::{
+    CONTENT_SEPARATOR, DEFAULT_TRACE_TOPIC, PubRecord, RECORD_SEPARATOR, TraceDecodeError,
+    TraceMessageType, decode_pub_records,
+};
 pub use transaction::{
     CheckStats, LocalTransactionState, TransactionCheck, TransactionListener, TransactionProducer,
     TransactionRequest, TransactionSendResult,

@@ -22,6 +22,7 @@ use crate::instance::ClientInstance;
 use crate::observe::Meters;
 use crate::route::TopicPublishInfo;
 use crate::send::AsyncTracker;
+use crate::trace::TraceDispatcher;
 use crate::transaction::Checks;
 use crate::transport::Transport;
 use crate::{Error, Result};
@@ -94,6 +95,8 @@ pub(crate) struct ProducerInner {
     pub(crate) checks: OnceLock<Arc<Checks>>,
     /// Metric handles, by topic.
     pub(crate) meters: Meters,
+    /// Message trace, once started.
+    pub(crate) trace: OnceLock<Arc<TraceDispatcher>>,
 }
 
 impl fmt::Debug for ProducerInner {
@@ -146,6 +149,7 @@ impl Producer {
                 shut_down: CancellationToken::new(),
                 checks: OnceLock::new(),
                 meters: Meters::default(),
+                trace: OnceLock::new(),
             }),
         }
     }
@@ -189,22 +193,64 @@ impl Producer {
     ///
     /// Starting twice, or after a failed start or a shutdown, is an error.
     pub async fn start(&self) -> Result<()> {
-        // Held throughout, so a concurrent `start` or `shutdown` sees the outcome, never the
-        // middle of it.
-        let mut state = self.inner.state.lock();
-        if *state != ServiceState::CreateJust {
-            return Err(Error::AlreadyStarted(*state));
-        }
-        match self.start_inner() {
-            Ok(()) => {
-                *state = ServiceState::Running;
-                Ok(())
+        {
+            // Held throughout, so a concurrent `start` or `shutdown` sees the outcome, never
+            // the middle of it.
+            let mut state = self.inner.state.lock();
+            if *state != ServiceState::CreateJust {
+                return Err(Error::AlreadyStarted(*state));
             }
-            Err(e) => {
+            if let Err(e) = self.start_inner() {
                 *state = ServiceState::StartFailed;
-                Err(e)
+                return Err(e);
+            }
+            *state = ServiceState::Running;
+        }
+        if self.inner.config.msg_trace {
+            self.start_trace().await;
+        }
+        Ok(())
+    }
+
+    /// Starts message trace on a producer of its own; a failure there is logged, never the
+    /// producer's (Java: `AsyncTraceDispatcher.start`).
+    async fn start_trace(&self) {
+        static TRACE_PRODUCERS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let config = &self.inner.config;
+        let n = TRACE_PRODUCERS.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+        let mut trace_config = config.clone();
+        trace_config.group = crate::trace::trace_group(&config.group, n);
+        trace_config.instance_name = DEFAULT_INSTANCE_NAME.to_owned();
+        trace_config.msg_trace = false;
+        // Java's trace producer: 5 s sends, 128 000-byte messages, no VIP channel.
+        trace_config.send_timeout = Duration::from_secs(5);
+        trace_config.max_message_size = 128_000;
+        trace_config.vip_channel_enabled = false;
+        let producer = Producer::from_config(trace_config, Vec::new());
+        let dispatcher = Arc::new(TraceDispatcher::new(
+            producer,
+            config.msg_trace_topic.clone(),
+            config.msg_trace_batch_size,
+        ));
+        match dispatcher.start().await {
+            Ok(()) => {
+                tracing::info!(topic = dispatcher.topic(), "message trace on");
+                let _ = self.inner.trace.set(dispatcher);
+            }
+            Err(error) => {
+                tracing::warn!(%error, "message trace could not start; sending without it")
             }
         }
+    }
+
+    /// The topic message trace writes to, when it is on and running.
+    pub fn msg_trace_topic(&self) -> Option<&str> {
+        self.inner.trace.get().map(|trace| trace.topic())
+    }
+
+    /// Trace records dropped because message trace could not keep up (its queue holds 2048).
+    pub fn trace_records_dropped(&self) -> u64 {
+        self.inner.trace.get().map_or(0, |trace| trace.dropped())
     }
 
     fn start_inner(&self) -> Result<()> {
@@ -245,6 +291,18 @@ impl Producer {
     /// The shutdown runs to its end even if this future is dropped; every call, concurrent or
     /// later, returns once it is complete.
     pub async fn shutdown(&self) {
+        match self.begin_shutdown() {
+            Ok(done) => done.cancelled().await,
+            // No runtime to run it on: here, then.
+            Err(inner) => drain(inner).await,
+        }
+    }
+
+    /// Starts the shutdown (once, on a task of its own) and gives what is cancelled when it is
+    /// complete; outside a runtime, what the caller must drain itself.
+    pub(crate) fn begin_shutdown(
+        &self,
+    ) -> std::result::Result<CancellationToken, Arc<ProducerInner>> {
         let first = {
             let mut state = self.inner.state.lock();
             let first = *state != ServiceState::ShutdownAlready;
@@ -256,10 +314,10 @@ impl Producer {
             let inner = self.inner.clone();
             match tokio::runtime::Handle::try_current() {
                 Ok(runtime) => drop(runtime.spawn(drain(inner))),
-                Err(_) => drain(inner).await,
+                Err(_) => return Err(inner),
             }
         }
-        done.cancelled().await;
+        Ok(done)
     }
 
     /// Waits until every accepted async send has completed, or `timeout` passes (then the
@@ -493,6 +551,10 @@ async fn drain(inner: Arc<ProducerInner>) {
         .tracker
         .wait_idle(deadline_after(Duration::from_secs(1)))
         .await;
+    // The trace records of the sends above go out before the trace producer stops.
+    if let Some(trace) = inner.trace.get() {
+        trace.shutdown().await;
+    }
     let instance = inner.instance.write().take();
     if let Some(instance) = instance {
         instance.unregister_producer(&inner.group).await;

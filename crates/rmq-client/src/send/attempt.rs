@@ -83,6 +83,9 @@ impl ProducerInner {
             begin,
             &outcome,
         );
+        if let Ok(Some(result)) = &outcome {
+            self.trace_attempt(out, &addr, begin, result);
+        }
         if let Some(hooked) = hooked {
             let (result, error) = match &outcome {
                 Ok(result) => (result.as_ref(), None),
