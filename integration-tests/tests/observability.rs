@@ -98,13 +98,19 @@ async fn every_answered_send_leaves_a_java_trace_record() {
     assert_eq!(record.store_host, broker.addr());
     assert_eq!(record.body_length, "hello trace".len());
     assert_eq!(record.msg_type, TraceMessageType::Normal);
-    assert_eq!(record.offset_msg_id.as_deref(), sync.offset_msg_id.as_deref());
+    assert_eq!(
+        record.offset_msg_id.as_deref(),
+        sync.offset_msg_id.as_deref()
+    );
     assert!(record.success);
     assert!(record.timestamp > 1_700_000_000_000);
 
     let record = by_id(&asynchronous.msg_id);
     assert_eq!((record.tags.clone(), record.keys.clone()), (None, None));
-    assert_eq!(record.offset_msg_id.as_deref(), asynchronous.offset_msg_id.as_deref());
+    assert_eq!(
+        record.offset_msg_id.as_deref(),
+        asynchronous.offset_msg_id.as_deref()
+    );
 
     // One record for a whole batch: its ids joined, no tags or keys.
     let record = by_id(&batch.msg_id);
@@ -117,7 +123,10 @@ async fn every_answered_send_leaves_a_java_trace_record() {
         .iter()
         .filter_map(|m| m.keys.as_deref().map(str::to_owned))
         .collect();
-    assert!(keys.iter().any(|k| k.split(' ').any(|k| k == "K1")), "{keys:?}");
+    assert!(
+        keys.iter().any(|k| k.split(' ').any(|k| k == "K1")),
+        "{keys:?}"
+    );
     assert!(keys.iter().any(|k| k.contains(&*sync.msg_id)), "{keys:?}");
     assert_eq!(producer.trace_records_dropped(), 0);
     producer.shutdown().await;
@@ -145,4 +154,77 @@ async fn shutdown_sends_the_records_still_held() {
     }
     producer.shutdown().await;
     assert_eq!(records(&broker, 5).await.len(), 5);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn trace_context_round_trips_through_message_properties() {
+    const PARENT: &str = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+    let cluster = support::cluster(1).await;
+    let broker = cluster.broker("broker-a").expect("broker");
+    let producer = support::builder(&cluster, "g_trace_context")
+        .trace_context(|set: &mut dyn FnMut(&str, String)| {
+            set("traceparent", PARENT.to_owned());
+            set("tracestate", "rojo=00f067aa0ba902b7".to_owned());
+        })
+        .build()
+        .expect("config");
+    producer.start().await.expect("starts");
+
+    let sent = producer
+        .send(Message::new("TopicTest", "traced"))
+        .await
+        .expect("sent");
+    let mut own = Message::new("TopicTest", "its own parent");
+    own.put_user_property(
+        "traceparent",
+        "00-11111111111111111111111111111111-2222222222222222-01",
+    )
+    .expect("a user property");
+    let kept = producer.send(own).await.expect("sent");
+    producer
+        .send_batch((0..2).map(|i| Message::new("TopicTest", format!("b{i}"))))
+        .await
+        .expect("batch");
+
+    let stored = support::stored(&cluster, &sent);
+    assert_eq!(stored.properties.get("traceparent"), Some(PARENT));
+    assert_eq!(
+        stored.properties.get("tracestate"),
+        Some("rojo=00f067aa0ba902b7")
+    );
+    // What a consumer reads back parses as the context that was sent.
+    let parts: Vec<&str> = stored
+        .properties
+        .get("traceparent")
+        .unwrap_or_default()
+        .split('-')
+        .collect();
+    assert_eq!(
+        parts,
+        [
+            "00",
+            "4bf92f3577b34da6a3ce929d0e0e4736",
+            "00f067aa0ba902b7",
+            "01"
+        ]
+    );
+    // A context the caller set stays.
+    let stored = support::stored(&cluster, &kept);
+    assert_eq!(
+        stored.properties.get("traceparent"),
+        Some("00-11111111111111111111111111111111-2222222222222222-01")
+    );
+    // Each message of a batch carries it.
+    let batch: Vec<_> = broker
+        .messages("TopicTest")
+        .into_iter()
+        .filter(|m| m.batch)
+        .collect();
+    assert_eq!(batch.len(), 2);
+    assert!(
+        batch
+            .iter()
+            .all(|m| m.properties.get("traceparent") == Some(PARENT))
+    );
+    producer.shutdown().await;
 }

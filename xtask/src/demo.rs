@@ -191,6 +191,8 @@ async fn benchmark(namesrv: &str, embedded: Option<&EmbeddedCluster>, seconds: u
         batch: 16,
         compress: None,
         json: false,
+        msg_trace: false,
+        metrics: None,
     };
     let report = bench(&target, &args).await?;
     if report.failed > 0 {

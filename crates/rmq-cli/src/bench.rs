@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use bytes::Bytes;
 use indicatif::{ProgressBar, ProgressStyle};
 use rmq::common::ByteString;
@@ -99,6 +99,17 @@ pub async fn run(target: &BenchTarget<'_>, args: &BenchArgs) -> Result<BenchRepo
         .async_permits(concurrency.max(1024));
     if let Some(kind) = args.compress {
         builder = builder.compress_type(kind.into()).compress_threshold(1);
+    }
+    if args.msg_trace {
+        builder = builder.msg_trace(true);
+    }
+    if let Some(addr) = args.metrics {
+        // Before the producer starts, so its handles record.
+        metrics_exporter_prometheus::PrometheusBuilder::new()
+            .with_http_listener(addr)
+            .install()
+            .with_context(|| format!("cannot serve metrics on {addr}"))?;
+        eprintln!("metrics on http://{addr}/metrics");
     }
     let producer = builder.build()?;
     producer.start().await?;

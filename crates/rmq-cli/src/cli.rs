@@ -67,6 +67,10 @@ pub struct Common {
     /// Accept any server certificate, unchecked: test clusters only.
     #[arg(long, global = true, requires = "tls")]
     pub tls_insecure: bool,
+    /// Log to stderr at this level or a `tracing` filter (`info`, `rmq=debug`, ...); also
+    /// `RUST_LOG`.
+    #[arg(long, global = true, env = "RUST_LOG")]
+    pub log: Option<String>,
 }
 
 impl std::fmt::Debug for Common {
@@ -130,6 +134,9 @@ pub struct SendArgs {
     /// Stay this many seconds after sending to answer the broker's checks.
     #[arg(long, default_value_t = 0, requires = "transaction")]
     pub wait_checks: u64,
+    /// Write a message trace record of each send (Java's `enableMsgTrace`).
+    #[arg(long)]
+    pub msg_trace: bool,
 }
 
 /// How a transaction of `rmq send --transaction` ends.
@@ -189,6 +196,13 @@ pub struct BenchArgs {
     /// Make the last line of stdout one JSON object with the results.
     #[arg(long)]
     pub json: bool,
+    /// Write a message trace record of each send (Java's `enableMsgTrace`).
+    #[arg(long)]
+    pub msg_trace: bool,
+    /// Serve the producer's metrics in Prometheus' text format on this address
+    /// (`127.0.0.1:9000`, path `/metrics`) while the benchmark runs.
+    #[arg(long)]
+    pub metrics: Option<std::net::SocketAddr>,
 }
 
 /// How `rmq bench` sends.

@@ -23,6 +23,15 @@ use crate::target::Target;
 
 /// Runs the parsed command line.
 pub async fn run(cli: Cli) -> Result<()> {
+    if let Some(filter) = &cli.common.log {
+        let filter = tracing_subscriber::EnvFilter::try_new(filter)
+            .map_err(|e| anyhow::anyhow!("--log {filter}: {e}"))?;
+        // A second install (a test calling `run` twice) keeps the first.
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(filter)
+            .with_writer(std::io::stderr)
+            .try_init();
+    }
     let target = Target::resolve(&cli.common).await?;
     if let Some(cluster) = &target.embedded {
         eprintln!(

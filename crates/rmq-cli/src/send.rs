@@ -21,7 +21,8 @@ pub async fn run(common: &Common, target: &Target, args: &SendArgs) -> Result<()
         .security
         .producer(Producer::builder(&common.group))
         .namesrv_addr(&target.namesrv)
-        .serialize_type(common.serialization.into());
+        .serialize_type(common.serialization.into())
+        .msg_trace(args.msg_trace);
     if let Some(outcome) = args.transaction {
         let listener = Decide {
             execute: state(outcome),
@@ -32,6 +33,9 @@ pub async fn run(common: &Common, target: &Target, args: &SendArgs) -> Result<()
     }
     let producer = builder.build()?;
     producer.start().await?;
+    if let Some(topic) = producer.msg_trace_topic() {
+        println!("message trace: records go to {topic}");
+    }
     let result = send_all(&producer, common, args, body).await;
     producer.shutdown().await;
     result

@@ -266,6 +266,8 @@ mod tests {
             batch: 4,
             compress: None,
             json: false,
+            msg_trace: false,
+            metrics: None,
         }
     }
 

@@ -142,6 +142,7 @@ pub struct ProducerConfig {
 pub struct ProducerBuilder {
     config: ProducerConfig,
     rpc_hooks: Vec<Arc<dyn RpcHook>>,
+    trace_context: Option<Arc<dyn crate::TraceContextInjector>>,
     /// Checked at `build`.
     credentials: Option<Result<AclSigner, AclError>>,
     security_token: Option<String>,
@@ -213,6 +214,7 @@ impl ProducerBuilder {
                 msg_trace_batch_size: 10,
             },
             rpc_hooks: Vec::new(),
+            trace_context: None,
             credentials: None,
             security_token: None,
         }
@@ -447,7 +449,30 @@ impl ProducerBuilder {
             (None, None) => None,
         };
         self.config.validate()?;
-        Ok(crate::Producer::from_config(self.config, self.rpc_hooks))
+        let producer = crate::Producer::from_config(self.config, self.rpc_hooks);
+        if let Some(injector) = self.trace_context {
+            let _ = producer.inner.trace_context.set(injector);
+        }
+        Ok(producer)
+    }
+
+    /// Writes the sending task's trace context into every message (W3C `traceparent` and
+    /// `tracestate` with an OpenTelemetry propagator), so consumers continue the trace; see
+    /// [`TraceContextInjector`](crate::TraceContextInjector). Off by default.
+    ///
+    /// ```
+    /// let producer = rmq_client::Producer::builder("pg")
+    ///     .name_server("127.0.0.1:9876")
+    ///     .trace_context(|set: &mut dyn FnMut(&str, String)| {
+    ///         set("traceparent", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01".into())
+    ///     })
+    ///     .build()
+    ///     .unwrap();
+    /// # drop(producer);
+    /// ```
+    pub fn trace_context(mut self, injector: impl crate::TraceContextInjector) -> Self {
+        self.trace_context = Some(Arc::new(injector));
+        self
     }
 
     /// Builds the producer and starts it: one step, for programs that need no producer before

@@ -43,6 +43,7 @@ pub use fault::FaultFlavor;
 pub use hook::{
     CheckForbiddenContext, CheckForbiddenHook, MessageType, SendContext, SendMessageHook, SendMode,
 };
+pub use observe::TraceContextInjector;
 pub use producer::{Producer, ServiceState};
 pub use request::{ReplyRequest, ReplyResult};
 pub use selector::{

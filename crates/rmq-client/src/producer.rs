@@ -97,6 +97,8 @@ pub(crate) struct ProducerInner {
     pub(crate) meters: Meters,
     /// Message trace, once started.
     pub(crate) trace: OnceLock<Arc<TraceDispatcher>>,
+    /// Writes the caller's trace context into each message, when set.
+    pub(crate) trace_context: OnceLock<Arc<dyn crate::TraceContextInjector>>,
 }
 
 impl fmt::Debug for ProducerInner {
@@ -150,6 +152,7 @@ impl Producer {
                 checks: OnceLock::new(),
                 meters: Meters::default(),
                 trace: OnceLock::new(),
+                trace_context: OnceLock::new(),
             }),
         }
     }

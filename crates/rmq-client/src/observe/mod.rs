@@ -11,6 +11,8 @@
 //! events (start, shutdown, route changes, broker isolation, connections) are `INFO`, so a
 //! subscriber at `info` is quiet while nothing changes.
 
+mod context;
+
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
@@ -24,6 +26,9 @@ use tracing::field::Empty;
 use crate::hook::SendMode;
 use crate::send::Outgoing;
 use crate::{Error, SendResult};
+
+pub use context::TraceContextInjector;
+pub(crate) use context::inject;
 
 /// Send latency, ms, by topic, client and outcome (the 5.x clients' name and labels).
 pub const SEND_COST_TIME: &str = "rocketmq_send_cost_time";

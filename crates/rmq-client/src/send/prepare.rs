@@ -84,6 +84,9 @@ impl ProducerInner {
     /// As in Java 5.x, the topic is validated with the namespace applied, since that is the
     /// name the broker checks.
     pub(crate) async fn prepare(&self, mut message: Message) -> Result<Outgoing, Failure> {
+        if let Some(injector) = self.trace_context.get() {
+            crate::observe::inject(&**injector, &mut message);
+        }
         // Results name the topic without namespace even if the caller wrote it with one.
         let given = message.topic_shared().clone();
         let user_topic = self.unwrap_topic(&given);
@@ -121,6 +124,9 @@ impl ProducerInner {
         for message in &mut messages {
             let topic = self.wrap(message.topic_shared());
             message.set_topic(topic);
+            if let Some(injector) = self.trace_context.get() {
+                crate::observe::inject(&**injector, message);
+            }
         }
         for message in &mut messages {
             if let Err(e) = validators::check_message(message, self.config.max_message_size) {
