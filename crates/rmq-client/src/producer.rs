@@ -233,6 +233,7 @@ impl Producer {
         let dispatcher = Arc::new(TraceDispatcher::new(
             producer,
             config.msg_trace_topic.clone(),
+            &config.group,
             config.msg_trace_batch_size,
         ));
         match dispatcher.start().await {
@@ -547,7 +548,6 @@ async fn drain(inner: Arc<ProducerInner>) {
             "async sends still pending at shutdown; failing them"
         );
     }
-    tracing::info!(group = %inner.group, failed_pending = pending, "producer shut down");
     inner.tracker.abort();
     // Aborted sends resolve promptly; wait so their callbacks have run when we return.
     inner
@@ -562,4 +562,5 @@ async fn drain(inner: Arc<ProducerInner>) {
     if let Some(instance) = instance {
         instance.unregister_producer(&inner.group).await;
     }
+    tracing::info!(group = %inner.group, failed_pending = pending, "producer shut down");
 }

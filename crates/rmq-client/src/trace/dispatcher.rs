@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use parking_lot::Mutex;
-use rmq_common::Message;
+use rmq_common::{ByteString, Message};
 use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
@@ -38,19 +38,22 @@ pub(crate) struct TraceDispatcher {
     wake: Notify,
     dropped: AtomicU64,
     topic: String,
+    /// The traced producer's group, without namespace, as every record carries it.
+    group: ByteString,
     producer: Producer,
     stop: CancellationToken,
     task: Mutex<Option<JoinHandle<()>>>,
 }
 
 impl TraceDispatcher {
-    pub(crate) fn new(producer: Producer, topic: String, batch: usize) -> Self {
+    pub(crate) fn new(producer: Producer, topic: String, group: &str, batch: usize) -> Self {
         TraceDispatcher {
             queue: Mutex::new(VecDeque::new()),
             batch: batch.clamp(1, 20),
             wake: Notify::new(),
             dropped: AtomicU64::new(0),
             topic,
+            group: ByteString::from(group),
             producer,
             stop: CancellationToken::new(),
             task: Mutex::new(None),
@@ -60,6 +63,11 @@ impl TraceDispatcher {
     /// The topic trace messages go to.
     pub(crate) fn topic(&self) -> &str {
         &self.topic
+    }
+
+    /// The traced producer's group.
+    pub(crate) fn group(&self) -> &ByteString {
+        &self.group
     }
 
     /// Records dropped because the queue was full.
@@ -142,7 +150,7 @@ impl TraceDispatcher {
     async fn send(&self, records: Vec<PubRecord>) {
         let mut by_topic: BTreeMap<&str, Vec<&PubRecord>> = BTreeMap::new();
         for record in &records {
-            by_topic.entry(&record.topic).or_default().push(record);
+            by_topic.entry(&*record.topic).or_default().push(record);
         }
         for records in by_topic.into_values() {
             let mut data = String::new();

@@ -10,6 +10,7 @@
 mod dispatcher;
 mod record;
 
+use rmq_common::ByteString;
 use rmq_common::properties::keys;
 use rmq_common::sysflag;
 use tokio::time::Instant;
@@ -37,7 +38,7 @@ impl ProducerInner {
     pub(crate) fn trace_attempt(
         &self,
         out: &Outgoing,
-        addr: &str,
+        addr: &ByteString,
         begin: Instant,
         result: &SendResult,
     ) {
@@ -56,19 +57,20 @@ impl ProducerInner {
         } else {
             TraceMessageType::Normal
         };
+        // Shared strings only: a record costs no copy of its text.
         trace.append(PubRecord {
             timestamp: now_millis() - i64::try_from(cost.as_millis()).unwrap_or(0),
-            region_id: result.region_id.to_string(),
-            group: self.config.group.clone(),
-            topic: out.user_topic.to_string(),
-            msg_id: result.msg_id.to_string(),
-            tags: props.get(keys::TAGS).map(str::to_owned),
-            keys: props.get(keys::KEYS).map(str::to_owned),
-            store_host: addr.to_owned(),
+            region_id: result.region_id.clone(),
+            group: trace.group().clone(),
+            topic: out.user_topic.clone(),
+            msg_id: result.msg_id.clone(),
+            tags: props.get_shared(keys::TAGS).cloned(),
+            keys: props.get_shared(keys::KEYS).cloned(),
+            store_host: addr.clone(),
             body_length: out.body.len(),
             cost_ms: u64::try_from(cost.as_millis()).unwrap_or(u64::MAX),
             msg_type,
-            offset_msg_id: result.offset_msg_id.as_deref().map(str::to_owned),
+            offset_msg_id: result.offset_msg_id.clone(),
             success: result.status == crate::SendStatus::SendOk,
         });
     }

@@ -3,6 +3,8 @@
 
 use std::fmt::Write as _;
 
+use rmq_common::ByteString;
+
 /// Between the fields of a record (Java: `TraceConstants.CONTENT_SPLITOR`, `(char) 1`).
 pub const CONTENT_SEPARATOR: char = '\u{1}';
 /// After each record (Java: `TraceConstants.FIELD_SPLITOR`, `(char) 2`).
@@ -45,19 +47,19 @@ pub struct PubRecord {
     /// When the attempt began, ms since the epoch.
     pub timestamp: i64,
     /// The broker's region (`MSG_REGION` of its answer).
-    pub region_id: String,
+    pub region_id: ByteString,
     /// The producer group, without namespace.
-    pub group: String,
+    pub group: ByteString,
     /// The topic, without namespace.
-    pub topic: String,
+    pub topic: ByteString,
     /// The message id (`UNIQ_KEY`; a batch's ids joined by `,`).
-    pub msg_id: String,
+    pub msg_id: ByteString,
     /// `TAGS`, if any (Java writes `null` when there are none).
-    pub tags: Option<String>,
+    pub tags: Option<ByteString>,
     /// `KEYS`, if any, space-separated (`null` when none).
-    pub keys: Option<String>,
+    pub keys: Option<ByteString>,
     /// The broker address the attempt went to.
-    pub store_host: String,
+    pub store_host: ByteString,
     /// The body length as sent (compressed when compressed).
     pub body_length: usize,
     /// The attempt's duration, ms.
@@ -65,7 +67,7 @@ pub struct PubRecord {
     /// The message's type.
     pub msg_type: TraceMessageType,
     /// The broker's offset message id, if it gave one.
-    pub offset_msg_id: Option<String>,
+    pub offset_msg_id: Option<ByteString>,
     /// Whether the broker answered `SEND_OK`.
     pub success: bool,
 }
@@ -74,7 +76,7 @@ impl PubRecord {
     /// Appends the record, separator included (Java: `encoderFromContextBean`, case `Pub`).
     pub fn encode_into(&self, out: &mut String) {
         let c = CONTENT_SEPARATOR;
-        let null = |v: &Option<String>| v.clone().unwrap_or_else(|| "null".to_owned());
+        let null = |v: &Option<ByteString>| v.clone().unwrap_or(ByteString::from_static("null"));
         let _ = write!(
             out,
             "Pub{c}{}{c}{}{c}{}{c}{}{c}{}{c}{}{c}{}{c}{}{c}{}{c}{}{c}{}{c}{}{c}{}{RECORD_SEPARATOR}",
@@ -97,7 +99,7 @@ impl PubRecord {
     /// The keys the trace message is found by (Java: `TraceTransferBean.transKey`): the
     /// message id and each of the message's keys.
     pub(crate) fn keys_into(&self, keys: &mut Vec<String>) {
-        keys.push(self.msg_id.clone());
+        keys.push(self.msg_id.to_string());
         if let Some(own) = &self.keys {
             keys.extend(own.split(' ').filter(|k| !k.is_empty()).map(str::to_owned));
         }
@@ -144,16 +146,16 @@ pub fn decode_pub_records(data: &str) -> Result<Vec<PubRecord>, TraceDecodeError
             13 => (None, line[12]),
             _ => (Some(line[12]), line[13]),
         };
-        let text = |f: &str| (f != "null").then(|| f.to_owned());
+        let text = |f: &str| (f != "null").then(|| ByteString::from(f));
         records.push(PubRecord {
             timestamp: line[1].parse().map_err(|_| bad("timestamp"))?,
-            region_id: line[2].to_owned(),
-            group: line[3].to_owned(),
-            topic: line[4].to_owned(),
-            msg_id: line[5].to_owned(),
+            region_id: ByteString::from(line[2]),
+            group: ByteString::from(line[3]),
+            topic: ByteString::from(line[4]),
+            msg_id: ByteString::from(line[5]),
             tags: text(line[6]),
             keys: text(line[7]),
-            store_host: line[8].to_owned(),
+            store_host: ByteString::from(line[8]),
             body_length: line[9].parse().map_err(|_| bad("body length"))?,
             cost_ms: line[10].parse().map_err(|_| bad("cost time"))?,
             msg_type: TraceMessageType::from_ordinal(line[11])
