@@ -74,6 +74,7 @@ pub fn run(seconds: u64, real: bool, peer: bool) -> Result<()> {
     wait_for_port(port)?;
     let testkit_namesrv = format!("127.0.0.1:{port}");
     let targets = measure_targets(&bin.join("rmq"), &testkit_namesrv, seconds);
+    let observability = measure_observability(&bin.join("rmq"), seconds);
     run_all(
         &clients,
         "rmq-testkit",
@@ -99,7 +100,7 @@ pub fn run(seconds: u64, real: bool, peer: bool) -> Result<()> {
         .map(|target| (target, series(&rows, target)))
         .collect();
     crate::plot::write(&docs.join("benchmarks.svg"), &panels)?;
-    let doc = render(&targets, &rows, seconds)?;
+    let doc = render(&targets, &observability, &rows, seconds)?;
     let path = docs.join("benchmarks.md");
     std::fs::write(&path, doc)?;
     println!("wrote {} and benchmarks.svg", path.display());
@@ -307,7 +308,12 @@ fn machine() -> String {
     format!("{cores} cores ({cpu}), {rustc}")
 }
 
-fn render(targets: &[Target], rows: &[Row], seconds: u64) -> Result<String> {
+fn render(
+    targets: &[Target],
+    observability: &[Observed],
+    rows: &[Row],
+    seconds: u64,
+) -> Result<String> {
     let mut doc = String::new();
     writeln!(doc, "# Benchmarks\n")?;
     writeln!(
@@ -316,6 +322,7 @@ fn render(targets: &[Target], rows: &[Row], seconds: u64) -> Result<String> {
         machine()
     )?;
     render_targets(&mut doc, targets, seconds)?;
+    render_observability(&mut doc, observability)?;
     writeln!(doc, "## Every mode and concurrency\n")?;
     writeln!(
         doc,
@@ -486,6 +493,69 @@ const GOALS: [Goal; 5] = [
         at_least: false,
     },
 ];
+
+/// One run of the observability table: what was on, the command, and its report.
+struct Observed {
+    label: &'static str,
+    command: String,
+    report: Result<Value, String>,
+}
+
+/// The cost of observability: the async ×256 embedded run with nothing listening, with a
+/// `tracing` subscriber at `info`, and with message trace on.
+fn measure_observability(rmq: &Path, seconds: u64) -> Vec<Observed> {
+    let base = format!(
+        "--embedded --threads 1 --topic BenchTopic --serialization rocketmq bench --mode async \
+         --concurrency 256 --duration {seconds} --size 1024 --json"
+    );
+    [
+        ("nothing listening (the default)", String::new(), String::new()),
+        ("a `tracing` subscriber at info", "--log info ".to_owned(), String::new()),
+        ("message trace on", String::new(), " --msg-trace".to_owned()),
+    ]
+    .into_iter()
+    .map(|(label, before, after)| {
+        let line = format!("{before}{base}{after}");
+        let command = format!("rmq {line}");
+        println!("$ {command}");
+        let mut cmd = Command::new(rmq);
+        cmd.args(line.split(' ')).env_remove("RUST_LOG");
+        // The subscriber writes to stderr, which the benchmark leaves alone.
+        Observed {
+            label,
+            command,
+            report: report_of(cmd, seconds),
+        }
+    })
+    .collect()
+}
+
+fn render_observability(doc: &mut String, runs: &[Observed]) -> Result<()> {
+    writeln!(doc, "## What observability costs\n")?;
+    writeln!(
+        doc,
+        "The async ×256 target's run with nothing listening, with a `tracing` subscriber at \
+         `info` (sends and attempts are `debug`, so it prints nothing while they succeed), and \
+         with Java-compatible message trace on (a trace record per send, sent on a producer of \
+         its own). Metrics cost nothing without a recorder; see [observability.md](observability.md).\n"
+    )?;
+    writeln!(doc, "| with | msg/s | client CPU µs/msg | command |")?;
+    writeln!(doc, "|---|---|---|---|")?;
+    for run in runs {
+        let (tps, cpu) = match &run.report {
+            Ok(report) => (
+                report["tps"].as_f64().map_or("?".to_owned(), |v| format!("{v:.0}")),
+                report["cpu_us_per_msg"]
+                    .as_f64()
+                    .map_or("?".to_owned(), |v| format!("{v:.2}")),
+            ),
+            Err(e) => (e.replace('|', "/"), String::new()),
+        };
+        writeln!(doc, "| {} | {tps} | {cpu} | `{}` |", run.label, run.command)?;
+    }
+    writeln!(doc)?;
+    Ok(())
+}
 
 /// Runs each goal's `rmq bench`; `testkit` is the name server of the separate test broker.
 fn measure_targets(rmq: &Path, testkit: &str, seconds: u64) -> Vec<Target> {
