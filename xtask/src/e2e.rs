@@ -314,7 +314,12 @@ impl Cluster {
     fn check_alive(&mut self) -> Result<()> {
         for server in &mut self.servers {
             if let Some(status) = server.child.try_wait()? {
-                bail!("the {} exited early with {status}", server.name);
+                bail!(
+                    "the {} exited early with {status} (rocketmq-rust servers exit with 70 on a \
+                     configuration or start-up failure; its broker also refuses to start on a disk \
+                     more than 75 % full, which big target directories can make it)",
+                    server.name
+                );
             }
         }
         Ok(())

@@ -78,6 +78,8 @@ pub struct FaultItem {
     pub available_at: Instant,
     /// Whether the last failure left the broker reachable (5.x).
     pub reachable: bool,
+    /// Isolated, and not yet seen available again (for the recovery event).
+    isolated: bool,
 }
 
 impl FaultItem {
@@ -117,6 +119,7 @@ impl LatencyFaultTolerance {
                     current_latency: latency_ms,
                     available_at: now,
                     reachable: true,
+                    isolated: false,
                 },
             );
         }
@@ -129,15 +132,24 @@ impl LatencyFaultTolerance {
             item.available_at = until;
         }
         item.reachable = reachable;
-        was_available && item.available_at > now
+        let isolated = was_available && item.available_at > now;
+        item.isolated |= isolated;
+        isolated
     }
 
-    /// Whether `broker` may be used now; unknown brokers are available.
+    /// Whether `broker` may be used now; unknown brokers are available. The first time an
+    /// isolated broker is found available again, that is logged.
     pub fn is_available(&self, broker: &str) -> bool {
-        self.items
-            .lock()
-            .get(broker)
-            .is_none_or(|item| item.is_available(Instant::now()))
+        let mut items = self.items.lock();
+        let Some(item) = items.get_mut(broker) else {
+            return true;
+        };
+        let available = item.is_available(Instant::now());
+        if available && item.isolated {
+            item.isolated = false;
+            tracing::info!(broker, "broker available again after its isolation");
+        }
+        available
     }
 
     /// Whether `broker` was reachable at its last failure; unknown brokers are.
