@@ -160,7 +160,7 @@ async fn ten_thousand_async_sends_with_a_broker_stopped_half_way() {
     let cluster = support::cluster(2).await;
     let producer = support::builder(&cluster, "g_storm")
         .send_timeout(Duration::from_secs(5))
-        .async_permits(512)
+        .max_async_in_flight(512)
         .build()
         .expect("config");
     producer.start().await.expect("starts");

@@ -415,7 +415,7 @@ async fn lifecycle_errors_are_typed() {
 async fn remaining_error_paths_are_typed() {
     let cluster = support::cluster(1).await;
     let producer = support::builder(&cluster, "g_errors")
-        .async_permits(1)
+        .max_async_in_flight(1)
         .build()
         .expect("config");
     producer.start().await.expect("starts");
@@ -442,7 +442,7 @@ async fn remaining_error_paths_are_typed() {
         .expect_err("empty batch");
     assert!(matches!(err.error(), rmq::Error::Batch(_)), "{err}");
 
-    // One async permit: a second send waits for it until its own deadline.
+    // Room for one async send in flight: a second waits for room until its own deadline.
     cluster
         .broker("broker-a")
         .expect("broker")
@@ -455,9 +455,16 @@ async fn remaining_error_paths_are_typed() {
         .send_async(Message::new("TopicTest", "blocked"))
         .timeout(Duration::from_millis(100))
         .await
-        .expect_err("no permit");
+        .expect_err("no room");
     assert!(
-        matches!(err.error(), rmq::Error::TooManyInFlight(1)),
+        matches!(
+            err.error(),
+            rmq::Error::NoRoomInFlight {
+                sends: 1,
+                max_sends: 1,
+                ..
+            }
+        ),
         "{err}"
     );
     first.await.expect("the first completes");

@@ -509,8 +509,16 @@ fn measure_observability(rmq: &Path, seconds: u64) -> Vec<Observed> {
          --concurrency 256 --duration {seconds} --size 1024 --json"
     );
     [
-        ("nothing listening (the default)", String::new(), String::new()),
-        ("a `tracing` subscriber at info", "--log info ".to_owned(), String::new()),
+        (
+            "nothing listening (the default)",
+            String::new(),
+            String::new(),
+        ),
+        (
+            "a `tracing` subscriber at info",
+            "--log info ".to_owned(),
+            String::new(),
+        ),
         ("message trace on", String::new(), " --msg-trace".to_owned()),
     ]
     .into_iter()
@@ -544,7 +552,9 @@ fn render_observability(doc: &mut String, runs: &[Observed]) -> Result<()> {
     for run in runs {
         let (tps, cpu) = match &run.report {
             Ok(report) => (
-                report["tps"].as_f64().map_or("?".to_owned(), |v| format!("{v:.0}")),
+                report["tps"]
+                    .as_f64()
+                    .map_or("?".to_owned(), |v| format!("{v:.0}")),
                 report["cpu_us_per_msg"]
                     .as_f64()
                     .map_or("?".to_owned(), |v| format!("{v:.2}")),

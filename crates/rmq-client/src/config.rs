@@ -84,10 +84,20 @@ pub struct ProducerConfig {
     pub poll_name_server_interval: Duration,
     /// Java `mqClientApiTimeout`: route, heartbeat and unregister requests (3 s).
     pub client_api_timeout: Duration,
-    /// Java `clientAsyncSemaphoreValue`: async sends accepted and in flight (65535).
+    /// Java `clientAsyncSemaphoreValue`: async requests in flight on the client instance's
+    /// remoting client (65535); see also `max_async_in_flight`.
     pub async_permits: usize,
     /// Java `clientOnewaySemaphoreValue` (65535).
     pub oneway_permits: usize,
+    /// Java 5.x `backPressureForAsyncSendNum`: async sends in flight at once; more wait for
+    /// room within their timeout (1024). Java applies it only with
+    /// `enableBackpressureForAsyncMode`; rmq always does.
+    pub max_async_in_flight: usize,
+    /// Java 5.x `backPressureForAsyncSendSize`: their body bytes in flight at once (100 MiB).
+    pub max_async_in_flight_bytes: usize,
+    /// Fail an async send at once when there is no room in flight, instead of waiting for
+    /// room within its timeout (false).
+    pub async_fail_fast: bool,
     /// Java `sendSmartMsg`: use the single-letter V2 header (code 310) rather than V1 (code 10)
     /// (true).
     pub send_smart_msg: bool,
@@ -198,6 +208,9 @@ impl ProducerBuilder {
                 client_api_timeout: Duration::from_millis(3000),
                 async_permits: 65535,
                 oneway_permits: 65535,
+                max_async_in_flight: 1024,
+                max_async_in_flight_bytes: 100 * 1024 * 1024,
+                async_fail_fast: false,
                 send_smart_msg: true,
                 serialize_type: SerializeType::Json,
                 remoting_version: version::DEFAULT,
@@ -378,6 +391,12 @@ impl ProducerBuilder {
         async_permits: usize;
         /// Java `clientOnewaySemaphoreValue`.
         oneway_permits: usize;
+        /// Java 5.x `backPressureForAsyncSendNum`: async sends in flight at once.
+        max_async_in_flight: usize;
+        /// Java 5.x `backPressureForAsyncSendSize`: async body bytes in flight at once.
+        max_async_in_flight_bytes: usize;
+        /// Fail async sends at once when there is no room in flight.
+        async_fail_fast: bool;
         /// Java `sendSmartMsg`.
         send_smart_msg: bool;
         /// Header serialization.
@@ -560,6 +579,9 @@ impl ProducerConfig {
         }
         if self.async_permits == 0 || self.oneway_permits == 0 {
             return bad("async_permits and oneway_permits must be at least 1");
+        }
+        if self.max_async_in_flight == 0 || self.max_async_in_flight_bytes == 0 {
+            return bad("max_async_in_flight and max_async_in_flight_bytes must be at least 1");
         }
         if self.check_concurrency == 0 {
             return bad("check_concurrency must be at least 1");

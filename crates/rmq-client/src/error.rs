@@ -173,9 +173,35 @@ pub enum Error {
     /// The producer shut down before an accepted async send completed.
     #[error("the producer shut down before the send completed")]
     Shutdown,
-    /// Too many async sends are in flight and none finished before the deadline.
-    #[error("too many async sends in flight ({0}); none finished before the deadline")]
+    /// Too many requests in flight at once: the remoting client's async or oneway permits
+    /// (`async_permits`, `oneway_permits`), or requests waiting for their replies.
+    #[error("too many requests in flight ({0}); none finished before the deadline")]
     TooManyInFlight(usize),
+    /// No room in flight for an async send before its deadline, or at once when the producer
+    /// fails fast (back-pressure: `max_async_in_flight`, `max_async_in_flight_bytes`).
+    #[error(
+        "no room for the async send: {sends} sends and {bytes} bytes in flight (limits {max_sends} and {max_bytes}); slow down, or raise the limits"
+    )]
+    NoRoomInFlight {
+        /// Sends in flight when it gave up.
+        sends: usize,
+        /// Their bytes.
+        bytes: usize,
+        /// The send limit.
+        max_sends: usize,
+        /// The byte limit.
+        max_bytes: usize,
+    },
+    /// A body larger than the in-flight byte limit, which could never fit.
+    #[error(
+        "a body of {bytes} bytes can never fit the {limit} bytes allowed in flight: raise max_async_in_flight_bytes"
+    )]
+    LargerThanInFlightLimit {
+        /// The body's size.
+        bytes: usize,
+        /// The limit.
+        limit: usize,
+    },
     /// The topic of the message and of the target queue differ.
     #[error("message's topic {message_topic} not equal mq's topic {queue_topic}")]
     TopicMismatch {
@@ -300,7 +326,8 @@ impl Error {
                 .last()
                 .map_or(ErrorKind::Connection, SendAttempt::kind),
             Error::Shutdown => ErrorKind::Shutdown,
-            Error::TooManyInFlight(_) => ErrorKind::Overloaded,
+            Error::TooManyInFlight(_) | Error::NoRoomInFlight { .. } => ErrorKind::Overloaded,
+            Error::LargerThanInFlightLimit { .. } => ErrorKind::Invalid,
             Error::Panicked(_) => ErrorKind::Internal,
         }
     }

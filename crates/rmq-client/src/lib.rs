@@ -49,7 +49,9 @@ pub use request::{ReplyRequest, ReplyResult};
 pub use selector::{
     JavaHash, MessageQueueSelector, SelectByHash, SelectByRandom, SelectByRoundRobin,
 };
-pub use send::{AsyncRequest, CallbackRequest, OnewayRequest, Payload, SendFuture, SendRequest};
+pub use send::{
+    AsyncRequest, CallbackRequest, InFlight, OnewayRequest, Payload, SendFuture, SendRequest,
+};
 pub use send_result::{SendResult, SendStatus};
 pub use trace::{
     CONTENT_SEPARATOR, DEFAULT_TRACE_TOPIC, PubRecord, RECORD_SEPARATOR, TraceDecodeError,

@@ -132,7 +132,8 @@ impl Producer {
         });
         let default_topic = ByteString::from(config.create_topic_key.as_str());
         let fault = FaultStrategy::new(config.send_latency_fault_enable, config.fault_flavor);
-        let tracker = AsyncTracker::new(config.async_permits);
+        let tracker =
+            AsyncTracker::new(config.max_async_in_flight, config.max_async_in_flight_bytes);
         Producer {
             inner: Arc::new(ProducerInner {
                 config,
@@ -336,6 +337,25 @@ impl Producer {
     /// Accepted async sends not yet completed.
     pub fn async_in_flight(&self) -> usize {
         self.inner.tracker.in_flight()
+    }
+
+    /// The async sends and body bytes in flight, and their limits (back-pressure).
+    pub fn in_flight(&self) -> crate::InFlight {
+        self.inner.tracker.budget().in_flight()
+    }
+
+    /// Changes the limits on async sends and body bytes in flight while the producer runs
+    /// (Java 5.x: `setBackPressureForAsyncSendNum` / `…Size`). Sends already in flight stay;
+    /// waiting ones get in as room comes. Values below 1 count as 1.
+    ///
+    /// ```no_run
+    /// # fn demo(producer: &rmq_client::Producer) {
+    /// producer.set_max_async_in_flight(4096, 256 * 1024 * 1024);
+    /// assert_eq!(producer.in_flight().max_sends, 4096);
+    /// # }
+    /// ```
+    pub fn set_max_async_in_flight(&self, sends: usize, bytes: usize) {
+        self.inner.tracker.budget().set_limits(sends, bytes);
     }
 
     /// Adds a hook run before and after every send attempt (Java:

@@ -30,11 +30,12 @@ use std::task::{Context, Poll, Waker};
 use parking_lot::Mutex;
 use rmq_common::Message;
 use slab::Slab;
-use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, oneshot};
+use tokio::sync::{Notify, oneshot};
 use tokio::time::Instant;
 
 use super::Ready;
 use super::attempt::{Started, remaining};
+use super::budget::{Budget, Grant};
 use super::payload::{Failure, Payload, Unsent};
 use super::retry::{Attempt, Retry, Step, timed_out};
 use crate::hook::SendMode;
@@ -119,8 +120,8 @@ fn call(callback: Callback, outcome: Outcome) {
 /// Accepted async sends not yet completed: their permits, the sends waiting for an answer
 /// (so `shutdown` can end them), and their count (so `flush` and `shutdown` can wait).
 pub(crate) struct AsyncTracker {
-    permits: Arc<Semaphore>,
-    capacity: usize,
+    /// Room for sends and bytes in flight (back-pressure).
+    budget: Arc<Budget>,
     /// By the key their request's callback carries. `aborted` is set under this lock, so no
     /// send waits here after shutdown ended the others (and no key is reused).
     waiting: Mutex<Slab<Box<AsyncSend>>>,
@@ -133,7 +134,7 @@ pub(crate) struct AsyncTracker {
 impl std::fmt::Debug for AsyncTracker {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("AsyncTracker")
-            .field("capacity", &self.capacity)
+            .field("budget", &self.budget.in_flight())
             .field("in_flight", &self.in_flight())
             .field("aborted", &self.is_aborted())
             .finish()
@@ -141,10 +142,9 @@ impl std::fmt::Debug for AsyncTracker {
 }
 
 impl AsyncTracker {
-    pub(crate) fn new(capacity: usize) -> Self {
+    pub(crate) fn new(max_sends: usize, max_bytes: usize) -> Self {
         Self {
-            permits: Arc::new(Semaphore::new(capacity.min(Semaphore::MAX_PERMITS))),
-            capacity,
+            budget: Budget::new(max_sends, max_bytes),
             waiting: Mutex::default(),
             in_flight: AtomicUsize::new(0),
             idle: Notify::new(),
@@ -152,9 +152,14 @@ impl AsyncTracker {
         }
     }
 
-    /// Accepts no more sends, including those waiting for a permit.
+    /// Accepts no more sends, including those waiting for room.
     pub(crate) fn close(&self) {
-        self.permits.close();
+        self.budget.close();
+    }
+
+    /// The budget of sends and bytes in flight.
+    pub(crate) fn budget(&self) -> &Budget {
+        &self.budget
     }
 
     /// Ends the grace of the sends still in flight: those waiting for an answer resolve now
@@ -239,7 +244,7 @@ pub(crate) async fn submit_one(
         Ok(window) => window,
         Err(e) => return Err(unsent(e, msg)),
     };
-    let permit = match acquire(inner, deadline).await {
+    let permit = match acquire(inner, msg.body().len(), deadline).await {
         Ok(permit) => permit,
         Err(e) => return Err(unsent(e, msg)),
     };
@@ -259,7 +264,7 @@ pub(crate) async fn submit(
     ready: Ready,
     sink: Sink,
 ) -> std::result::Result<(), Failure> {
-    match acquire(inner, ready.deadline).await {
+    match acquire(inner, ready.out.body.len(), ready.deadline).await {
         Ok(permit) => {
             accept(inner, permit, ready, sink);
             Ok(())
@@ -274,7 +279,7 @@ pub(crate) async fn submit(
 /// Starts an accepted send. The first attempt goes as far as it can here; most reach their
 /// connection's queue and need no task. One still waiting (a route, a connection) goes on in
 /// a task, so accepting never waits on the network.
-fn accept(inner: &Arc<ProducerInner>, permit: OwnedSemaphorePermit, ready: Ready, sink: Sink) {
+fn accept(inner: &Arc<ProducerInner>, permit: Grant, ready: Ready, sink: Sink) {
     inner.tracker.started();
     inner.meters.async_in_flight(1.0);
     let span = observe::send_span(&ready.out, SendMode::Async);
@@ -321,22 +326,13 @@ impl Drop for Accepting {
     }
 }
 
-async fn acquire(inner: &ProducerInner, deadline: Instant) -> Result<OwnedSemaphorePermit> {
-    // Without a wait when a permit is free: no timer, and no room for one in the caller's
-    // future.
-    match inner.tracker.permits.clone().try_acquire_owned() {
-        Ok(permit) => Ok(permit),
-        Err(_) => Box::pin(wait_for_permit(inner, deadline)).await,
-    }
-}
-
-async fn wait_for_permit(inner: &ProducerInner, deadline: Instant) -> Result<OwnedSemaphorePermit> {
-    let permits = inner.tracker.permits.clone();
-    match tokio::time::timeout_at(deadline, permits.acquire_owned()).await {
-        Ok(Ok(permit)) => Ok(permit),
-        Ok(Err(_)) => Err(Error::Shutdown),
-        Err(_) => Err(Error::TooManyInFlight(inner.tracker.capacity)),
-    }
+/// Room for one send of `bytes` (Java 5.x: the back-pressure semaphores).
+async fn acquire(inner: &ProducerInner, bytes: usize, deadline: Instant) -> Result<Grant> {
+    inner
+        .tracker
+        .budget
+        .acquire(bytes, deadline, inner.config.async_fail_fast)
+        .await
 }
 
 /// An accepted async send, from one step to the next: its message, its attempts so far, its
@@ -350,7 +346,7 @@ struct AsyncSend {
     info: Option<Arc<TopicPublishInfo>>,
     /// `None` once delivered.
     sink: Option<Sink>,
-    permit: Option<OwnedSemaphorePermit>,
+    permit: Option<Grant>,
     /// The send's span, when a subscriber wants it (boxed: most sends have none).
     span: Option<Box<Span>>,
 }

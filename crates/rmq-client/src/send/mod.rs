@@ -9,6 +9,7 @@
 //! - [`driver`]: who finishes an accepted async send, polled or not.
 
 mod attempt;
+mod budget;
 mod driver;
 #[cfg(test)]
 pub(crate) mod fake;
@@ -24,6 +25,7 @@ use std::time::Duration;
 use rmq_common::{Message, MessageQueue};
 
 pub(crate) use attempt::{contain_callback, now_millis, panic_message};
+pub use budget::InFlight;
 pub(crate) use driver::AsyncTracker;
 pub use driver::SendFuture;
 use driver::{Sink, submit, submit_one};
