@@ -466,4 +466,146 @@ mod tests {
         tokio::time::advance(Duration::from_secs(11)).await;
         assert!(t.is_available("B"));
     }
+
+    /// What the model does to a broker, or asks of the strategy.
+    #[derive(Clone, Debug)]
+    enum Op {
+        /// An attempt's outcome.
+        Update {
+            broker: usize,
+            latency_ms: u64,
+            isolation: bool,
+            reachable: bool,
+        },
+        /// Time passes.
+        Advance(u64),
+        /// The next attempt's queue, after a failure on `last` if given.
+        Select { last: Option<usize> },
+    }
+
+    fn op() -> impl proptest::strategy::Strategy<Value = Op> {
+        use proptest::prelude::*;
+        prop_oneof![
+            (0..3usize, 0..20_000u64, any::<bool>(), any::<bool>()).prop_map(
+                |(broker, latency_ms, isolation, reachable)| Op::Update {
+                    broker,
+                    latency_ms,
+                    isolation,
+                    reachable,
+                }
+            ),
+            (0..700_000u64).prop_map(Op::Advance),
+            proptest::option::of(0..3usize).prop_map(|last| Op::Select { last }),
+        ]
+    }
+
+    const BROKERS: [&str; 3] = ["broker-a", "broker-b", "broker-c"];
+
+    /// Replays `ops` against the strategy and against a model of when each broker is
+    /// available again (the flavour's table, 4.9.8 overwriting, 5.x only extending), checking
+    /// every selection; then lets every isolation end and checks all brokers are back.
+    fn replay(flavor: FaultFlavor, ops: &[Op]) -> Result<(), String> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .start_paused(true)
+            .build()
+            .map_err(|e| e.to_string())?;
+        runtime.block_on(async {
+            let strategy = FaultStrategy::new(true, flavor);
+            let info = info(&[("broker-a", 2), ("broker-b", 2), ("broker-c", 2)], 0);
+            let mut available_at = [Instant::now(); 3];
+            for op in ops {
+                match *op {
+                    Op::Update {
+                        broker,
+                        latency_ms,
+                        isolation,
+                        reachable,
+                    } => {
+                        strategy.update(
+                            BROKERS[broker],
+                            Duration::from_millis(latency_ms),
+                            isolation,
+                            reachable,
+                        );
+                        let latency = if isolation {
+                            flavor.isolation_latency()
+                        } else {
+                            latency_ms
+                        };
+                        let out = flavor.not_available_for(latency);
+                        let until = Instant::now() + out;
+                        let extends = !out.is_zero() && until > available_at[broker];
+                        if flavor == FaultFlavor::Rocketmq4 || extends {
+                            available_at[broker] = until;
+                        }
+                    }
+                    Op::Advance(ms) => tokio::time::advance(Duration::from_millis(ms)).await,
+                    Op::Select { last } => {
+                        let now = Instant::now();
+                        let healthy: Vec<usize> =
+                            (0..3).filter(|b| available_at[*b] <= now).collect();
+                        for (b, name) in BROKERS.iter().enumerate() {
+                            if strategy.tolerance.is_available(name) != healthy.contains(&b) {
+                                return Err(format!("{flavor:?}: {name} availability differs"));
+                            }
+                        }
+                        let picked = strategy
+                            .select_queue(&info, last.map(|b| BROKERS[b]), last.is_some())
+                            .ok_or("no queue selected")?;
+                        let picked = BROKERS
+                            .iter()
+                            .position(|b| *b == picked.broker_name())
+                            .ok_or("an unknown broker")?;
+                        // 5.x also avoids the broker that just failed; 4.9.8 does not.
+                        let wanted: Vec<usize> = match flavor {
+                            FaultFlavor::Rocketmq5 => healthy
+                                .iter()
+                                .copied()
+                                .filter(|b| Some(*b) != last)
+                                .collect(),
+                            FaultFlavor::Rocketmq4 => healthy,
+                        };
+                        if !wanted.is_empty() && !wanted.contains(&picked) {
+                            return Err(format!(
+                                "{flavor:?} picked {} while {:?} were healthy",
+                                BROKERS[picked],
+                                wanted.iter().map(|b| BROKERS[*b]).collect::<Vec<_>>()
+                            ));
+                        }
+                    }
+                }
+            }
+            // The longest isolation (600 s) ends: every broker is back and gets sends.
+            tokio::time::advance(Duration::from_secs(601)).await;
+            let mut seen = [false; 3];
+            for _ in 0..12 {
+                let picked = strategy
+                    .select_queue(&info, None, false)
+                    .ok_or("no queue selected")?;
+                if let Some(b) = BROKERS.iter().position(|b| *b == picked.broker_name()) {
+                    seen[b] = true;
+                }
+            }
+            if seen != [true; 3] {
+                return Err(format!("{flavor:?}: not every broker recovered: {seen:?}"));
+            }
+            Ok(())
+        })
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(256))]
+
+        #[test]
+        fn selection_never_picks_an_isolated_broker_while_a_healthy_one_exists(
+            ops in proptest::collection::vec(op(), 1..60),
+        ) {
+            for flavor in [FaultFlavor::Rocketmq5, FaultFlavor::Rocketmq4] {
+                if let Err(e) = replay(flavor, &ops) {
+                    return Err(proptest::test_runner::TestCaseError::fail(e));
+                }
+            }
+        }
+    }
 }
