@@ -7,6 +7,7 @@ use libfuzzer_sys::fuzz_target;
 use rmq_remoting::FrameCodec;
 use rmq_remoting::header::{
     CheckTransactionStateRequestHeader, EndTransactionRequestHeader, GetRouteInfoRequestHeader,
+    RecallMessageRequestHeader, RecallMessageResponseHeader, ReplyMessageRequestHeader,
     SendMessageRequestHeader, SendMessageResponseHeader, UnregisterClientRequestHeader,
 };
 use tokio_util::codec::Decoder;
@@ -20,6 +21,9 @@ fuzz_target!(|data: &[u8]| {
     let _ = cmd.decode_header::<GetRouteInfoRequestHeader>();
     let _ = cmd.decode_header::<UnregisterClientRequestHeader>();
     let _ = cmd.decode_header::<EndTransactionRequestHeader>();
+    let _ = cmd.decode_header::<ReplyMessageRequestHeader>();
+    let _ = cmd.decode_header::<RecallMessageRequestHeader>();
+    let _ = cmd.decode_header::<RecallMessageResponseHeader>();
     let _ = cmd.decode_header::<CheckTransactionStateRequestHeader>();
     if let Some(ext) = cmd.ext_fields() {
         let _ = SendMessageRequestHeader::read_for_code(cmd.code(), ext);

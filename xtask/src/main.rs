@@ -105,6 +105,9 @@ fn ci() -> Result<()> {
         &["doc", "--workspace", "--no-deps"],
         &[("RUSTDOCFLAGS", "-D warnings")],
     )?;
+    // Every decoder of a peer's bytes, briefly: seeds and what earlier runs found replay, and
+    // a few seconds of new inputs each (`cargo xtask fuzz SECONDS` for a campaign).
+    fuzz(&[FUZZ_SECONDS_IN_CI.to_string()])?;
     // Last, since it may first install the servers: the proof against a real broker.
     e2e::run()?;
     println!(
@@ -173,26 +176,30 @@ fn fuzz(args: &[String]) -> Result<()> {
         run("cargo", &["install", "cargo-fuzz", "--locked"], &[])?;
     }
     let max_time = format!("-max_total_time={seconds}");
+    let fuzz_dir = root().join("fuzz");
     for target in FUZZ_TARGETS {
-        run(
-            "cargo",
-            &[
-                "+nightly",
-                "fuzz",
-                "run",
-                target,
-                "--",
-                &max_time,
-                "-rss_limit_mb=2048",
-            ],
-            &[],
-        )?;
+        // New finds go to the (ignored) corpus; the seeds, made from the protocol vectors, are
+        // read only.
+        let corpus = fuzz_dir.join("corpus").join(target);
+        let seeds = fuzz_dir.join("seeds").join(target);
+        std::fs::create_dir_all(&corpus)?;
+        let corpus = corpus.to_string_lossy().into_owned();
+        let seeds = seeds.to_string_lossy().into_owned();
+        let mut args = vec!["+nightly", "fuzz", "run", target, corpus.as_str()];
+        if std::path::Path::new(&seeds).is_dir() {
+            args.push(seeds.as_str());
+        }
+        args.extend(["--", max_time.as_str(), "-rss_limit_mb=2048"]);
+        run("cargo", &args, &[])?;
     }
     Ok(())
 }
 
+/// How long `cargo xtask ci` fuzzes each target.
+const FUZZ_SECONDS_IN_CI: u64 = 10;
+
 /// Every decoder that reads bytes from a peer (fuzz/fuzz_targets), run in turn.
-const FUZZ_TARGETS: [&str; 9] = [
+const FUZZ_TARGETS: [&str; 10] = [
     "frame_decoder",
     "command_roundtrip",
     "typed_headers",
@@ -202,4 +209,5 @@ const FUZZ_TARGETS: [&str; 9] = [
     "batch_body",
     "stored_message",
     "decompress",
+    "trace_records",
 ];
