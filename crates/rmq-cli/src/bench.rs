@@ -98,7 +98,7 @@ pub async fn run(target: &BenchTarget<'_>, args: &BenchArgs) -> Result<BenchRepo
         .serialize_type(target.serialize_type)
         .async_permits(concurrency.max(1024))
         // Every worker's send in flight at once: the benchmark sets the load, not the limit.
-        .max_async_in_flight(concurrency.max(1024));
+        .max_async_in_flight(concurrency.max(10_000));
     if let Some(kind) = args.compress {
         builder = builder.compress_type(kind.into()).compress_threshold(1);
     }

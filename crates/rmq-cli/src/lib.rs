@@ -24,13 +24,18 @@ use crate::target::Target;
 /// Runs the parsed command line.
 pub async fn run(cli: Cli) -> Result<()> {
     if let Some(filter) = &cli.common.log {
-        let filter = tracing_subscriber::EnvFilter::try_new(filter)
-            .map_err(|e| anyhow::anyhow!("--log {filter}: {e}"))?;
-        // A second install (a test calling `run` twice) keeps the first.
-        let _ = tracing_subscriber::fmt()
-            .with_env_filter(filter)
-            .with_writer(std::io::stderr)
-            .try_init();
+        // A filter that does not parse (perhaps a `RUST_LOG` meant for another program) costs
+        // the logs, not the command.
+        match tracing_subscriber::EnvFilter::try_new(filter) {
+            Ok(filter) => {
+                // A second install (a test calling `run` twice) keeps the first.
+                let _ = tracing_subscriber::fmt()
+                    .with_env_filter(filter)
+                    .with_writer(std::io::stderr)
+                    .try_init();
+            }
+            Err(e) => eprintln!("warning: not logging: --log / RUST_LOG {filter:?}: {e}"),
+        }
     }
     let target = Target::resolve(&cli.common).await?;
     if let Some(cluster) = &target.embedded {

@@ -90,7 +90,7 @@ pub struct ProducerConfig {
     /// Java `clientOnewaySemaphoreValue` (65535).
     pub oneway_permits: usize,
     /// Java 5.x `backPressureForAsyncSendNum`: async sends in flight at once; more wait for
-    /// room within their timeout (1024). Java applies it only with
+    /// room within their timeout (10 000, 5.3.3's default). Java applies it only with
     /// `enableBackpressureForAsyncMode`; rmq always does.
     pub max_async_in_flight: usize,
     /// Java 5.x `backPressureForAsyncSendSize`: their body bytes in flight at once (100 MiB).
@@ -208,7 +208,7 @@ impl ProducerBuilder {
                 client_api_timeout: Duration::from_millis(3000),
                 async_permits: 65535,
                 oneway_permits: 65535,
-                max_async_in_flight: 1024,
+                max_async_in_flight: 10_000,
                 max_async_in_flight_bytes: 100 * 1024 * 1024,
                 async_fail_fast: false,
                 send_smart_msg: true,
@@ -442,6 +442,11 @@ impl ProducerBuilder {
     /// The settings as they stand, unchecked (tests that need a setting `build` refuses).
     #[cfg(test)]
     pub(crate) fn into_config(self) -> ProducerConfig {
+        self.config
+    }
+
+    /// The settings as they stand, for a producer rmq makes itself (the trace producer).
+    pub(crate) fn into_config_unchecked(self) -> ProducerConfig {
         self.config
     }
 

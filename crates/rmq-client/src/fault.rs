@@ -310,7 +310,7 @@ impl FaultStrategy {
                 reachable,
                 "broker isolated by the fault strategy"
             );
-            metrics::counter!("rmq_broker_isolations_total", "broker" => broker.to_owned())
+            metrics::counter!(crate::observe::BROKER_ISOLATIONS, "broker" => broker.to_owned())
                 .increment(1);
         }
     }

@@ -222,15 +222,24 @@ impl Producer {
         static TRACE_PRODUCERS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
         let config = &self.inner.config;
         let n = TRACE_PRODUCERS.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
-        let mut trace_config = config.clone();
-        trace_config.group = crate::trace::trace_group(&config.group, n);
-        trace_config.instance_name = DEFAULT_INSTANCE_NAME.to_owned();
-        trace_config.msg_trace = false;
-        // Java's trace producer: 5 s sends, 128 000-byte messages, no VIP channel.
+        // Java's trace producer: a default producer reaching the same cluster the same way
+        // (name servers, namespace, credentials, TLS, RPC hooks), with 5 s sends,
+        // 128 000-byte messages and no VIP channel.
+        let mut trace_config =
+            crate::ProducerBuilder::new(crate::trace::trace_group(&config.group, n))
+                .into_config_unchecked();
+        trace_config.name_servers = config.name_servers.clone();
+        trace_config.namespace = config.namespace.clone();
+        trace_config.client_ip = config.client_ip.clone();
+        trace_config.credentials = config.credentials.clone();
+        trace_config.tls = config.tls.clone();
+        trace_config.serialize_type = config.serialize_type;
+        trace_config.remoting_version = config.remoting_version;
+        trace_config.language = config.language;
         trace_config.send_timeout = Duration::from_secs(5);
         trace_config.max_message_size = 128_000;
         trace_config.vip_channel_enabled = false;
-        let producer = Producer::from_config(trace_config, Vec::new());
+        let producer = Producer::from_config(trace_config, self.inner.rpc_hooks.clone());
         let dispatcher = Arc::new(TraceDispatcher::new(
             producer,
             config.msg_trace_topic.clone(),
@@ -541,6 +550,16 @@ impl ProducerInner {
                     )
                 }),
             })
+    }
+}
+
+impl Drop for ProducerInner {
+    /// A producer dropped without `shutdown` still stops its message trace, whose task would
+    /// otherwise keep the trace producer alive.
+    fn drop(&mut self) {
+        if let Some(trace) = self.trace.get() {
+            trace.stop();
+        }
     }
 }
 

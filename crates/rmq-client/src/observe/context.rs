@@ -39,12 +39,15 @@ where
     }
 }
 
-/// Writes `injector`'s headers into `message`, keeping any the caller set.
+/// Writes `injector`'s headers into `message`, keeping any the caller set. An injector that
+/// panics is logged, and the message goes without (part of) its context.
 pub(crate) fn inject(injector: &dyn TraceContextInjector, message: &mut Message) {
-    injector.inject(&mut |key, value| {
-        let props = message.properties_mut();
-        if props.get(key).is_none() {
-            props.insert(key.to_owned(), value);
-        }
+    crate::send::contain_callback("the trace context injector", || {
+        injector.inject(&mut |key, value| {
+            let props = message.properties_mut();
+            if props.get(key).is_none() {
+                props.insert(key.to_owned(), value);
+            }
+        });
     });
 }

@@ -46,6 +46,10 @@ pub const ASYNC_IN_FLIGHT: &str = "rmq_async_sends_in_flight";
 pub const ROUTE_UPDATES: &str = "rmq_route_updates_total";
 /// Times a broker was isolated by the fault strategy, by broker.
 pub const BROKER_ISOLATIONS: &str = "rmq_broker_isolations_total";
+/// Message trace records dropped because their queue was full (or after shutdown).
+pub const TRACE_RECORDS_DROPPED: &str = "rmq_trace_records_dropped_total";
+/// Open client connections (defined by `rmq-remoting`, which opens them).
+pub const CONNECTIONS: &str = rmq_remoting::CONNECTIONS;
 
 /// The span of one send: its topic, mode and message id, and once done its outcome.
 pub(crate) fn send_span(out: &Outgoing, mode: SendMode) -> Span {
@@ -69,16 +73,20 @@ pub(crate) fn send_done(
     span: &Span,
     out: &Outgoing,
     elapsed: Duration,
-    outcome: Result<&SendResult, &Error>,
+    outcome: Result<Option<&SendResult>, &Error>,
 ) {
     let messages = out.batch_messages.len().max(1) as u64;
     if !span.is_disabled() {
         span.record("elapsed_us", elapsed.as_micros() as u64);
         match outcome {
-            Ok(result) => {
+            Ok(Some(result)) => {
                 span.record("status", result.status.name());
                 span.record("broker", result.queue.broker_name());
                 span.record("queue_id", result.queue.queue_id());
+            }
+            // Oneway: written, with no answer to tell more.
+            Ok(None) => {
+                span.record("status", "WRITTEN");
             }
             Err(error) => {
                 span.record("status", "FAILED");
@@ -99,10 +107,16 @@ pub(crate) fn send_done(
             topic
                 .cost_failed
                 .record_many(millis(elapsed), messages as usize);
-            metrics::counter!(SEND_FAILURES, "topic" => out.user_topic.to_string(), "kind" => kind_label(error))
-                .increment(1);
+            rejected(&out.user_topic, error);
         }
     }
+}
+
+/// A send that failed, counted by its kind; also those refused before they were accepted
+/// (an invalid message, no room in flight).
+pub(crate) fn rejected(topic: &str, error: &Error) {
+    metrics::counter!(SEND_FAILURES, "topic" => topic.to_owned(), "kind" => kind_label(error))
+        .increment(1);
 }
 
 /// An attempt's end, as an event in the current span (the send's).
@@ -143,8 +157,24 @@ pub(crate) fn retrying(topic: &ByteString, broker: &str, error: &Error, attempt:
         .increment(1);
 }
 
-fn kind_label(error: &Error) -> String {
-    format!("{:?}", error.kind()).to_lowercase()
+fn kind_label(error: &Error) -> &'static str {
+    use crate::ErrorKind::*;
+    match error.kind() {
+        Config => "config",
+        NotRunning => "notrunning",
+        Invalid => "invalid",
+        Hook => "hook",
+        NameServer => "nameserver",
+        NoRoute => "noroute",
+        BrokerRefused => "brokerrefused",
+        Permission => "permission",
+        Timeout => "timeout",
+        Connection => "connection",
+        Overloaded => "overloaded",
+        Protocol => "protocol",
+        Shutdown => "shutdown",
+        _ => "internal",
+    }
 }
 
 fn millis(elapsed: Duration) -> f64 {

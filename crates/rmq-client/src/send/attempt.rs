@@ -348,6 +348,7 @@ impl ProducerInner {
         deadline: Instant,
     ) -> Result<Option<SendResult>> {
         let instance = self.attached_instance()?;
+        tracing::Span::current().record("attempts", 1);
         let attempt = Attempt::to(self.queue_on_wire(out, queue, deadline).await?);
         let outcome = self
             .send_kernel(

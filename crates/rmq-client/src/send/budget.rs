@@ -60,7 +60,8 @@ struct State {
 struct Waiter {
     id: u64,
     bytes: usize,
-    granted: oneshot::Sender<()>,
+    /// `true` once it has room; `false` when it never can (the byte limit fell below it).
+    granted: oneshot::Sender<bool>,
 }
 
 impl State {
@@ -83,9 +84,23 @@ impl State {
                 return;
             };
             // A waiter that gave up meanwhile takes nothing.
-            if next.granted.send(()).is_ok() {
+            if next.granted.send(true).is_ok() {
                 self.take(next.bytes);
             }
+        }
+    }
+
+    /// Turns away the waiting sends larger than the byte limit: they could never get in, and
+    /// would hold up the line behind them.
+    fn refuse_oversized(&mut self) {
+        let max = self.max_bytes;
+        let (refused, kept): (VecDeque<Waiter>, VecDeque<Waiter>) =
+            std::mem::take(&mut self.waiting)
+                .into_iter()
+                .partition(|w| w.bytes > max);
+        self.waiting = kept;
+        for waiter in refused {
+            let _ = waiter.granted.send(false);
         }
     }
 }
@@ -96,18 +111,19 @@ struct Queued<'a> {
     budget: &'a Budget,
     id: u64,
     bytes: usize,
-    granted: oneshot::Receiver<()>,
+    granted: oneshot::Receiver<bool>,
 }
 
 impl Drop for Queued<'_> {
     fn drop(&mut self) {
-        // Under the lock, so no grant comes between the two checks.
+        // Under the lock, so no grant comes between the two checks. Ids grow in line order,
+        // so the line is searched, not scanned.
         let mut state = self.budget.state.lock();
-        if let Some(at) = state.waiting.iter().position(|w| w.id == self.id) {
+        if let Ok(at) = state.waiting.binary_search_by_key(&self.id, |w| w.id) {
             state.waiting.remove(at);
             // Its leaving may let the next ones in.
             state.admit();
-        } else if self.granted.try_recv().is_ok() {
+        } else if self.granted.try_recv() == Ok(true) {
             state.sends -= 1;
             state.bytes -= self.bytes;
             state.admit();
@@ -193,7 +209,11 @@ impl Budget {
         let waited = Box::pin(tokio::time::timeout_at(deadline, &mut queued.granted)).await;
         drop(queued);
         match waited {
-            Ok(Ok(())) => Ok(self.grant(bytes)),
+            Ok(Ok(true)) => Ok(self.grant(bytes)),
+            Ok(Ok(false)) => Err(Error::LargerThanInFlightLimit {
+                bytes,
+                limit: self.state.lock().max_bytes,
+            }),
             Ok(Err(_)) => Err(Error::Shutdown),
             Err(_) => Err(no_room(&self.state.lock())),
         }
@@ -211,6 +231,7 @@ impl Budget {
         let mut state = self.state.lock();
         state.max_sends = max_sends.max(1);
         state.max_bytes = max_bytes.max(1);
+        state.refuse_oversized();
         state.admit();
     }
 
@@ -334,6 +355,22 @@ mod tests {
         budget.set_limits(10, 1000);
         tokio::time::sleep(Duration::from_millis(1)).await;
         assert_eq!(*order.lock(), [0, 1, 2]);
+        // A waiting send the byte limit falls below is turned away, not left in the way.
+        let _full = budget.acquire(990, later(100), false).await;
+        let big = tokio::spawn({
+            let budget = budget.clone();
+            async move { budget.acquire(500, later(10_000), false).await }
+        });
+        tokio::time::sleep(Duration::from_millis(1)).await;
+        budget.set_limits(10, 400);
+        let refused = big.await.expect("task").expect_err("can never fit");
+        assert!(matches!(
+            refused,
+            Error::LargerThanInFlightLimit {
+                bytes: 500,
+                limit: 400
+            }
+        ));
         budget.close();
         let err = budget
             .acquire(1, later(100), false)

@@ -244,7 +244,7 @@ pub(crate) async fn submit_one(
         Ok(window) => window,
         Err(e) => return Err(unsent(e, msg)),
     };
-    let permit = match acquire(inner, msg.body().len(), deadline).await {
+    let permit = match acquire(inner, msg.topic(), msg.body().len(), deadline).await {
         Ok(permit) => permit,
         Err(e) => return Err(unsent(e, msg)),
     };
@@ -264,7 +264,14 @@ pub(crate) async fn submit(
     ready: Ready,
     sink: Sink,
 ) -> std::result::Result<(), Failure> {
-    match acquire(inner, ready.out.body.len(), ready.deadline).await {
+    match acquire(
+        inner,
+        &ready.out.user_topic,
+        ready.out.body.len(),
+        ready.deadline,
+    )
+    .await
+    {
         Ok(permit) => {
             accept(inner, permit, ready, sink);
             Ok(())
@@ -326,13 +333,23 @@ impl Drop for Accepting {
     }
 }
 
-/// Room for one send of `bytes` (Java 5.x: the back-pressure semaphores).
-async fn acquire(inner: &ProducerInner, bytes: usize, deadline: Instant) -> Result<Grant> {
-    inner
+/// Room for one send of `bytes` to `topic` (Java 5.x: the back-pressure semaphores); a
+/// refusal counts as a failed send.
+async fn acquire(
+    inner: &ProducerInner,
+    topic: &str,
+    bytes: usize,
+    deadline: Instant,
+) -> Result<Grant> {
+    let granted = inner
         .tracker
         .budget
         .acquire(bytes, deadline, inner.config.async_fail_fast)
-        .await
+        .await;
+    if let Err(error) = &granted {
+        observe::rejected(topic, error);
+    }
+    granted
 }
 
 /// An accepted async send, from one step to the next: its message, its attempts so far, its
@@ -430,8 +447,6 @@ impl AsyncSend {
 
     /// The attempt's answer (on the connection's task), or why there is none.
     fn on_reply(self: Box<Self>, attempt: Attempt, started: Started, reply: Reply) {
-        let span = self.span.as_deref().cloned();
-        let _entered = span.as_ref().map(Span::enter);
         let outcome = match reply {
             Ok(response) => self
                 .inner
@@ -442,6 +457,15 @@ impl AsyncSend {
         self.on_outcome(attempt, started, outcome);
     }
 
+    /// Runs `work` in the send's span, so its events are the send's; the user's callback,
+    /// later, runs outside it.
+    fn in_span<T>(&self, work: impl FnOnce() -> T) -> T {
+        match self.span.as_deref() {
+            Some(span) => span.in_scope(work),
+            None => work(),
+        }
+    }
+
     /// The attempt's end: the send hooks, then what its outcome means for the send.
     fn on_outcome(
         self: Box<Self>,
@@ -449,14 +473,16 @@ impl AsyncSend {
         started: Started,
         outcome: Result<Option<SendResult>>,
     ) {
-        let outcome = self.inner.finish_attempt(
-            &self.ready.out,
-            &attempt.target,
-            SendMode::Async,
-            started,
-            attempt.begin,
-            outcome,
-        );
+        let outcome = self.in_span(|| {
+            self.inner.finish_attempt(
+                &self.ready.out,
+                &attempt.target,
+                SendMode::Async,
+                started,
+                attempt.begin,
+                outcome,
+            )
+        });
         self.after(attempt, outcome);
     }
 
@@ -467,7 +493,13 @@ impl AsyncSend {
             return self.finish(outcome);
         }
         let inner = self.inner.clone();
-        match inner.after_attempt(&mut self.retry, attempt, outcome, &self.ready.out) {
+        let span = self.span.take();
+        let step = {
+            let _entered = span.as_deref().map(Span::enter);
+            inner.after_attempt(&mut self.retry, attempt, outcome, &self.ready.out)
+        };
+        self.span = span;
+        match step {
             Step::Done(result) => self.finish(result),
             Step::GiveUp => self.give_up(),
             // The exception: a task of its own, so the connection's task never waits on
@@ -518,13 +550,19 @@ impl AsyncSend {
         };
         self.inner.meters.async_in_flight(-1.0);
         let span = self.span.take().map_or_else(Span::none, |span| *span);
-        span.record("attempts", self.retry.made);
+        // A send to the caller's queue makes its one attempt outside the retry loop.
+        let attempts = if self.ready.queue.is_some() {
+            1
+        } else {
+            self.retry.made
+        };
+        span.record("attempts", attempts);
         observe::send_done(
             &self.inner.meters,
             &span,
             &self.ready.out,
             self.ready.started.elapsed(),
-            result.as_ref(),
+            result.as_ref().map(Some),
         );
         let outcome = result.map_err(|error| Failure {
             error,

@@ -468,13 +468,13 @@ impl<'a, M: Payload> SendRequest<'a, M> {
             .instrument(span.clone())
             .await;
         let elapsed = ready.started.elapsed();
-        match &outcome {
-            Ok(Some(result)) => {
-                observe::send_done(&inner.meters, &span, &ready.out, elapsed, Ok(result))
-            }
-            Ok(None) => {}
-            Err(error) => observe::send_done(&inner.meters, &span, &ready.out, elapsed, Err(error)),
-        }
+        observe::send_done(
+            &inner.meters,
+            &span,
+            &ready.out,
+            elapsed,
+            outcome.as_ref().map(Option::as_ref),
+        );
         match outcome {
             Ok(result) => Ok(result),
             Err(error) => Err(Failure {

@@ -92,13 +92,27 @@ impl TraceDispatcher {
             if dropped == 1 || dropped.is_multiple_of(1000) {
                 tracing::warn!(dropped, "message trace queue full: trace records dropped");
             }
-            metrics::counter!("rmq_trace_records_dropped_total").increment(1);
+            metrics::counter!(crate::observe::TRACE_RECORDS_DROPPED).increment(1);
+            return;
+        }
+        if self.stop.is_cancelled() {
+            // Shut down: nobody sends it any more.
+            drop(queue);
+            self.dropped.fetch_add(1, Ordering::Relaxed);
+            metrics::counter!(crate::observe::TRACE_RECORDS_DROPPED).increment(1);
             return;
         }
         queue.push_back(record);
-        if queue.len() >= self.batch {
+        // A full batch goes now; the first record starts the flush interval's wait.
+        if queue.len() >= self.batch || queue.len() == 1 {
             self.wake.notify_one();
         }
+    }
+
+    /// Stops the sending task (a producer dropped without `shutdown`): it sends what waits,
+    /// then ends, and with it the trace producer.
+    pub(crate) fn stop(&self) {
+        self.stop.cancel();
     }
 
     /// Sends what waits, then stops the trace producer.
@@ -119,10 +133,20 @@ impl TraceDispatcher {
     async fn run(self: Arc<Self>) {
         let mut last_flush = Instant::now();
         loop {
+            // The flush interval's timer runs only while records wait: an idle producer's
+            // dispatcher sleeps until a record comes.
+            let waiting = !self.queue.lock().is_empty();
+            let flush_due = async {
+                if waiting {
+                    tokio::time::sleep_until(last_flush + FLUSH_INTERVAL).await;
+                } else {
+                    std::future::pending::<()>().await;
+                }
+            };
             let stopping = tokio::select! {
                 () = self.stop.cancelled() => true,
                 () = self.wake.notified() => false,
-                () = tokio::time::sleep_until(last_flush + FLUSH_INTERVAL) => false,
+                () = flush_due => false,
             };
             loop {
                 let records: Vec<PubRecord> = {

@@ -68,7 +68,7 @@ impl ProducerInner {
             keys: props.get_shared(keys::KEYS).cloned(),
             store_host: addr.clone(),
             body_length: out.body.len(),
-            cost_ms: u64::try_from(cost.as_millis()).unwrap_or(u64::MAX),
+            cost_ms: i64::try_from(cost.as_millis()).unwrap_or(i64::MAX),
             msg_type,
             offset_msg_id: result.offset_msg_id.clone(),
             success: result.status == crate::SendStatus::SendOk,

@@ -62,8 +62,9 @@ pub struct PubRecord {
     pub store_host: ByteString,
     /// The body length as sent (compressed when compressed).
     pub body_length: usize,
-    /// The attempt's duration, ms.
-    pub cost_ms: u64,
+    /// The attempt's duration, ms (Java computes it from wall-clock time, so a record may
+    /// carry a negative one).
+    pub cost_ms: i64,
     /// The message's type.
     pub msg_type: TraceMessageType,
     /// The broker's offset message id, if it gave one.
