@@ -302,6 +302,11 @@ async fn handle(
     {
         return Some(refusal.with_version(version::V4_9_8));
     }
+    if state.faults.black_hole() {
+        // Read, never answered, never stored: held until the connection ends.
+        channel.closed().await;
+        return None;
+    }
     let admission = state.faults.admit();
     if admission == Admission::DropConnection {
         tracing::debug!(broker = %state.name, peer = %channel.addr(), "dropping the connection as injected");
@@ -673,6 +678,24 @@ impl TestBroker {
         let deadline = Instant::now() + Duration::from_secs(2);
         while !listener_closed(self.inner.state.addr) && Instant::now() < deadline {
             tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+    }
+
+    /// Reads every request and answers none, stores nothing (a black hole, or a peer gone
+    /// without closing its connections), until turned off; connections stay open.
+    pub fn black_hole(&self, on: bool) {
+        self.inner.state.faults.set_black_hole(on);
+    }
+
+    /// Dies without the name server noticing: the listener and every connection close at
+    /// once, but routes still name the broker (as a real name server's do until it misses
+    /// two minutes of heartbeats), so clients meet a dead address. Undo with
+    /// [`restart`](Self::restart).
+    pub async fn crash(&self) {
+        let _lifecycle = self.inner.lifecycle.lock().await;
+        let server = self.inner.server.lock().take();
+        if let Some(server) = server {
+            server.shutdown(Duration::ZERO).await;
         }
     }
 

@@ -26,6 +26,8 @@ struct State {
     drop_after: Option<u64>,
     /// Whether that request is processed (a message stored) before its connection closes.
     drop_after_processing: bool,
+    /// Requests are read and never answered.
+    black_hole: bool,
 }
 
 /// Whether a request may be processed.
@@ -93,6 +95,14 @@ impl Faults {
             }
             None => Admission::Process,
         }
+    }
+
+    pub(crate) fn set_black_hole(&self, on: bool) {
+        self.state.lock().black_hole = on;
+    }
+
+    pub(crate) fn black_hole(&self) -> bool {
+        self.state.lock().black_hole
     }
 
     /// Removes every injected fault.

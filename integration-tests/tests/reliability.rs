@@ -1,0 +1,194 @@
+//! What the producer guarantees when the network misbehaves in ways the test broker can be
+//! told to (issue 17's fault modes): every send resolves within its deadline, what it held in
+//! flight comes back, and a message reported stored is in a store.
+
+mod support;
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use rmq::prelude::*;
+use rmq_testkit::TestCluster;
+use tokio::time::Instant;
+
+/// Slack over a deadline for the runtime to deliver the outcome on a busy 2-core machine.
+const SLACK: Duration = Duration::from_millis(500);
+
+async fn two_brokers() -> TestCluster {
+    support::cluster(2).await
+}
+
+/// Every stored message id across the cluster.
+fn stored_ids(cluster: &TestCluster) -> HashSet<String> {
+    cluster
+        .brokers()
+        .iter()
+        .flat_map(|b| b.messages("TopicTest"))
+        .filter_map(|m| m.uniq_key.map(|k| k.to_string()))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_black_hole_broker_costs_each_send_at_most_its_deadline() {
+    let cluster = two_brokers().await;
+    let hole = cluster.broker("broker-a").expect("broker");
+    let producer = support::builder(&cluster, "g_black_hole")
+        .send_timeout(Duration::from_millis(800))
+        .build()
+        .expect("config");
+    producer.start().await.expect("starts");
+    producer.publish_queues("TopicTest").await.expect("route");
+    hole.black_hole(true);
+
+    let mut pending = Vec::new();
+    for i in 0..20 {
+        pending.push(
+            producer
+                .send_async(Message::new("TopicTest", format!("a{i}")))
+                .await
+                .expect("accepted"),
+        );
+    }
+    let begin = Instant::now();
+    let mut ok = Vec::new();
+    for send in pending {
+        match send.await {
+            Ok(sent) => ok.push(sent.msg_id.to_string()),
+            Err(failed) => assert!(failed.is_timeout(), "{failed}"),
+        }
+    }
+    assert!(
+        begin.elapsed() <= Duration::from_millis(800) + SLACK,
+        "{:?}",
+        begin.elapsed()
+    );
+    for i in 0..5 {
+        let begin = Instant::now();
+        match producer
+            .send(Message::new("TopicTest", format!("s{i}")))
+            .await
+        {
+            Ok(sent) => ok.push(sent.msg_id.to_string()),
+            Err(failed) => assert!(failed.may_have_been_stored(), "{failed}"),
+        }
+        assert!(begin.elapsed() <= Duration::from_millis(800) + SLACK);
+    }
+    // What it held comes back; what it reported stored is stored.
+    assert_eq!(producer.in_flight().sends, 0);
+    let stored = stored_ids(&cluster);
+    assert!(ok.iter().all(|id| stored.contains(id)));
+    hole.black_hole(false);
+    producer.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_answer_after_the_deadline_is_a_timeout_and_the_message_may_be_stored() {
+    let cluster = support::cluster(1).await;
+    let broker = cluster.broker("broker-a").expect("broker");
+    let producer = support::builder(&cluster, "g_late")
+        .send_timeout(Duration::from_millis(300))
+        .build()
+        .expect("config");
+    producer.start().await.expect("starts");
+    producer.publish_queues("TopicTest").await.expect("route");
+    broker.set_latency(Duration::from_millis(600));
+
+    let begin = Instant::now();
+    let failed = producer
+        .send(Message::new("TopicTest", "late"))
+        .await
+        .expect_err("answered too late");
+    assert!(begin.elapsed() <= Duration::from_millis(300) + SLACK);
+    assert!(
+        failed.is_timeout() && failed.may_have_been_stored(),
+        "{failed}"
+    );
+    // It was stored after all, under the id the failure hands back.
+    let id = failed.message().uniq_key().expect("an id").to_owned();
+    let stored = broker
+        .wait_for_messages("TopicTest", 1, Duration::from_secs(5))
+        .await
+        .expect("stored late");
+    assert_eq!(stored[0].uniq_key.as_deref(), Some(id.as_str()));
+    assert_eq!(producer.in_flight().sends, 0);
+    producer.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_route_naming_a_dead_broker_costs_retries_not_messages() {
+    let cluster = two_brokers().await;
+    let producer = support::builder(&cluster, "g_dead_in_route")
+        .build()
+        .expect("config");
+    producer.start().await.expect("starts");
+    producer.publish_queues("TopicTest").await.expect("route");
+    // Gone without telling the name server: routes still name it.
+    cluster.broker("broker-a").expect("broker").crash().await;
+
+    let mut ids = Vec::new();
+    for i in 0..20 {
+        let sent = producer
+            .send(Message::new("TopicTest", format!("m{i}")))
+            .await
+            .expect("retried on the live broker");
+        assert_eq!(sent.queue.broker_name(), "broker-b");
+        ids.push(sent.msg_id.to_string());
+    }
+    let stored = stored_ids(&cluster);
+    assert!(ids.iter().all(|id| stored.contains(id)));
+    producer.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_broker_restarting_mid_run_loses_no_acknowledged_message() {
+    let cluster = two_brokers().await;
+    let producer = support::builder(&cluster, "g_restart_mid_batch")
+        .send_timeout(Duration::from_secs(5))
+        .build()
+        .expect("config");
+    producer.start().await.expect("starts");
+    producer.publish_queues("TopicTest").await.expect("route");
+    let broker = cluster.broker("broker-a").expect("broker");
+
+    let mut pending = Vec::new();
+    for i in 0..2000 {
+        if i == 1000 {
+            broker.restart().await.expect("restarts on its port");
+        }
+        pending.push(
+            producer
+                .send_async(Message::new("TopicTest", format!("m{i}")))
+                .await
+                .expect("accepted"),
+        );
+        let batch = (0..4).map(|j| Message::new("TopicTest", format!("b{i}.{j}")));
+        if i % 100 == 0 {
+            let _ = producer.send_batch(batch).await;
+        }
+    }
+    let mut ok = Vec::new();
+    let mut failed = 0;
+    for send in pending {
+        match send.await {
+            Ok(sent) => ok.push(sent.msg_id.to_string()),
+            Err(e) => {
+                assert!(e.may_have_been_stored() || e.is_retryable(), "{e}");
+                failed += 1;
+            }
+        }
+    }
+    assert_eq!(producer.in_flight().sends, 0);
+    let stored = stored_ids(&cluster);
+    let missing: Vec<_> = ok.iter().filter(|id| !stored.contains(*id)).collect();
+    assert!(
+        missing.is_empty(),
+        "{} acknowledged but not stored",
+        missing.len()
+    );
+    assert!(
+        ok.len() + failed == 2000 && ok.len() >= 1900,
+        "{} ok, {failed} failed",
+        ok.len()
+    );
+    producer.shutdown().await;
+}
