@@ -6,7 +6,9 @@
 //! - `bench [SECONDS] [--no-real] [--no-peer] [--no-criterion]`: micro-benchmarks, the transport benchmark,
 //!   and the `rmq bench` matrix written to docs/benchmarks.md.
 //! - `fuzz [SECONDS]`: every fuzz target in turn, SECONDS each (installs cargo-fuzz).
+//! - `chaos [SECONDS] [--seed N]`: sends under random faults, then every message counted.
 
+mod chaos;
 mod demo;
 mod e2e;
 mod matrix;
@@ -18,7 +20,7 @@ use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 
-const USAGE: &str = "usage: cargo xtask <ci | demo [--real | --namesrv HOST:PORT] [--seconds N] | e2e | bench [SECONDS] [--no-real] [--no-peer] [--no-criterion] | fuzz [SECONDS]>";
+const USAGE: &str = "usage: cargo xtask <ci | demo [--real | --namesrv HOST:PORT] [--seconds N] | e2e | bench [SECONDS] [--no-real] [--no-peer] [--no-criterion] | fuzz [SECONDS] | chaos [SECONDS] [--seed N]>";
 
 fn main() -> Result<()> {
     let mut args = std::env::args().skip(1);
@@ -30,6 +32,7 @@ fn main() -> Result<()> {
         "e2e" => e2e::run(),
         "bench" => bench(&rest),
         "fuzz" => fuzz(&rest),
+        "chaos" => chaos::run(&rest),
         "-h" | "--help" | "help" => {
             println!("{USAGE}");
             Ok(())
@@ -108,6 +111,8 @@ fn ci() -> Result<()> {
     // Every decoder of a peer's bytes, briefly: seeds and what earlier runs found replay, and
     // a few seconds of new inputs each (`cargo xtask fuzz SECONDS` for a campaign).
     fuzz(&[FUZZ_SECONDS_IN_CI.to_string()])?;
+    // Sends under random faults, every message counted.
+    chaos::run(&[CHAOS_SECONDS_IN_CI.to_string()])?;
     // Last, since it may first install the servers: the proof against a real broker.
     e2e::run()?;
     println!(
@@ -194,6 +199,9 @@ fn fuzz(args: &[String]) -> Result<()> {
     }
     Ok(())
 }
+
+/// How long `cargo xtask ci` runs `chaos`.
+const CHAOS_SECONDS_IN_CI: u64 = 10;
 
 /// How long `cargo xtask ci` fuzzes each target.
 const FUZZ_SECONDS_IN_CI: u64 = 10;
