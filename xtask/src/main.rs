@@ -7,12 +7,15 @@
 //!   and the `rmq bench` matrix written to docs/benchmarks.md.
 //! - `fuzz [SECONDS]`: every fuzz target in turn, SECONDS each (installs cargo-fuzz).
 //! - `chaos [SECONDS] [--seed N]`: sends under random faults, then every message counted.
+//! - `soak [MINUTES] [--rate N]`: steady load with broker restarts; RSS and descriptors must
+//!   stay flat.
 
 mod chaos;
 mod demo;
 mod e2e;
 mod matrix;
 mod plot;
+mod soak;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -20,7 +23,7 @@ use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 
-const USAGE: &str = "usage: cargo xtask <ci | demo [--real | --namesrv HOST:PORT] [--seconds N] | e2e | bench [SECONDS] [--no-real] [--no-peer] [--no-criterion] | fuzz [SECONDS] | chaos [SECONDS] [--seed N]>";
+const USAGE: &str = "usage: cargo xtask <ci | demo [--real | --namesrv HOST:PORT] [--seconds N] | e2e | bench [SECONDS] [--no-real] [--no-peer] [--no-criterion] | fuzz [SECONDS] | chaos [SECONDS] [--seed N] | soak [MINUTES] [--rate N]>";
 
 fn main() -> Result<()> {
     let mut args = std::env::args().skip(1);
@@ -33,6 +36,7 @@ fn main() -> Result<()> {
         "bench" => bench(&rest),
         "fuzz" => fuzz(&rest),
         "chaos" => chaos::run(&rest),
+        "soak" => soak::run(&rest),
         "-h" | "--help" | "help" => {
             println!("{USAGE}");
             Ok(())
