@@ -1,6 +1,6 @@
 //! Project automation: `cargo xtask <command>`.
 //!
-//! - `ci`: every check CI runs (format, clippy, tests, doctests, docs, then `e2e`).
+//! - `ci`: every check CI runs (format, clippy, tests, doctests, docs, fuzz, chaos, then `e2e`).
 //! - `demo [--real | --namesrv HOST:PORT] [--seconds N]`: the main job, end to end.
 //! - `e2e`: the producer against real rocketmq-rust 1.0.0 servers (installs them once).
 //! - `bench [SECONDS] [--no-real] [--no-peer] [--no-criterion]`: micro-benchmarks, the transport benchmark,
