@@ -10,6 +10,17 @@ use rmq::prelude::*;
 use rmq_testkit::TestCluster;
 use tokio::time::Instant;
 
+/// A started producer of `group` with `tune`'s limits, the route of `TopicTest` fetched.
+async fn bounded(
+    cluster: &TestCluster,
+    group: &str,
+    tune: impl FnOnce(rmq::client::ProducerBuilder) -> rmq::client::ProducerBuilder,
+) -> Producer {
+    let producer = support::started(tune(support::builder(cluster, group))).await;
+    producer.publish_queues("TopicTest").await.expect("route");
+    producer
+}
+
 /// A broker that answers each send after `latency`.
 async fn slow_cluster(latency: Duration) -> TestCluster {
     let cluster = support::cluster(1).await;
@@ -23,12 +34,7 @@ async fn slow_cluster(latency: Duration) -> TestCluster {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_send_waits_for_room_by_count_then_proceeds() {
     let cluster = slow_cluster(Duration::from_millis(300)).await;
-    let producer = support::builder(&cluster, "g_bp_count")
-        .max_async_in_flight(2)
-        .build()
-        .expect("config");
-    producer.start().await.expect("starts");
-    producer.publish_queues("TopicTest").await.expect("route");
+    let producer = bounded(&cluster, "g_bp_count", |b| b.max_async_in_flight(2)).await;
 
     let first = producer
         .send_async(Message::new("TopicTest", "1"))
@@ -65,12 +71,10 @@ async fn a_send_waits_for_room_by_count_then_proceeds() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_send_waits_for_room_by_bytes_and_gives_up_at_its_deadline() {
     let cluster = slow_cluster(Duration::from_millis(500)).await;
-    let producer = support::builder(&cluster, "g_bp_bytes")
-        .max_async_in_flight_bytes(1000)
-        .build()
-        .expect("config");
-    producer.start().await.expect("starts");
-    producer.publish_queues("TopicTest").await.expect("route");
+    let producer = bounded(&cluster, "g_bp_bytes", |b| {
+        b.max_async_in_flight_bytes(1000)
+    })
+    .await;
 
     let big = producer
         .send_async(Message::new("TopicTest", vec![b'x'; 600]))
@@ -101,14 +105,12 @@ async fn a_send_waits_for_room_by_bytes_and_gives_up_at_its_deadline() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fail_fast_refuses_at_once_and_a_body_over_the_limit_is_an_error() {
     let cluster = slow_cluster(Duration::from_millis(300)).await;
-    let producer = support::builder(&cluster, "g_bp_fast")
-        .max_async_in_flight(1)
-        .max_async_in_flight_bytes(1000)
-        .async_fail_fast(true)
-        .build()
-        .expect("config");
-    producer.start().await.expect("starts");
-    producer.publish_queues("TopicTest").await.expect("route");
+    let producer = bounded(&cluster, "g_bp_fast", |b| {
+        b.max_async_in_flight(1)
+            .max_async_in_flight_bytes(1000)
+            .async_fail_fast(true)
+    })
+    .await;
 
     let first = producer
         .send_async(Message::new("TopicTest", "1"))
@@ -145,13 +147,11 @@ async fn fail_fast_refuses_at_once_and_a_body_over_the_limit_is_an_error() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn raising_the_limits_lets_waiting_sends_in() {
     let cluster = slow_cluster(Duration::from_secs(2)).await;
-    let producer = support::builder(&cluster, "g_bp_resize")
-        .max_async_in_flight(1)
-        .send_timeout(Duration::from_secs(10))
-        .build()
-        .expect("config");
-    producer.start().await.expect("starts");
-    producer.publish_queues("TopicTest").await.expect("route");
+    let producer = bounded(&cluster, "g_bp_resize", |b| {
+        b.max_async_in_flight(1)
+            .send_timeout(Duration::from_secs(10))
+    })
+    .await;
 
     let first = producer
         .send_async(Message::new("TopicTest", "1"))

@@ -21,13 +21,11 @@ use rmq::prelude::*;
 use rmq::remoting::RemotingClient;
 use rmq::remoting::body::TopicRouteData;
 use rmq::remoting::code::{request, response};
-use rmq::remoting::header::GetRouteInfoRequestHeader;
+use rmq::remoting::header::{GetRouteInfoRequestHeader, PullMessageRequestHeader};
 
 const TIMEOUT: Duration = Duration::from_secs(10);
 /// GET_PRODUCER_CONNECTION_LIST (Java `RequestCode`; an admin request rmq does not send).
 const GET_PRODUCER_CONNECTION_LIST: i32 = 204;
-/// PULL_MESSAGE (Java `RequestCode`; a consumer's request, used here to read messages back).
-const PULL_MESSAGE: i32 = 11;
 
 fn namesrv() -> String {
     std::env::var("RMQ_E2E_NAMESRV").unwrap_or_else(|_| {
@@ -674,18 +672,9 @@ async fn pull(
     topic: &str,
     queue_id: i32,
 ) -> Vec<StoredMessage> {
-    let cmd = RemotingCommand::request(PULL_MESSAGE)
-        .with_ext_field("consumerGroup", unique("rmq_e2e_reader"))
-        .with_ext_field("topic", topic.to_owned())
-        .with_ext_field("queueId", queue_id.to_string())
-        .with_ext_field("queueOffset", "0")
-        .with_ext_field("maxMsgNums", "32")
-        .with_ext_field("sysFlag", "4")
-        .with_ext_field("commitOffset", "0")
-        .with_ext_field("suspendTimeoutMillis", "0")
-        .with_ext_field("subscription", "*")
-        .with_ext_field("subVersion", "0")
-        .with_ext_field("expressionType", "TAG");
+    let cmd = RemotingCommand::request(request::PULL_MESSAGE).with_header(
+        PullMessageRequestHeader::new(&unique("rmq_e2e_reader"), topic, queue_id, 0),
+    );
     let resp = client
         .invoke_sync(&broker.to_string(), cmd, TIMEOUT)
         .await

@@ -8,7 +8,7 @@ use std::time::Duration;
 use rmq::client::{PubRecord, TraceMessageType, decode_pub_records};
 use rmq::prelude::*;
 use rmq::remoting::code::response;
-use rmq_testkit::{TestBroker, TestCluster};
+use rmq_testkit::TestBroker;
 
 const TRACE_TOPIC: &str = "RMQ_SYS_TRACE_TOPIC";
 
@@ -35,18 +35,14 @@ async fn records(broker: &TestBroker, n: usize) -> Vec<PubRecord> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_answered_send_leaves_a_java_trace_record() {
-    let cluster = TestCluster::builder()
-        .topic("TopicTest", 4)
-        .start()
-        .await
-        .expect("cluster");
+    let cluster = support::cluster(1).await;
     let broker = cluster.broker("broker-a").expect("broker");
-    let producer = support::builder(&cluster, "g_traced")
-        .msg_trace(true)
-        .msg_trace_batch_size(1)
-        .build()
-        .expect("config");
-    producer.start().await.expect("starts");
+    let producer = support::started(
+        support::builder(&cluster, "g_traced")
+            .msg_trace(true)
+            .msg_trace_batch_size(1),
+    )
+    .await;
     assert_eq!(producer.msg_trace_topic(), Some(TRACE_TOPIC));
 
     let msg = Message::builder("TopicTest")
@@ -134,18 +130,11 @@ async fn every_answered_send_leaves_a_java_trace_record() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn shutdown_sends_the_records_still_held() {
-    let cluster = TestCluster::builder()
-        .topic("TopicTest", 4)
-        .start()
-        .await
-        .expect("cluster");
+    let cluster = support::cluster(1).await;
     let broker = cluster.broker("broker-a").expect("broker");
     // The default batch (10) and flush interval (5 s) would hold these five.
-    let producer = support::builder(&cluster, "g_traced_flush")
-        .msg_trace(true)
-        .build()
-        .expect("config");
-    producer.start().await.expect("starts");
+    let producer =
+        support::started(support::builder(&cluster, "g_traced_flush").msg_trace(true)).await;
     for i in 0..5 {
         producer
             .send(Message::new("TopicTest", format!("m{i}")))

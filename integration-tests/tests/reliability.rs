@@ -28,6 +28,8 @@ fn stored_ids(cluster: &TestCluster) -> HashSet<String> {
         .collect()
 }
 
+/// A broker that reads and never answers: a black hole, and what a half-open connection (the
+/// peer gone without a FIN) looks like from the client.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_black_hole_broker_costs_each_send_at_most_its_deadline() {
     let cluster = two_brokers().await;
@@ -190,5 +192,166 @@ async fn a_broker_restarting_mid_run_loses_no_acknowledged_message() {
         "{} ok, {failed} failed",
         ok.len()
     );
+    producer.shutdown().await;
+}
+
+/// Takes over a crashed broker's address (routes still name it) with a raw listener that
+/// runs `serve` on each connection: a peer misbehaving below the protocol.
+async fn impostor<F, Fut>(
+    cluster: &TestCluster,
+    broker: &str,
+    serve: F,
+) -> tokio::task::JoinHandle<()>
+where
+    F: Fn(tokio::net::TcpStream) -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
+    let broker = cluster.broker(broker).expect("broker");
+    broker.crash().await;
+    let listener = tokio::net::TcpListener::bind(broker.socket_addr())
+        .await
+        .expect("the crashed broker's port");
+    tokio::spawn(async move {
+        while let Ok((socket, _)) = listener.accept().await {
+            tokio::spawn(serve(socket));
+        }
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_broker_that_stops_reading_fills_no_unbounded_buffer() {
+    let cluster = two_brokers().await;
+    let producer = support::started(
+        support::builder(&cluster, "g_slow_reader").send_timeout(Duration::from_millis(1500)),
+    )
+    .await;
+    producer.publish_queues("TopicTest").await.expect("route");
+    // Accepts, never reads: the socket's buffers fill, then the client's write buffer.
+    let held = std::sync::Arc::new(parking_lot::Mutex::new(Vec::new()));
+    let keep = held.clone();
+    let _reader = impostor(&cluster, "broker-a", move |socket| {
+        keep.lock().push(socket);
+        std::future::ready(())
+    })
+    .await;
+
+    let body = vec![b'x'; 256 * 1024];
+    let begin = Instant::now();
+    let mut pending = Vec::new();
+    for _ in 0..200 {
+        pending.push(
+            producer
+                .send_async(Message::new("TopicTest", body.clone()))
+                .await
+                .expect("accepted"),
+        );
+    }
+    let (mut ok, mut timed_out) = (0, 0);
+    for send in pending {
+        match send.await {
+            Ok(_) => ok += 1,
+            Err(e) => {
+                assert!(e.may_have_been_stored() || e.is_retryable(), "{e}");
+                timed_out += 1;
+            }
+        }
+    }
+    // Every send resolved within its deadline, most on the broker that reads.
+    assert!(
+        begin.elapsed() <= Duration::from_millis(1500) * 2 + SLACK,
+        "{:?}",
+        begin.elapsed()
+    );
+    assert_eq!(ok + timed_out, 200);
+    assert!(ok > 0, "the live broker took some");
+    // What the sends held in flight (50 MiB of bodies) is all back.
+    assert_eq!(producer.in_flight().sends, 0);
+    assert_eq!(producer.in_flight().bytes, 0);
+    producer.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn partial_frames_with_long_pauses_are_reassembled_or_time_out() {
+    use rmq::remoting::FrameCodec;
+    use rmq::remoting::code::response;
+    use rmq::remoting::header::SendMessageResponseHeader;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio_util::codec::Decoder;
+
+    let cluster = two_brokers().await;
+    let producer = support::started(
+        support::builder(&cluster, "g_partial_frames")
+            .send_timeout(Duration::from_millis(1000))
+            .retry_times_when_send_failed(0),
+    )
+    .await;
+    producer.publish_queues("TopicTest").await.expect("route");
+    // Answers every request in two halves 300 ms apart; the last answer stops halfway.
+    let _slow = impostor(&cluster, "broker-a", |mut socket| async move {
+        let mut codec = FrameCodec::new(16 * 1024 * 1024);
+        let mut buf = bytes::BytesMut::new();
+        let mut answered = 0;
+        loop {
+            let request = loop {
+                if let Ok(Some(request)) = codec.decode(&mut buf) {
+                    break request;
+                }
+                if socket.read_buf(&mut buf).await.unwrap_or(0) == 0 {
+                    return;
+                }
+            };
+            let mut answer = RemotingCommand::response(response::SUCCESS)
+                .with_opaque(request.opaque())
+                .with_serialize_type(request.serialize_type())
+                .with_header(SendMessageResponseHeader {
+                    msg_id: "7F00000100002A9F0000000000000000".into(),
+                    queue_id: 0,
+                    queue_offset: answered,
+                    transaction_id: None,
+                    batch_uniq_id: None,
+                    recall_handle: None,
+                    region_id: None,
+                    trace_on: true,
+                });
+            answer.mark_response();
+            let frame = answer.encode_to_bytes().expect("encodes");
+            let half = frame.len() / 2;
+            let _ = socket.write_all(&frame[..half]).await;
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            answered += 1;
+            if answered > 3 {
+                // Never the rest: the client must time out, not wait for ever.
+                std::future::pending::<()>().await;
+            }
+            let _ = socket.write_all(&frame[half..]).await;
+        }
+    })
+    .await;
+    let queue = MessageQueue::new("TopicTest", "broker-a", 0);
+    for i in 0..3 {
+        let sent = producer
+            .send_to_queue(Message::new("TopicTest", format!("m{i}")), queue.clone())
+            .await
+            .expect("reassembled across the pause");
+        assert_eq!(sent.queue_offset, i);
+    }
+    let begin = Instant::now();
+    let failed = producer
+        .send_to_queue(Message::new("TopicTest", "cut"), queue)
+        .await
+        .expect_err("half a frame, then nothing");
+    assert!(
+        failed.is_timeout() && failed.may_have_been_stored(),
+        "{failed}"
+    );
+    assert!(begin.elapsed() <= Duration::from_millis(1000) + SLACK);
+    // The other broker still takes sends.
+    producer
+        .send_to_queue(
+            Message::new("TopicTest", "elsewhere"),
+            MessageQueue::new("TopicTest", "broker-b", 0),
+        )
+        .await
+        .expect("stored on broker-b");
     producer.shutdown().await;
 }

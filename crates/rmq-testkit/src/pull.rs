@@ -4,6 +4,7 @@
 
 use rmq_remoting::RemotingCommand;
 use rmq_remoting::code::response;
+use rmq_remoting::header::PullMessageRequestHeader;
 
 use crate::broker::BrokerState;
 
@@ -13,19 +14,14 @@ const MAX_MESSAGES: i64 = 32;
 /// PULL_MESSAGE (11): up to `maxMsgNums` messages of `topic`/`queueId` from `queueOffset`;
 /// PULL_NOT_FOUND when there are none.
 pub(crate) fn pull(state: &BrokerState, request: &RemotingCommand) -> RemotingCommand {
-    let field = |name: &str| request.ext_field(name).unwrap_or_default();
-    let (Ok(queue_id), Ok(from)) = (
-        field("queueId").parse::<i32>(),
-        field("queueOffset").parse::<i64>(),
-    ) else {
-        return RemotingCommand::response(response::SYSTEM_ERROR)
-            .with_remark("PULL_MESSAGE needs queueId and queueOffset");
+    let header = match request.decode_header::<PullMessageRequestHeader>() {
+        Ok(header) => header,
+        Err(e) => {
+            return RemotingCommand::response(response::SYSTEM_ERROR).with_remark(e.to_string());
+        }
     };
-    let max = field("maxMsgNums")
-        .parse::<i64>()
-        .unwrap_or(MAX_MESSAGES)
-        .clamp(1, MAX_MESSAGES);
-    let topic = field("topic");
+    let (topic, queue_id, from) = (header.topic.as_str(), header.queue_id, header.queue_offset);
+    let max = i64::from(header.max_msg_nums).clamp(1, MAX_MESSAGES);
     let queue = state
         .store
         .select(|m| m.topic == topic && m.queue_id == queue_id);

@@ -17,7 +17,7 @@ use rmq::prelude::*;
 use rmq::remoting::RemotingClient;
 use rmq::remoting::body::TopicRouteData;
 use rmq::remoting::code::{request, response};
-use rmq::remoting::header::GetRouteInfoRequestHeader;
+use rmq::remoting::header::{GetRouteInfoRequestHeader, PullMessageRequestHeader};
 
 const TOPIC: &str = "Prices";
 
@@ -73,18 +73,9 @@ async fn respond(
             };
             for queue_id in 0..queues.read_queue_nums {
                 let offset = next.entry((addr.to_owned(), queue_id)).or_insert(0);
-                let pull = RemotingCommand::request(request::PULL_MESSAGE)
-                    .with_ext_field("consumerGroup", "example_responder")
-                    .with_ext_field("topic", TOPIC)
-                    .with_ext_field("queueId", queue_id.to_string())
-                    .with_ext_field("queueOffset", offset.to_string())
-                    .with_ext_field("maxMsgNums", "32")
-                    // FLAG_SUBSCRIPTION: the subscription comes with the request.
-                    .with_ext_field("sysFlag", "4")
-                    .with_ext_field("commitOffset", "0")
-                    .with_ext_field("suspendTimeoutMillis", "0")
-                    .with_ext_field("subscription", "*")
-                    .with_ext_field("subVersion", "0");
+                let pull = RemotingCommand::request(request::PULL_MESSAGE).with_header(
+                    PullMessageRequestHeader::new("example_responder", TOPIC, queue_id, *offset),
+                );
                 let answer = client
                     .invoke_sync(addr, pull, Duration::from_secs(3))
                     .await?;

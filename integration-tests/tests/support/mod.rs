@@ -26,6 +26,13 @@ pub fn builder(cluster: &TestCluster, group: &str) -> ProducerBuilder {
         .heartbeat_interval(Duration::from_millis(500))
 }
 
+/// `builder`'s producer, started.
+pub async fn started(builder: ProducerBuilder) -> Producer {
+    let producer = builder.build().expect("valid config");
+    producer.start().await.expect("starts");
+    producer
+}
+
 /// A started producer for `group` against `cluster`.
 pub async fn producer(cluster: &TestCluster, group: &str) -> Producer {
     let producer = builder(cluster, group).build().expect("valid config");

@@ -8,6 +8,7 @@
 //! later anyway (a missing or unparsable required field is a [`HeaderError`]).
 
 mod client;
+mod pull;
 mod recall;
 mod reply;
 mod route;
@@ -19,6 +20,7 @@ use std::str::FromStr;
 use bytestring::ByteString;
 
 pub use client::UnregisterClientRequestHeader;
+pub use pull::{FLAG_SUBSCRIPTION, PullMessageRequestHeader};
 pub use recall::{RecallMessageRequestHeader, RecallMessageResponseHeader};
 pub use reply::ReplyMessageRequestHeader;
 pub use route::GetRouteInfoRequestHeader;
