@@ -222,7 +222,10 @@ where
 async fn a_broker_that_stops_reading_fills_no_unbounded_buffer() {
     let cluster = two_brokers().await;
     let producer = support::started(
-        support::builder(&cluster, "g_slow_reader").send_timeout(Duration::from_millis(1500)),
+        support::builder(&cluster, "g_slow_reader")
+            .send_timeout(Duration::from_millis(1500))
+            // Sent as they are, so 50 MiB really meet the socket.
+            .compress_threshold(usize::MAX),
     )
     .await;
     producer.publish_queues("TopicTest").await.expect("route");
@@ -273,20 +276,15 @@ async fn a_broker_that_stops_reading_fills_no_unbounded_buffer() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn partial_frames_with_long_pauses_are_reassembled_or_time_out() {
     use rmq::remoting::FrameCodec;
-    use rmq::remoting::code::response;
+    use rmq::remoting::code::{request, response};
     use rmq::remoting::header::SendMessageResponseHeader;
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     use tokio_util::codec::Decoder;
 
     let cluster = two_brokers().await;
-    let producer = support::started(
-        support::builder(&cluster, "g_partial_frames")
-            .send_timeout(Duration::from_millis(1000))
-            .retry_times_when_send_failed(0),
-    )
-    .await;
-    producer.publish_queues("TopicTest").await.expect("route");
-    // Answers every request in two halves 300 ms apart; the last answer stops halfway.
+    // Answers every send in two halves 300 ms apart, the fourth stopping halfway; other
+    // requests (heartbeats) whole. In place before the producer starts: it never meets the
+    // real broker-a.
     let _slow = impostor(&cluster, "broker-a", |mut socket| async move {
         let mut codec = FrameCodec::new(16 * 1024 * 1024);
         let mut buf = bytes::BytesMut::new();
@@ -300,6 +298,21 @@ async fn partial_frames_with_long_pauses_are_reassembled_or_time_out() {
                     return;
                 }
             };
+            if !matches!(
+                request.code(),
+                request::SEND_MESSAGE | request::SEND_MESSAGE_V2
+            ) {
+                let mut whole = RemotingCommand::response(response::SUCCESS)
+                    .with_opaque(request.opaque())
+                    .with_serialize_type(request.serialize_type());
+                whole.mark_response();
+                if !request.is_oneway() {
+                    let _ = socket
+                        .write_all(&whole.encode_to_bytes().expect("encodes"))
+                        .await;
+                }
+                continue;
+            }
             let mut answer = RemotingCommand::response(response::SUCCESS)
                 .with_opaque(request.opaque())
                 .with_serialize_type(request.serialize_type())
@@ -327,6 +340,13 @@ async fn partial_frames_with_long_pauses_are_reassembled_or_time_out() {
         }
     })
     .await;
+    let producer = support::started(
+        support::builder(&cluster, "g_partial_frames")
+            .send_timeout(Duration::from_millis(1000))
+            .retry_times_when_send_failed(0),
+    )
+    .await;
+    producer.publish_queues("TopicTest").await.expect("route");
     let queue = MessageQueue::new("TopicTest", "broker-a", 0);
     for i in 0..3 {
         let sent = producer

@@ -19,12 +19,20 @@ const TOPIC: &str = "ChaosTopic";
 const ASYNC_WORKERS: usize = 32;
 const SYNC_WORKERS: usize = 2;
 
+/// How long a send may take to resolve before it counts as never resolved: its timeout, a
+/// retry's, and room for a busy machine.
+const RESOLVE_WITHIN: Duration = Duration::from_secs(10);
+
+/// Where an acknowledged message was stored: message id, broker, queue, offset.
+type Receipt = (String, String, i32, i64);
+
 /// What happened to the sends.
 #[derive(Default)]
 struct Ledger {
     issued: u64,
-    ok: Vec<String>,
+    ok: Vec<Receipt>,
     failed: BTreeMap<String, u64>,
+    unresolved: u64,
 }
 
 pub fn run(args: &[String]) -> Result<()> {
@@ -81,18 +89,27 @@ async fn chaos(length: Duration, seed: u64) -> Result<()> {
                 n += 1;
                 let msg = Message::new(TOPIC, format!("w{w}-{n}"));
                 ledger.lock().issued += 1;
-                let outcome = if sync {
-                    producer.send(msg).await.map_err(|e| e.into_error())
-                } else {
-                    match producer.send_async(msg).await {
-                        Ok(pending) => pending.await.map_err(|e| e.into_error()),
-                        Err(e) => Err(e.into_error()),
+                let send = async {
+                    if sync {
+                        producer.send(msg).await.map_err(|e| e.into_error())
+                    } else {
+                        match producer.send_async(msg).await {
+                            Ok(pending) => pending.await.map_err(|e| e.into_error()),
+                            Err(e) => Err(e.into_error()),
+                        }
                     }
                 };
+                let outcome = tokio::time::timeout(RESOLVE_WITHIN, send).await;
                 let mut ledger = ledger.lock();
                 match outcome {
-                    Ok(sent) => ledger.ok.push(sent.msg_id.to_string()),
-                    Err(e) => *ledger.failed.entry(format!("{:?}", e.kind())).or_default() += 1,
+                    Ok(Ok(sent)) => ledger.ok.push((
+                        sent.msg_id.to_string(),
+                        sent.queue.broker_name().to_owned(),
+                        sent.queue.queue_id(),
+                        sent.queue_offset,
+                    )),
+                    Ok(Err(e)) => *ledger.failed.entry(format!("{:?}", e.kind())).or_default() += 1,
+                    Err(_) => ledger.unresolved += 1,
                 }
             }
         }));
@@ -111,26 +128,43 @@ async fn chaos(length: Duration, seed: u64) -> Result<()> {
     for broker in &brokers {
         broker.reset_faults();
         broker.black_hole(false);
-        if !broker.is_running() || !serving(broker) {
+        if !broker.is_running() || !serving(broker).await {
             broker.restart().await?;
         }
     }
     stop.store(true, Ordering::Relaxed);
     for worker in workers {
-        worker.await?;
+        // Each send is bounded above, so a worker that does not end is a hang to report.
+        tokio::time::timeout(RESOLVE_WITHIN * 2, worker)
+            .await
+            .context("a sender never finished")??;
     }
     let left = producer.flush(Duration::from_secs(30)).await;
+    // Recovered: every broker takes sends again.
+    for broker in &brokers {
+        let queue = MessageQueue::new(TOPIC, broker.name(), 0);
+        producer
+            .send_to_queue(Message::new(TOPIC, "after the storm"), queue)
+            .await
+            .map_err(|e| anyhow::anyhow!("{} did not recover: {e}", broker.name()))?;
+    }
     producer.shutdown().await;
     reconcile(&cluster, &ledger.lock(), &injected, left.err().unwrap_or(0))
 }
 
 /// Whether the broker answers: a crashed one is registered but not listening.
-fn serving(broker: &TestBroker) -> bool {
-    std::net::TcpStream::connect_timeout(&broker.socket_addr(), Duration::from_millis(200)).is_ok()
+async fn serving(broker: &TestBroker) -> bool {
+    let connect = tokio::net::TcpStream::connect(broker.socket_addr());
+    matches!(
+        tokio::time::timeout(Duration::from_millis(200), connect).await,
+        Ok(Ok(_))
+    )
 }
 
 /// One fault, picked at random; its name.
 async fn inject(rng: &mut fastrand::Rng, broker: &TestBroker) -> Result<&'static str> {
+    // A black hole is short: one left on would hold the run's sends to their timeouts.
+    broker.black_hole(false);
     Ok(match rng.u8(..8) {
         0 => {
             broker.set_latency(Duration::from_millis(rng.u64(50..800)));
@@ -168,7 +202,7 @@ async fn inject(rng: &mut fastrand::Rng, broker: &TestBroker) -> Result<&'static
         _ => {
             broker.reset_faults();
             broker.black_hole(false);
-            if !serving(broker) {
+            if !serving(broker).await {
                 broker.restart().await?;
             }
             "recovery"
@@ -182,38 +216,55 @@ fn reconcile(
     injected: &BTreeMap<&str, u64>,
     unresolved: usize,
 ) -> Result<()> {
+    // Every stored copy, and what is at each (broker, queue, offset).
     let mut copies: HashMap<String, u64> = HashMap::new();
+    let mut at: HashMap<(String, i32, i64), String> = HashMap::new();
     for broker in cluster.brokers() {
         for stored in broker.messages(TOPIC) {
             if let Some(id) = stored.uniq_key {
                 *copies.entry(id.to_string()).or_default() += 1;
+                at.insert(
+                    (
+                        broker.name().to_owned(),
+                        stored.queue_id,
+                        stored.queue_offset,
+                    ),
+                    id.to_string(),
+                );
             }
         }
     }
     let failed: u64 = ledger.failed.values().sum();
-    let resolved = ledger.ok.len() as u64 + failed;
+    let resolved = ledger.ok.len() as u64 + failed + ledger.unresolved;
+    // An acknowledgement names where the message went: exactly there, not just somewhere.
     let missing = ledger
         .ok
         .iter()
-        .filter(|id| !copies.contains_key(*id))
+        .filter(|(id, broker, queue, offset)| {
+            at.get(&(broker.clone(), *queue, *offset)) != Some(id)
+        })
         .count();
     let duplicates: u64 = copies.values().filter(|n| **n > 1).map(|n| n - 1).sum();
     println!("chaos: faults injected {injected:?}");
     println!(
-        "chaos: {} sends, {} acknowledged, {failed} failed {:?}, {} stored, {duplicates} duplicates, {missing} acknowledged but missing, {unresolved} unresolved",
+        "chaos: {} sends, {} acknowledged, {failed} failed {:?}, {} stored, {duplicates} duplicates, {missing} acknowledged but not where reported, {} unresolved",
         ledger.issued,
         ledger.ok.len(),
         ledger.failed,
         copies.len(),
+        ledger.unresolved + unresolved as u64,
     );
-    if resolved != ledger.issued || unresolved > 0 {
+    if resolved != ledger.issued || ledger.unresolved > 0 || unresolved > 0 {
         bail!(
             "{} sends never resolved",
-            ledger.issued - resolved + unresolved as u64
+            ledger.unresolved + unresolved as u64 + ledger.issued.saturating_sub(resolved)
         );
     }
+    if ledger.ok.is_empty() {
+        bail!("no send was acknowledged");
+    }
     if missing > 0 {
-        bail!("{missing} acknowledged messages are in no store");
+        bail!("{missing} acknowledged messages are not where their results say");
     }
     println!("chaos: ok");
     Ok(())

@@ -303,8 +303,15 @@ async fn handle(
         return Some(refusal.with_version(version::V4_9_8));
     }
     if state.faults.black_hole() {
-        // Read, never answered, never stored: held until the connection ends.
-        channel.closed().await;
+        // Read, never answered, never stored: held until the connection ends or the black
+        // hole is turned off (then let go, still unanswered, so it stops holding one of the
+        // connection's in-flight slots).
+        while state.faults.black_hole() {
+            tokio::select! {
+                () = channel.closed() => break,
+                () = tokio::time::sleep(Duration::from_millis(50)) => {}
+            }
+        }
         return None;
     }
     let admission = state.faults.admit();
@@ -660,7 +667,7 @@ impl TestBroker {
             .drop_connection_after(n.max(1), true);
     }
 
-    /// Removes latency, pending failures and an armed connection drop.
+    /// Removes latency, pending failures, an armed connection drop and a black hole.
     pub fn reset_faults(&self) {
         self.inner.state.faults.reset();
     }
@@ -688,9 +695,10 @@ impl TestBroker {
     }
 
     /// Dies without the name server noticing: the listener and every connection close at
-    /// once, but routes still name the broker (as a real name server's do until it misses
-    /// two minutes of heartbeats), so clients meet a dead address. Undo with
-    /// [`restart`](Self::restart).
+    /// once, but routes still name the broker (as when its host is lost: a name server drops
+    /// a broker when its connection closes, or after two minutes without heartbeats), so
+    /// clients meet a dead address. [`is_running`](Self::is_running) still says `true`. Undo
+    /// with [`restart`](Self::restart).
     pub async fn crash(&self) {
         let _lifecycle = self.inner.lifecycle.lock().await;
         let server = self.inner.server.lock().take();

@@ -20,7 +20,7 @@ use std::str::FromStr;
 use bytestring::ByteString;
 
 pub use client::UnregisterClientRequestHeader;
-pub use pull::{FLAG_SUBSCRIPTION, PullMessageRequestHeader};
+pub use pull::{PULL_FLAG_SUBSCRIPTION, PullMessageRequestHeader};
 pub use recall::{RecallMessageRequestHeader, RecallMessageResponseHeader};
 pub use reply::ReplyMessageRequestHeader;
 pub use route::GetRouteInfoRequestHeader;

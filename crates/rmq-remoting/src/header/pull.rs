@@ -6,7 +6,7 @@ use crate::ExtFields;
 
 /// `PULL_MESSAGE` (11) asks this (Java: `PullSysFlag.FLAG_SUBSCRIPTION`): the subscription
 /// comes with the request, so the broker needs no consumer heartbeat.
-pub const FLAG_SUBSCRIPTION: i32 = 0x4;
+pub const PULL_FLAG_SUBSCRIPTION: i32 = 0x4;
 
 /// Header of `PULL_MESSAGE` (11): messages of one queue from an offset. The answer's body is
 /// the stored records back to back (`rmq_common::stored::decode_stored_messages`).
@@ -56,7 +56,7 @@ impl PullMessageRequestHeader {
             queue_id,
             queue_offset: offset,
             max_msg_nums: 32,
-            sys_flag: FLAG_SUBSCRIPTION,
+            sys_flag: PULL_FLAG_SUBSCRIPTION,
             commit_offset: 0,
             suspend_timeout_millis: 0,
             subscription: Some("*".to_owned()),
