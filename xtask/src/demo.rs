@@ -192,6 +192,7 @@ async fn benchmark(namesrv: &str, embedded: Option<&EmbeddedCluster>, seconds: u
         compress: None,
         json: false,
         msg_trace: false,
+        rate: None,
         metrics: None,
     };
     let report = bench(&target, &args).await?;

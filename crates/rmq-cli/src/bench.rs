@@ -137,12 +137,20 @@ pub async fn run(target: &BenchTarget<'_>, args: &BenchArgs) -> Result<BenchRepo
         topic,
         body,
     });
+    // With a rate, worker `i` sends at start + (i + k × workers) / rate, for k = 0, 1, …
+    let every = args
+        .rate
+        .map(|rate| Duration::from_secs_f64(concurrency as f64 / rate.get() as f64));
     let workers: Vec<_> = (0..concurrency)
-        .map(|_| {
+        .map(|i| {
             let worker = Worker {
                 stats: stats.clone(),
                 stop: stop.clone(),
                 target: target.clone(),
+                schedule: every.map(|every| Schedule {
+                    next: started + every.mul_f64(i as f64 / concurrency as f64),
+                    every,
+                }),
             };
             // One loop per mode, so each worker task holds only its own mode's future.
             match args.mode {
@@ -251,19 +259,37 @@ impl SendOnce for BatchSend {
     }
 }
 
-/// What every worker shares: where sends go, where results go, and when to stop.
+/// What every worker shares: where sends go, where results go, and when to stop; with a
+/// fixed rate, its own schedule.
 struct Worker {
     stats: Arc<Stats>,
     stop: Arc<AtomicBool>,
     target: Arc<SendTarget>,
+    schedule: Option<Schedule>,
+}
+
+/// When a worker's next send is due, at a fixed offered rate.
+struct Schedule {
+    next: Instant,
+    every: Duration,
 }
 
 impl Worker {
-    /// Runs sends one after another until stopped.
-    fn spawn(self, mode: impl SendOnce) -> tokio::task::JoinHandle<()> {
+    /// Runs sends one after another until stopped; with a schedule, each at its due time,
+    /// its latency counted from then (a send due while the previous one was out waited, and
+    /// that wait is the queueing a fixed load meets).
+    fn spawn(mut self, mode: impl SendOnce) -> tokio::task::JoinHandle<()> {
         tokio::spawn(async move {
             while !self.stop.load(Ordering::Relaxed) {
-                let begin = Instant::now();
+                let begin = match &mut self.schedule {
+                    Some(schedule) => {
+                        let due = schedule.next;
+                        schedule.next += schedule.every;
+                        tokio::time::sleep_until(due.into()).await;
+                        due
+                    }
+                    None => Instant::now(),
+                };
                 let (messages, outcome) = mode.send(&self.target).await;
                 match outcome {
                     Ok(()) => self

@@ -199,6 +199,12 @@ pub struct BenchArgs {
     /// Write a message trace record of each send (Java's `enableMsgTrace`).
     #[arg(long)]
     pub msg_trace: bool,
+    /// Offer this many messages a second in all, spread over the workers, instead of as many
+    /// as they can; latency counts from each send's scheduled time, so queueing behind a slow
+    /// send shows (no coordinated omission). Sends are paced by tokio's timers, which tick
+    /// each millisecond: latencies include up to a millisecond of pacing.
+    #[arg(long)]
+    pub rate: Option<std::num::NonZeroU64>,
     /// Serve the producer's metrics in Prometheus' text format on this address
     /// (`127.0.0.1:9000`, path `/metrics`) while the benchmark runs.
     #[arg(long)]

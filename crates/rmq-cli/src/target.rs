@@ -267,6 +267,7 @@ mod tests {
             compress: None,
             json: false,
             msg_trace: false,
+            rate: None,
             metrics: None,
         }
     }
