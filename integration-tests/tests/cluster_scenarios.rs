@@ -129,11 +129,10 @@ async fn not_store_ok_results_retry_only_when_asked() {
     assert_eq!(r.status, SendStatus::FlushDiskTimeout);
     plain.shutdown().await;
 
-    let retrying = support::builder(&cluster, "g_flush2")
-        .retry_another_broker_when_not_store_ok(true)
-        .build()
-        .expect("config");
-    retrying.start().await.expect("starts");
+    let retrying = support::started(
+        support::builder(&cluster, "g_flush2").retry_another_broker_when_not_store_ok(true),
+    )
+    .await;
     first_send_on(&retrying, "broker-a").await;
     cluster
         .broker("broker-a")
@@ -158,12 +157,12 @@ async fn not_store_ok_results_retry_only_when_asked() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ten_thousand_async_sends_with_a_broker_stopped_half_way() {
     let cluster = support::cluster(2).await;
-    let producer = support::builder(&cluster, "g_storm")
-        .send_timeout(Duration::from_secs(5))
-        .max_async_in_flight(512)
-        .build()
-        .expect("config");
-    producer.start().await.expect("starts");
+    let producer = support::started(
+        support::builder(&cluster, "g_storm")
+            .send_timeout(Duration::from_secs(5))
+            .max_async_in_flight(512),
+    )
+    .await;
     let ok = Arc::new(AtomicUsize::new(0));
     let failed = Arc::new(AtomicUsize::new(0));
     let ok_ids = Arc::new(parking_lot::Mutex::new(Vec::new()));
@@ -319,12 +318,12 @@ async fn deadlines_are_honoured() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn shutdown_fails_pending_async_sends_through_their_callbacks() {
     let cluster = support::cluster(1).await;
-    let producer = support::builder(&cluster, "g_grace")
-        .shutdown_grace(Duration::from_millis(200))
-        .send_timeout(Duration::from_secs(10))
-        .build()
-        .expect("config");
-    producer.start().await.expect("starts");
+    let producer = support::started(
+        support::builder(&cluster, "g_grace")
+            .shutdown_grace(Duration::from_millis(200))
+            .send_timeout(Duration::from_secs(10)),
+    )
+    .await;
     producer
         .send(Message::new("TopicTest", "warm"))
         .await
@@ -415,11 +414,8 @@ async fn an_instance_name_can_be_reused_right_after_shutdown() {
     let cluster = support::cluster(1).await;
     for round in 0..3 {
         // The old producer's shutdown and the new one's start overlap.
-        let old = support::builder(&cluster, "g_reuse_a")
-            .instance_name("fixed")
-            .build()
-            .expect("config");
-        old.start().await.expect("starts");
+        let old =
+            support::started(support::builder(&cluster, "g_reuse_a").instance_name("fixed")).await;
         let new = support::builder(&cluster, "g_reuse_b")
             .instance_name("fixed")
             .build()
@@ -436,11 +432,10 @@ async fn an_instance_name_can_be_reused_right_after_shutdown() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stored_result_is_not_lost_to_a_later_failed_attempt() {
     let cluster = support::cluster(2).await;
-    let producer = support::builder(&cluster, "g_keep")
-        .retry_another_broker_when_not_store_ok(true)
-        .build()
-        .expect("config");
-    producer.start().await.expect("starts");
+    let producer = support::started(
+        support::builder(&cluster, "g_keep").retry_another_broker_when_not_store_ok(true),
+    )
+    .await;
     producer
         .send(Message::new("TopicTest", "warm"))
         .await

@@ -108,11 +108,10 @@ async fn broker_refusals_name_their_cause_in_every_send_mode() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_message_stored_before_the_connection_dropped_may_have_been_stored() {
     let cluster = support::cluster(1).await;
-    let producer = support::builder(&cluster, "g_stored_then_dropped")
-        .retry_times_when_send_failed(0)
-        .build()
-        .expect("config");
-    producer.start().await.expect("starts");
+    let producer = support::started(
+        support::builder(&cluster, "g_stored_then_dropped").retry_times_when_send_failed(0),
+    )
+    .await;
     let broker = cluster.broker("broker-a").expect("broker");
     producer
         .send(Message::new("TopicTest", "warm-up"))
@@ -179,12 +178,12 @@ async fn name_server_failures_say_which_and_what_to_do() {
 
 /// The error of one send through a producer whose name server is `namesrv`.
 async fn send_through(namesrv: &str) -> rmq::SendError {
-    let producer = Producer::builder("g_namesrv_failures")
-        .name_server(namesrv)
-        .send_timeout(Duration::from_secs(1))
-        .build()
-        .expect("config");
-    producer.start().await.expect("starts");
+    let producer = support::started(
+        Producer::builder("g_namesrv_failures")
+            .name_server(namesrv)
+            .send_timeout(Duration::from_secs(1)),
+    )
+    .await;
     let err = producer
         .send(Message::new("TopicTest", "x"))
         .await

@@ -202,11 +202,8 @@ async fn every_compression_type_round_trips() {
         (CompressionType::Lz4, 0x101),
     ] {
         let group = format!("g_compress_{kind}");
-        let producer = support::builder(&cluster, &group)
-            .compress_type(kind)
-            .build()
-            .expect("config");
-        producer.start().await.expect("starts");
+        let producer =
+            support::started(support::builder(&cluster, &group).compress_type(kind)).await;
         let body = Bytes::from("compress me ".repeat(500));
         let msg = Message::new("TopicTest", body.clone());
         let r = producer.send(msg).await.expect("sent");
@@ -228,11 +225,8 @@ async fn every_compression_type_round_trips() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn namespaces_wrap_on_the_wire_and_unwrap_in_results() {
     let cluster = support::cluster(1).await;
-    let producer = support::builder(&cluster, "pg")
-        .namespace("MQ_INST_XXX")
-        .build()
-        .expect("config");
-    producer.start().await.expect("starts");
+    let producer =
+        support::started(support::builder(&cluster, "pg").namespace("MQ_INST_XXX")).await;
     let r = producer
         .send(Message::new("TopicNs", "hello"))
         .await
@@ -271,12 +265,12 @@ async fn json_and_rocketmq_headers_and_the_v1_header() {
         ),
         ("g_v1", SerializeType::Json, false, request::SEND_MESSAGE),
     ] {
-        let producer = support::builder(&cluster, group)
-            .serialize_type(serialize_type)
-            .send_smart_msg(smart)
-            .build()
-            .expect("config");
-        producer.start().await.expect("starts");
+        let producer = support::started(
+            support::builder(&cluster, group)
+                .serialize_type(serialize_type)
+                .send_smart_msg(smart),
+        )
+        .await;
         let r = producer
             .send(Message::new("TopicTest", group))
             .await
@@ -374,11 +368,8 @@ async fn lifecycle_errors_are_typed() {
         .instance_name("shared")
         .build()
         .expect("config");
-    let first = support::builder(&cluster, "g_life2")
-        .instance_name("shared")
-        .build()
-        .expect("config");
-    first.start().await.expect("starts");
+    let first =
+        support::started(support::builder(&cluster, "g_life2").instance_name("shared")).await;
     let same_group = support::builder(&cluster, "g_life2")
         .instance_name("shared")
         .build()
@@ -414,11 +405,8 @@ async fn lifecycle_errors_are_typed() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn remaining_error_paths_are_typed() {
     let cluster = support::cluster(1).await;
-    let producer = support::builder(&cluster, "g_errors")
-        .max_async_in_flight(1)
-        .build()
-        .expect("config");
-    producer.start().await.expect("starts");
+    let producer =
+        support::started(support::builder(&cluster, "g_errors").max_async_in_flight(1)).await;
     producer
         .send(Message::new("TopicTest", "warm"))
         .await

@@ -34,11 +34,10 @@ fn stored_ids(cluster: &TestCluster) -> HashSet<String> {
 async fn a_black_hole_broker_costs_each_send_at_most_its_deadline() {
     let cluster = two_brokers().await;
     let hole = cluster.broker("broker-a").expect("broker");
-    let producer = support::builder(&cluster, "g_black_hole")
-        .send_timeout(Duration::from_millis(800))
-        .build()
-        .expect("config");
-    producer.start().await.expect("starts");
+    let producer = support::started(
+        support::builder(&cluster, "g_black_hole").send_timeout(Duration::from_millis(800)),
+    )
+    .await;
     producer.publish_queues("TopicTest").await.expect("route");
     hole.black_hole(true);
 
@@ -87,11 +86,10 @@ async fn a_black_hole_broker_costs_each_send_at_most_its_deadline() {
 async fn an_answer_after_the_deadline_is_a_timeout_and_the_message_may_be_stored() {
     let cluster = support::cluster(1).await;
     let broker = cluster.broker("broker-a").expect("broker");
-    let producer = support::builder(&cluster, "g_late")
-        .send_timeout(Duration::from_millis(300))
-        .build()
-        .expect("config");
-    producer.start().await.expect("starts");
+    let producer = support::started(
+        support::builder(&cluster, "g_late").send_timeout(Duration::from_millis(300)),
+    )
+    .await;
     producer.publish_queues("TopicTest").await.expect("route");
     broker.set_latency(Duration::from_millis(600));
 
@@ -119,10 +117,7 @@ async fn an_answer_after_the_deadline_is_a_timeout_and_the_message_may_be_stored
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_route_naming_a_dead_broker_costs_retries_not_messages() {
     let cluster = two_brokers().await;
-    let producer = support::builder(&cluster, "g_dead_in_route")
-        .build()
-        .expect("config");
-    producer.start().await.expect("starts");
+    let producer = support::started(support::builder(&cluster, "g_dead_in_route")).await;
     producer.publish_queues("TopicTest").await.expect("route");
     // Gone without telling the name server: routes still name it.
     cluster.broker("broker-a").expect("broker").crash().await;
@@ -144,11 +139,10 @@ async fn a_route_naming_a_dead_broker_costs_retries_not_messages() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_broker_restarting_mid_run_loses_no_acknowledged_message() {
     let cluster = two_brokers().await;
-    let producer = support::builder(&cluster, "g_restart_mid_batch")
-        .send_timeout(Duration::from_secs(5))
-        .build()
-        .expect("config");
-    producer.start().await.expect("starts");
+    let producer = support::started(
+        support::builder(&cluster, "g_restart_mid_batch").send_timeout(Duration::from_secs(5)),
+    )
+    .await;
     producer.publish_queues("TopicTest").await.expect("route");
     let broker = cluster.broker("broker-a").expect("broker");
 

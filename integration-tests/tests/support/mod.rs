@@ -35,9 +35,7 @@ pub async fn started(builder: ProducerBuilder) -> Producer {
 
 /// A started producer for `group` against `cluster`.
 pub async fn producer(cluster: &TestCluster, group: &str) -> Producer {
-    let producer = builder(cluster, group).build().expect("valid config");
-    producer.start().await.expect("starts");
-    producer
+    started(builder(cluster, group)).await
 }
 
 /// The message a send stored: found on the result's broker by its `UNIQ_KEY`.
