@@ -12,7 +12,7 @@ use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use bytes::Bytes;
@@ -210,7 +210,7 @@ struct Cluster {
 
 impl Cluster {
     fn start(namesrv_bin: &Path, broker_bin: &Path, security: Security) -> Result<Self> {
-        let dir = scratch_dir()?;
+        let dir = crate::scratch::fresh_dir("rmq-e2e")?;
         let ports = Ports::reserve()?;
         let mut cluster = Cluster {
             namesrv: SocketAddr::from(([127, 0, 0, 1], ports.namesrv)),
@@ -317,7 +317,7 @@ impl Cluster {
                 bail!(
                     "the {} exited early with {status} (rocketmq-rust servers exit with 70 on a \
                      configuration or start-up failure; its broker also refuses to start on a disk \
-                     more than 75 % full, which big target directories can make it)",
+                     more than 90 % used, counted as (total - available) / total)",
                     server.name
                 );
             }
@@ -383,16 +383,6 @@ impl Ports {
         }
         bail!("could not find free loopback ports for the broker")
     }
-}
-
-/// A fresh directory under the system temp dir for the servers' home, stores and logs.
-fn scratch_dir() -> Result<PathBuf> {
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos());
-    let dir = std::env::temp_dir().join(format!("rmq-e2e-{}-{nanos}", std::process::id()));
-    fs::create_dir_all(&dir).with_context(|| format!("could not create {}", dir.display()))?;
-    Ok(dir)
 }
 
 /// TOML needs `\` and `"` escaped inside basic strings.

@@ -15,6 +15,7 @@ mod demo;
 mod e2e;
 mod matrix;
 mod plot;
+mod scratch;
 mod soak;
 
 use std::path::{Path, PathBuf};
