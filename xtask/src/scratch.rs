@@ -63,7 +63,9 @@ struct Usage {
 }
 
 impl Usage {
+    // The statvfs field types differ between platforms (u32 on some), hence the conversions.
     #[cfg(unix)]
+    #[allow(clippy::useless_conversion)]
     fn of(path: &Path) -> Option<Usage> {
         let stat = nix::sys::statvfs::statvfs(path).ok()?;
         let block = u64::from(stat.fragment_size());
