@@ -132,6 +132,8 @@ pub struct ProducerConfig {
     pub msg_trace_topic: String,
     /// Java `traceMsgBatchNum`: records per trace batch, at most 20 (10).
     pub msg_trace_batch_size: usize,
+    /// Java 5.x `autoBatch`: single messages travel in batches when load allows (off).
+    pub auto_batch: Option<crate::AutoBatch>,
 }
 
 /// Builds a [`Producer`](crate::Producer) (Java: `new DefaultMQProducer(group)` plus setters).
@@ -225,6 +227,7 @@ impl ProducerBuilder {
                 msg_trace: false,
                 msg_trace_topic: crate::DEFAULT_TRACE_TOPIC.to_owned(),
                 msg_trace_batch_size: 10,
+                auto_batch: None,
             },
             rpc_hooks: Vec::new(),
             trace_context: None,
@@ -422,6 +425,27 @@ impl ProducerBuilder {
         msg_trace_batch_size: usize;
     }
 
+    /// Turns automatic batching on (Java 5.x: `setAutoBatch(true)` with its settings): single
+    /// messages of one topic, queue, `WAIT` and tag travel together as one batch request
+    /// while earlier ones are out, and each still gets its own [`SendResult`](crate::SendResult)
+    /// (its own message id, offset message id and queue offset) or its own error. A lone
+    /// message is not delayed; see [`AutoBatch`](crate::AutoBatch) for what is batched.
+    ///
+    /// ```
+    /// use rmq_client::{AutoBatch, Producer};
+    ///
+    /// let producer = Producer::builder("clicks")
+    ///     .name_server("127.0.0.1:9876")
+    ///     .auto_batch(AutoBatch::default())
+    ///     .build()
+    ///     .unwrap();
+    /// assert!(producer.config().auto_batch.is_some());
+    /// ```
+    pub fn auto_batch(mut self, batching: crate::AutoBatch) -> Self {
+        self.config.auto_batch = Some(batching);
+        self
+    }
+
     /// Turns message trace on (Java: `enableMsgTrace`), the records going to `topic`
     /// (Java: `customizedTraceTopic`; `RMQ_SYS_TRACE_TOPIC` by default).
     ///
@@ -590,6 +614,9 @@ impl ProducerConfig {
         }
         if self.check_concurrency == 0 {
             return bad("check_concurrency must be at least 1");
+        }
+        if let Some(batching) = &self.auto_batch {
+            batching.validate(self.max_message_size)?;
         }
         if self.heartbeat_interval.is_zero() || self.poll_name_server_interval.is_zero() {
             return bad("heartbeat_interval and poll_name_server_interval must be more than zero");

@@ -50,7 +50,8 @@ pub use selector::{
     JavaHash, MessageQueueSelector, SelectByHash, SelectByRandom, SelectByRoundRobin,
 };
 pub use send::{
-    AsyncRequest, CallbackRequest, InFlight, OnewayRequest, Payload, SendFuture, SendRequest,
+    AsyncRequest, AutoBatch, CallbackRequest, InFlight, OnewayRequest, Payload, SendFuture,
+    SendRequest,
 };
 pub use send_result::{SendResult, SendStatus};
 pub use trace::{

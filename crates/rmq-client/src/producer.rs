@@ -21,7 +21,7 @@ use crate::hook::{CheckForbiddenHook, SendMessageHook};
 use crate::instance::ClientInstance;
 use crate::observe::Meters;
 use crate::route::TopicPublishInfo;
-use crate::send::AsyncTracker;
+use crate::send::{Accumulator, AsyncTracker};
 use crate::trace::TraceDispatcher;
 use crate::transaction::Checks;
 use crate::transport::Transport;
@@ -84,6 +84,8 @@ pub(crate) struct ProducerInner {
     pub(crate) send_hooks: RwLock<Arc<Vec<Arc<dyn SendMessageHook>>>>,
     pub(crate) forbidden_hooks: RwLock<Arc<Vec<Arc<dyn CheckForbiddenHook>>>>,
     pub(crate) tracker: AsyncTracker,
+    /// Automatic batching, when turned on.
+    pub(crate) accumulator: Option<Accumulator>,
     pub(crate) ids: &'static UniqIdGenerator,
     /// RPC hooks from the builder, installed on the client instance before its first request.
     rpc_hooks: Vec<Arc<dyn RpcHook>>,
@@ -134,6 +136,7 @@ impl Producer {
         let fault = FaultStrategy::new(config.send_latency_fault_enable, config.fault_flavor);
         let tracker =
             AsyncTracker::new(config.max_async_in_flight, config.max_async_in_flight_bytes);
+        let accumulator = config.auto_batch.map(Accumulator::new);
         Producer {
             inner: Arc::new(ProducerInner {
                 config,
@@ -146,6 +149,7 @@ impl Producer {
                 send_hooks: RwLock::default(),
                 forbidden_hooks: RwLock::default(),
                 tracker,
+                accumulator,
                 ids: UniqIdGenerator::global(),
                 rpc_hooks,
                 transport: None,
@@ -335,8 +339,12 @@ impl Producer {
     }
 
     /// Waits until every accepted async send has completed, or `timeout` passes (then the
-    /// error says how many are still pending).
+    /// error says how many are still pending). Messages held for automatic batching leave
+    /// at once.
     pub async fn flush(&self, timeout: Duration) -> std::result::Result<(), usize> {
+        if let Some(accumulator) = self.inner.accumulator.as_ref() {
+            accumulator.flush(&self.inner);
+        }
         match self.inner.tracker.wait_idle(deadline_after(timeout)).await {
             0 => Ok(()),
             pending => Err(pending),
@@ -577,6 +585,9 @@ async fn drain(inner: Arc<ProducerInner>) {
     let _done = inner.shut_down.clone().drop_guard();
     // No send is accepted from now on, including those waiting for a permit.
     inner.tracker.close();
+    if let Some(accumulator) = inner.accumulator.as_ref() {
+        accumulator.flush(&inner);
+    }
     let pending = inner
         .tracker
         .wait_idle(deadline_after(inner.config.shutdown_grace))
@@ -588,6 +599,9 @@ async fn drain(inner: Arc<ProducerInner>) {
         );
     }
     inner.tracker.abort();
+    if let Some(accumulator) = inner.accumulator.as_ref() {
+        accumulator.abort(&inner);
+    }
     // Aborted sends resolve promptly; wait so their callbacks have run when we return.
     inner
         .tracker

@@ -340,10 +340,40 @@ fn encode_entry_with(
 ) -> Result<(), BatchError> {
     scratch.clear();
     msg.properties().encode_into(style, scratch);
-    let props_len = i16::try_from(scratch.len())
-        .map_err(|_| BatchError::PropertiesTooLong { len: scratch.len() })?;
-    let body = msg.body();
-    let len = ENTRY_OVERHEAD + body.len() + scratch.len();
+    encode_prepared_entry(msg.flag(), msg.body(), scratch, buf)
+}
+
+/// Appends one batch entry made of a message's parts, its properties already encoded: what
+/// a producer that encoded them once for other uses writes without encoding them again.
+///
+/// Java: `MessageDecoder.encodeMessage`
+///
+/// # Errors
+///
+/// As [`encode_entry`].
+///
+/// ```
+/// use bytes::BytesMut;
+/// use rmq_common::{Message, batch::{encode_entry, encode_prepared_entry}};
+/// use rmq_common::properties::SeparatorStyle;
+///
+/// let msg = Message::new("T", "m1");
+/// let (mut whole, mut parts) = (BytesMut::new(), BytesMut::new());
+/// encode_entry(&msg, SeparatorStyle::Trailing, &mut whole).unwrap();
+/// let properties = msg.properties().encode(SeparatorStyle::Trailing);
+/// encode_prepared_entry(msg.flag(), msg.body(), &properties, &mut parts).unwrap();
+/// assert_eq!(whole, parts);
+/// ```
+pub fn encode_prepared_entry(
+    flag: i32,
+    body: &[u8],
+    properties: &str,
+    buf: &mut BytesMut,
+) -> Result<(), BatchError> {
+    let props_len = i16::try_from(properties.len()).map_err(|_| BatchError::PropertiesTooLong {
+        len: properties.len(),
+    })?;
+    let len = entry_len(body.len(), properties.len());
     let too_large = || BatchError::EntryTooLarge { len };
     let total = i32::try_from(len).map_err(|_| too_large())?;
     let body_len = i32::try_from(body.len()).map_err(|_| too_large())?;
@@ -352,12 +382,23 @@ fn encode_entry_with(
     buf.put_i32(total);
     buf.put_i32(0); // magic code
     buf.put_i32(0); // body CRC
-    buf.put_i32(msg.flag());
+    buf.put_i32(flag);
     buf.put_i32(body_len);
     buf.put_slice(body);
     buf.put_i16(props_len);
-    buf.put_slice(scratch.as_bytes());
+    buf.put_slice(properties.as_bytes());
     Ok(())
+}
+
+/// The bytes a batch entry of this body and encoded-properties length takes.
+///
+/// ```
+/// assert_eq!(rmq_common::batch::entry_len(2, 10), 34);
+/// ```
+pub fn entry_len(body: usize, properties: usize) -> usize {
+    ENTRY_OVERHEAD
+        .saturating_add(body)
+        .saturating_add(properties)
 }
 
 /// One message decoded from a batch body (the topic is not stored per entry).

@@ -34,6 +34,7 @@ use tokio::sync::{Notify, oneshot};
 use tokio::time::Instant;
 
 use super::Ready;
+use super::accumulate::Riders;
 use super::attempt::{Started, remaining};
 use super::budget::{Budget, Grant};
 use super::payload::{Failure, Payload, Unsent};
@@ -65,6 +66,8 @@ pub(crate) enum Sink {
     Future(oneshot::Sender<Box<Outcome>>),
     /// Its callback, called exactly once.
     Callback(Callback),
+    /// The messages of an automatic batch, each with a sink of its own.
+    Riders(Box<Riders>),
 }
 
 impl Sink {
@@ -90,9 +93,14 @@ impl Sink {
     }
 
     /// Hands over the outcome, then counts the send finished (after its callback returned,
-    /// so `flush` sees callbacks done).
-    fn deliver(self, outcome: Outcome, inner: &Arc<ProducerInner>) {
+    /// so `flush` sees callbacks done). A batch's riders count one by one.
+    pub(crate) fn deliver(self, outcome: Outcome, inner: &Arc<ProducerInner>) {
+        if let Sink::Riders(riders) = self {
+            return (*riders).deliver(outcome, inner);
+        }
+        inner.meters.async_in_flight(-1.0);
         match self {
+            Sink::Riders(_) => return,
             // A dropped future wants no outcome.
             Sink::Future(tx) => drop(tx.send(Box::new(outcome))),
             Sink::Callback(callback) if ACCEPTING.get() => {
@@ -195,7 +203,7 @@ impl AsyncTracker {
         self.waiting.lock().try_remove(key)
     }
 
-    fn started(&self) {
+    pub(crate) fn started(&self) {
         self.in_flight.fetch_add(1, Ordering::SeqCst);
     }
 
@@ -283,12 +291,23 @@ pub(crate) async fn submit(
     }
 }
 
-/// Starts an accepted send. The first attempt goes as far as it can here; most reach their
-/// connection's queue and need no task. One still waiting (a route, a connection) goes on in
-/// a task, so accepting never waits on the network.
+/// Starts an accepted send, or hands it to the automatic batching when it can travel in a
+/// batch.
 fn accept(inner: &Arc<ProducerInner>, permit: Grant, ready: Ready, sink: Sink) {
+    if let Some(accumulator) = inner.accumulator.as_ref()
+        && let Some(key) = accumulator.key(&ready)
+    {
+        return accumulator.offer(inner, key, ready, sink, permit);
+    }
     inner.tracker.started();
     inner.meters.async_in_flight(1.0);
+    launch(inner, Some(permit), ready, sink);
+}
+
+/// Starts a send counted as accepted. The first attempt goes as far as it can here; most
+/// reach their connection's queue and need no task. One still waiting (a route, a
+/// connection) goes on in a task, so accepting never waits on the network.
+pub(crate) fn launch(inner: &Arc<ProducerInner>, permit: Option<Grant>, ready: Ready, sink: Sink) {
     let span = observe::send_span(&ready.out, SendMode::Async);
     let span = (!span.is_disabled()).then(|| Box::new(span));
     let send = Box::new(AsyncSend {
@@ -297,7 +316,7 @@ fn accept(inner: &Arc<ProducerInner>, permit: Grant, ready: Ready, sink: Sink) {
         info: None,
         ready,
         sink: Some(sink),
-        permit: Some(permit),
+        permit,
         span,
     });
     let mut first = Box::pin(send.attempt());
@@ -335,7 +354,7 @@ impl Drop for Accepting {
 
 /// Room for one send of `bytes` to `topic` (Java 5.x: the back-pressure semaphores); a
 /// refusal counts as a failed send.
-async fn acquire(
+pub(crate) async fn acquire(
     inner: &ProducerInner,
     topic: &str,
     bytes: usize,
@@ -548,7 +567,6 @@ impl AsyncSend {
         let Some(sink) = self.sink.take() else {
             return;
         };
-        self.inner.meters.async_in_flight(-1.0);
         let span = self.span.take().map_or_else(Span::none, |span| *span);
         // A send to the caller's queue makes its one attempt outside the retry loop.
         let attempts = if self.ready.queue.is_some() {

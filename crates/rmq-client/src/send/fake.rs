@@ -131,7 +131,15 @@ impl FakeTransport {
             body: cmd.body().clone(),
         });
         let behaviour = self.brokers.lock().get(addr).copied();
-        let offset = self.offsets.fetch_add(1, Ordering::Relaxed);
+        // A batch takes an offset per message, and its answer names each (as brokers do).
+        let entries = if cmd.code() == request::SEND_BATCH_MESSAGE {
+            rmq_common::batch::decode_body(cmd.body()).map_or(1, |e| e.len().max(1))
+        } else {
+            1
+        };
+        let offset = self
+            .offsets
+            .fetch_add(i32::try_from(entries).unwrap_or(1), Ordering::Relaxed);
         let is_send = cmd.code() != request::HEART_BEAT && cmd.code() != request::UNREGISTER_CLIENT;
         let store_host = addr
             .parse()
@@ -147,12 +155,17 @@ impl FakeTransport {
                         }
                         Ok(RemotingCommand::response(response::SUCCESS).with_header(
                             SendMessageResponseHeader {
-                                msg_id: rmq_common::OffsetMessageId {
-                                    addr: store_host,
-                                    offset: i64::from(offset),
-                                }
-                                .encode()
-                                .into(),
+                                msg_id: (0..entries)
+                                    .map(|i| {
+                                        rmq_common::OffsetMessageId {
+                                            addr: store_host,
+                                            offset: i64::from(offset) + i as i64,
+                                        }
+                                        .encode()
+                                    })
+                                    .collect::<Vec<_>>()
+                                    .join(",")
+                                    .into(),
                                 queue_id,
                                 queue_offset: i64::from(offset),
                                 transaction_id: None,

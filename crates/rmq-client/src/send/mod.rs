@@ -8,6 +8,7 @@
 //! - [`attempt`]: one request on the wire and its answer, with the hooks around it;
 //! - [`driver`]: who finishes an accepted async send, polled or not.
 
+mod accumulate;
 mod attempt;
 mod budget;
 mod driver;
@@ -24,11 +25,13 @@ use std::time::Duration;
 
 use rmq_common::{Message, MessageQueue};
 
+pub(crate) use accumulate::Accumulator;
+pub use accumulate::AutoBatch;
 pub(crate) use attempt::{contain_callback, now_millis, panic_message};
 pub use budget::InFlight;
 pub(crate) use driver::AsyncTracker;
 pub use driver::SendFuture;
-use driver::{Sink, submit, submit_one};
+use driver::{Sink, acquire, submit, submit_one};
 pub use payload::Payload;
 use payload::{Failure, Unsent};
 
@@ -462,6 +465,27 @@ impl<'a, M: Payload> SendRequest<'a, M> {
     async fn run(self, mode: SendMode) -> Result<Option<SendResult>, SendError<M>> {
         let inner = &self.producer.inner;
         let ready = self.ready().await.map_err(Failure::into_send_error)?;
+        if mode == SendMode::Sync
+            && let Some(accumulator) = inner.accumulator.as_ref()
+            && let Some(key) = accumulator.key(&ready)
+        {
+            // Batched: the caller waits for its share of its batch's outcome (Java: a sync
+            // `sendByAccumulator`), holding room in flight meanwhile as async sends do.
+            let (topic, bytes) = (&ready.out.user_topic, ready.out.body.len());
+            let permit = match acquire(inner, topic, bytes, ready.deadline).await {
+                Ok(permit) => permit,
+                Err(error) => {
+                    return Err(Failure {
+                        error,
+                        unsent: ready.out.into_unsent(inner),
+                    }
+                    .into_send_error());
+                }
+            };
+            let (sink, outcome) = Sink::future::<M>();
+            accumulator.offer(inner, key, ready, sink, permit);
+            return outcome.await.map(Some);
+        }
         let span = observe::send_span(&ready.out, mode);
         let outcome = inner
             .send_ready(&ready, mode)

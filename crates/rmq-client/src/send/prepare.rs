@@ -213,7 +213,7 @@ impl ProducerInner {
     }
 
     /// The rest of making a message ready; `batch_messages` is empty unless it is a batch.
-    fn finish(
+    pub(super) fn finish(
         &self,
         mut message: Message,
         body: Bytes,
