@@ -34,7 +34,7 @@ use tokio::sync::{Notify, oneshot};
 use tokio::time::Instant;
 
 use super::Ready;
-use super::accumulate::Riders;
+use super::accumulate::{Gate, Riders};
 use super::attempt::{Started, remaining};
 use super::budget::{Budget, Grant};
 use super::payload::{Failure, Payload, Unsent};
@@ -301,13 +301,20 @@ fn accept(inner: &Arc<ProducerInner>, permit: Grant, ready: Ready, sink: Sink) {
     }
     inner.tracker.started();
     inner.meters.async_in_flight(1.0);
-    launch(inner, Some(permit), ready, sink);
+    launch(inner, Some(permit), ready, sink, None);
 }
 
 /// Starts a send counted as accepted. The first attempt goes as far as it can here; most
 /// reach their connection's queue and need no task. One still waiting (a route, a
-/// connection) goes on in a task, so accepting never waits on the network.
-pub(crate) fn launch(inner: &Arc<ProducerInner>, permit: Option<Grant>, ready: Ready, sink: Sink) {
+/// connection) goes on in a task, so accepting never waits on the network. `gate` holds an
+/// automatic batch's lane (see [`Gate`]).
+pub(crate) fn launch(
+    inner: &Arc<ProducerInner>,
+    permit: Option<Grant>,
+    ready: Ready,
+    sink: Sink,
+    gate: Option<Box<Gate>>,
+) {
     let span = observe::send_span(&ready.out, SendMode::Async);
     let span = (!span.is_disabled()).then(|| Box::new(span));
     let send = Box::new(AsyncSend {
@@ -318,6 +325,7 @@ pub(crate) fn launch(inner: &Arc<ProducerInner>, permit: Option<Grant>, ready: R
         sink: Some(sink),
         permit,
         span,
+        gate,
     });
     let mut first = Box::pin(send.attempt());
     let pending = {
@@ -385,6 +393,8 @@ struct AsyncSend {
     permit: Option<Grant>,
     /// The send's span, when a subscriber wants it (boxed: most sends have none).
     span: Option<Box<Span>>,
+    /// An automatic batch's hold on its lane (see [`Gate`]).
+    gate: Option<Box<Gate>>,
 }
 
 impl AsyncSend {
@@ -448,6 +458,13 @@ impl AsyncSend {
             Err(e) => return self.on_outcome(attempt, started, Err(e)),
         };
         let addr = started.addr.clone();
+        // A batch for any queue lets its lane go on once queued; one for a fixed queue only
+        // once answered, as brokers may store concurrent requests in either order.
+        let gate = if self.ready.queue.is_none() {
+            self.gate.take()
+        } else {
+            None
+        };
         // Waits in the tracker while its request is out, so shutdown can end it.
         let key = match inner.tracker.park(self) {
             Ok(key) => key,
@@ -462,6 +479,7 @@ impl AsyncSend {
             .transport()
             .invoke_async_callback(&addr, request, timeout, callback)
             .await;
+        drop(gate);
     }
 
     /// The attempt's answer (on the connection's task), or why there is none.

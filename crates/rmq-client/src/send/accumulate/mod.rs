@@ -178,6 +178,8 @@ struct Lane {
     outbox: VecDeque<Leaving>,
     /// Someone is sending the outbox's batches: others only add to it.
     draining: bool,
+    /// The last batch sent still holds its [`Gate`]: the next wait, so none overtakes it.
+    gated: bool,
 }
 
 impl Lane {
@@ -190,7 +192,11 @@ impl Lane {
     }
 
     fn idle(&self) -> bool {
-        self.sending == 0 && self.held.is_none() && self.outbox.is_empty() && !self.draining
+        self.sending == 0
+            && self.held.is_none()
+            && self.outbox.is_empty()
+            && !self.draining
+            && !self.gated
     }
 }
 
@@ -323,8 +329,9 @@ impl Accumulator {
         }
     }
 
-    /// Sends the lane's outbox, in order, until it is empty. The lock is not held while a
-    /// batch is sent: a send that fails at once tells its lane, which may add to the outbox.
+    /// Sends the lane's outbox, in order, until it is empty or a batch must be waited for.
+    /// The lock is not held while a batch is sent: a send that fails at once tells its lane,
+    /// which may add to the outbox.
     fn drain(&self, inner: &Arc<ProducerInner>, key: &Key) {
         loop {
             let next = {
@@ -332,8 +339,16 @@ impl Accumulator {
                 let Some(lane) = lanes.by_key.get_mut(key) else {
                     return;
                 };
+                if lane.gated {
+                    // The gate's opening drains the rest.
+                    lane.draining = false;
+                    return;
+                }
                 match lane.outbox.pop_front() {
-                    Some(next) => next,
+                    Some(next) => {
+                        lane.gated = true;
+                        next
+                    }
                     None => {
                         lane.draining = false;
                         if lane.idle() {
@@ -343,7 +358,37 @@ impl Accumulator {
                     }
                 }
             };
-            next.send(inner, key);
+            let gate = Box::new(Gate {
+                inner: inner.clone(),
+                key: key.clone(),
+            });
+            next.send(inner, key, gate);
+        }
+    }
+
+    /// The lane's last batch let its [`Gate`] go: the next may leave.
+    fn open(&self, inner: &Arc<ProducerInner>, key: &Key) {
+        let drain = {
+            let mut lanes = self.lanes.lock();
+            let Some(lane) = lanes.by_key.get_mut(key) else {
+                return;
+            };
+            lane.gated = false;
+            if lane.draining {
+                // Its drainer goes on.
+                false
+            } else if lane.outbox.is_empty() {
+                if lane.idle() {
+                    lanes.by_key.remove(key);
+                }
+                false
+            } else {
+                lane.draining = true;
+                true
+            }
+        };
+        if drain {
+            self.drain(inner, key);
         }
     }
 
@@ -496,8 +541,8 @@ impl Leaving {
     }
 
     /// Sends the batch (a lone message as itself) as one async send whose outcome is split
-    /// among its members.
-    fn send(self, inner: &Arc<ProducerInner>, key: &Key) {
+    /// among its members; `gate` opens once its request is queued.
+    fn send(self, inner: &Arc<ProducerInner>, key: &Key, gate: Box<Gate>) {
         let Leaving {
             mut outs,
             members,
@@ -529,7 +574,31 @@ impl Leaving {
             started,
             deadline,
         };
-        launch(inner, None, ready, Sink::Riders(Box::new(riders)));
+        launch(
+            inner,
+            None,
+            ready,
+            Sink::Riders(Box::new(riders)),
+            Some(gate),
+        );
+    }
+}
+
+/// Held by a lane's batch so the lane's next batch leaves only after it, and one key's
+/// messages reach the broker in the order they were sent: a batch for any queue holds it
+/// until its request is queued on its connection (it may first wait for a route or a
+/// connection), one for a fixed queue until it is answered (brokers may store concurrent
+/// requests in either order, and one queue's order is what ordered messages rely on).
+pub(crate) struct Gate {
+    inner: Arc<ProducerInner>,
+    key: Key,
+}
+
+impl Drop for Gate {
+    fn drop(&mut self) {
+        if let Some(accumulator) = self.inner.accumulator.as_ref() {
+            accumulator.open(&self.inner, &self.key);
+        }
     }
 }
 
