@@ -310,6 +310,64 @@ async fn async_sends_all_succeed() {
     producer.shutdown().await;
 }
 
+/// Counts the batch requests a producer sends.
+#[derive(Clone, Default)]
+struct Batches(std::sync::Arc<std::sync::atomic::AtomicUsize>);
+
+impl rmq::client::SendMessageHook for Batches {
+    fn name(&self) -> &str {
+        "batches"
+    }
+
+    fn send_message_before(&self, ctx: &mut rmq::client::SendContext<'_>) {
+        if ctx.message_type == rmq::client::MessageType::Batch {
+            self.0.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
+    }
+
+    fn send_message_after(&self, _: &rmq::client::SendContext<'_>) {}
+}
+
+#[tokio::test]
+#[ignore = "needs real servers: cargo xtask e2e"]
+async fn auto_batched_sends_are_each_stored_under_their_own_ids() {
+    const N: usize = 300;
+    let topic = unique("E2E_AutoBatch");
+    let client = admin();
+    let producer =
+        started(builder("e2e_auto_batch").auto_batch(rmq::client::AutoBatch::default())).await;
+    let batches = Batches::default();
+    producer.register_send_message_hook(batches.clone());
+    producer
+        .send(Message::new(topic.as_str(), "warm up"))
+        .await
+        .unwrap();
+
+    let msgs: Vec<Message> = (0..N)
+        .map(|i| Message::new(topic.as_str(), format!("auto {i}")))
+        .collect();
+    let mut futures = Vec::with_capacity(N);
+    for msg in &msgs {
+        futures.push(producer.send_async(msg.clone()).await.unwrap());
+    }
+    let mut ids = HashSet::new();
+    for (future, msg) in futures.into_iter().zip(&msgs) {
+        let sent = tokio::time::timeout(TIMEOUT, future)
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(!sent.msg_id.contains(','), "{sent}");
+        check_stored(&client, &sent, msg).await;
+        assert!(ids.insert(sent.msg_id));
+    }
+    assert!(
+        batches.0.load(std::sync::atomic::Ordering::Relaxed) > 0,
+        "some went in batches"
+    );
+    producer.shutdown().await;
+    client.shutdown();
+}
+
 #[tokio::test]
 #[ignore = "needs real servers: cargo xtask e2e"]
 async fn oneway_send_is_stored() {

@@ -26,6 +26,8 @@ use crate::target::EmbeddedCluster;
 pub struct BenchReport {
     /// `sync`, `async`, `oneway` or `batch`.
     pub mode: &'static str,
+    /// Whether single messages were batched automatically.
+    pub auto_batch: bool,
     /// Sends in flight at once.
     pub concurrency: usize,
     /// Body size in bytes.
@@ -51,6 +53,7 @@ impl BenchReport {
     pub fn to_json(&self) -> serde_json::Value {
         json!({
             "mode": self.mode,
+            "auto_batch": self.auto_batch,
             "concurrency": self.concurrency,
             "size": self.size,
             "seconds": self.seconds,
@@ -104,6 +107,9 @@ pub async fn run(target: &BenchTarget<'_>, args: &BenchArgs) -> Result<BenchRepo
     }
     if args.msg_trace {
         builder = builder.msg_trace(true);
+    }
+    if let Some(batching) = args.auto_batch() {
+        builder = builder.auto_batch(batching);
     }
     if let Some(addr) = args.metrics {
         // Before the producer starts, so its handles record.
@@ -180,6 +186,7 @@ pub async fn run(target: &BenchTarget<'_>, args: &BenchArgs) -> Result<BenchRepo
         .saturating_sub(server_after.saturating_sub(server_before));
     let report = BenchReport {
         mode: args.mode.name(),
+        auto_batch: args.auto_batch,
         concurrency,
         size: args.size,
         seconds,
@@ -343,8 +350,9 @@ async fn report_each_second(stats: &Stats, args: &BenchArgs, started: Instant) {
 
 fn print_summary(report: &BenchReport, histogram: &hdrhistogram::Histogram<u64>) {
     println!(
-        "\n{} x{} {} B: {} ok, {} failed in {:.1} s = {:.0} msg/s",
+        "\n{}{} x{} {} B: {} ok, {} failed in {:.1} s = {:.0} msg/s",
         report.mode,
+        if report.auto_batch { " (auto-batch)" } else { "" },
         report.concurrency,
         report.size,
         report.ok,

@@ -1,7 +1,10 @@
 //! The command line (clap): `rmq [--namesrv A] [--group G] [--topic T] [--embedded] [--threads N]
 //! <command>`.
 
+use std::time::Duration;
+
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use rmq::client::AutoBatch;
 use rmq::common::CompressionType;
 use rmq::remoting::SerializeType;
 
@@ -209,6 +212,33 @@ pub struct BenchArgs {
     /// (`127.0.0.1:9000`, path `/metrics`) while the benchmark runs.
     #[arg(long)]
     pub metrics: Option<std::net::SocketAddr>,
+    /// Batch single messages automatically (Java 5.x `autoBatch`): messages sent while
+    /// earlier ones are out travel together, each with its own result.
+    #[arg(long)]
+    pub auto_batch: bool,
+    /// With `--auto-batch`: the longest a message waits for others, in milliseconds (10).
+    #[arg(long, requires = "auto_batch")]
+    pub hold_ms: Option<u64>,
+    /// With `--auto-batch`: the batch size in bytes that sends at once (32768).
+    #[arg(long, requires = "auto_batch")]
+    pub batch_bytes: Option<usize>,
+}
+
+impl BenchArgs {
+    /// The automatic batching the flags ask for, if any.
+    pub fn auto_batch(&self) -> Option<AutoBatch> {
+        if !self.auto_batch {
+            return None;
+        }
+        let mut batching = AutoBatch::default();
+        if let Some(ms) = self.hold_ms {
+            batching = batching.with_hold(Duration::from_millis(ms));
+        }
+        if let Some(bytes) = self.batch_bytes {
+            batching = batching.with_batch_bytes(bytes);
+        }
+        Some(batching)
+    }
 }
 
 /// How `rmq bench` sends.
