@@ -194,6 +194,9 @@ async fn benchmark(namesrv: &str, embedded: Option<&EmbeddedCluster>, seconds: u
         msg_trace: false,
         rate: None,
         metrics: None,
+        auto_batch: false,
+        hold_ms: None,
+        batch_bytes: None,
     };
     let report = bench(&target, &args).await?;
     if report.failed > 0 {

@@ -269,6 +269,9 @@ mod tests {
             msg_trace: false,
             rate: None,
             metrics: None,
+            auto_batch: false,
+            hold_ms: None,
+            batch_bytes: None,
         }
     }
 
@@ -303,6 +306,22 @@ mod tests {
             .await
             .expect("runs");
         assert!(report.ok > 0 && report.failed == 0, "{report:?}");
+        cluster.stop().await;
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn auto_batched_runs_report_every_message() {
+        let cluster = EmbeddedCluster::start_shared("BenchTopic", &Secured::default())
+            .await
+            .expect("starts");
+        let security = Security::default();
+        let target = bench_target(&cluster, rmq::remoting::SerializeType::RocketMq, &security);
+        let mut args = args(BenchMode::Async);
+        args.auto_batch = true;
+        args.hold_ms = Some(2);
+        let report = bench::run(&target, &args).await.expect("runs");
+        assert!(report.ok > 0 && report.failed == 0, "{report:?}");
+        assert_eq!(report.to_json()["auto_batch"], true);
         cluster.stop().await;
     }
 }
