@@ -147,26 +147,33 @@ pub async fn run(target: &BenchTarget<'_>, args: &BenchArgs) -> Result<BenchRepo
     let every = args
         .rate
         .map(|rate| Duration::from_secs_f64(concurrency as f64 / rate.get() as f64));
-    let workers: Vec<_> = (0..concurrency)
-        .map(|i| {
-            let worker = Worker {
-                stats: stats.clone(),
-                stop: stop.clone(),
-                target: target.clone(),
-                schedule: every.map(|every| Schedule {
-                    next: started + every.mul_f64(i as f64 / concurrency as f64),
-                    every,
-                }),
-            };
-            // One loop per mode, so each worker task holds only its own mode's future.
-            match args.mode {
-                BenchMode::Sync => worker.spawn(SyncSend),
-                BenchMode::Async => worker.spawn(AsyncSend),
-                BenchMode::Oneway => worker.spawn(OnewaySend),
-                BenchMode::Batch => worker.spawn(BatchSend(args.batch.max(1))),
-            }
-        })
-        .collect();
+    let run = Run {
+        stats: stats.clone(),
+        stop: stop.clone(),
+        target: target.clone(),
+    };
+    let workers: Vec<_> = match args.mode {
+        // One task keeps every async send in flight: a task per send would weigh more than
+        // the send, and a user with many sends in flight issues them from few tasks.
+        BenchMode::Async => vec![tokio::spawn(run.window(concurrency, every, started))],
+        mode => (0..concurrency)
+            .map(|i| {
+                let worker = Worker {
+                    run: run.clone(),
+                    schedule: every.map(|every| Schedule {
+                        next: started + every.mul_f64(i as f64 / concurrency as f64),
+                        every,
+                    }),
+                };
+                // One loop per mode, so each worker task holds only its own mode's future.
+                match mode {
+                    BenchMode::Sync => worker.spawn(SyncSend),
+                    BenchMode::Oneway => worker.spawn(OnewaySend),
+                    _ => worker.spawn(BatchSend(args.batch.max(1))),
+                }
+            })
+            .collect(),
+    };
 
     report_each_second(&stats, args, started).await;
     stop.store(true, Ordering::Relaxed);
@@ -227,7 +234,6 @@ trait SendOnce: Send + Sync + 'static {
 }
 
 struct SyncSend;
-struct AsyncSend;
 struct OnewaySend;
 /// Batches of this many messages.
 struct BatchSend(usize);
@@ -236,17 +242,6 @@ impl SendOnce for SyncSend {
     async fn send(&self, target: &SendTarget) -> (u64, rmq::Result<()>) {
         let outcome = target.producer.send(target.message()).await;
         (1, outcome.map(drop).map_err(rmq::Error::from))
-    }
-}
-
-impl SendOnce for AsyncSend {
-    async fn send(&self, target: &SendTarget) -> (u64, rmq::Result<()>) {
-        let outcome = match target.producer.send_async(target.message()).await {
-            Ok(pending) => pending.await.map(drop),
-            Err(e) => Err(e),
-        };
-        let outcome = outcome.map_err(rmq::Error::from);
-        (1, outcome)
     }
 }
 
@@ -266,12 +261,88 @@ impl SendOnce for BatchSend {
     }
 }
 
-/// What every worker shares: where sends go, where results go, and when to stop; with a
-/// fixed rate, its own schedule.
-struct Worker {
+/// What every sender shares: where sends go, where results go, and when to stop.
+#[derive(Clone)]
+struct Run {
     stats: Arc<Stats>,
     stop: Arc<AtomicBool>,
     target: Arc<SendTarget>,
+}
+
+impl Run {
+    /// Async mode: keeps up to `window` sends in flight, each answer (through its callback)
+    /// making room for the next. With a rate, `every` is a worker's interval: sends are due
+    /// at `started + k × every / window` and their latency counts from then, a send due while
+    /// the window is full waiting (the queueing a fixed load meets).
+    async fn window(self, window: usize, every: Option<Duration>, started: Instant) {
+        let (room_tx, mut room) = tokio::sync::mpsc::unbounded_channel::<()>();
+        let interval = every.map(|every| every.div_f64(window as f64));
+        let mut free = window;
+        let mut due = started;
+        while !self.stop.load(Ordering::Relaxed) {
+            while let Ok(()) = room.try_recv() {
+                free += 1;
+            }
+            if free == 0 {
+                // Rechecks the stop flag at least every 100 ms.
+                match tokio::time::timeout(Duration::from_millis(100), room.recv()).await {
+                    Ok(Some(())) => free += 1,
+                    _ => {}
+                }
+                continue;
+            }
+            let begin = match interval {
+                Some(interval) => {
+                    let at = due;
+                    due += interval;
+                    pace(at).await;
+                    at
+                }
+                None => Instant::now(),
+            };
+            let (stats, room_tx) = (self.stats.clone(), room_tx.clone());
+            let accepted = self
+                .target
+                .producer
+                .send_with_callback(self.target.message(), move |outcome| {
+                    match outcome {
+                        Ok(_) => stats.record_ok(1, begin.elapsed().as_micros() as u64),
+                        Err(_) => stats.record_failed(1),
+                    }
+                    let _ = room_tx.send(());
+                })
+                .await;
+            match accepted {
+                Ok(()) => free -= 1,
+                Err(_) => self.stats.record_failed(1),
+            }
+        }
+        // The sends still out finish before the run's figures are taken.
+        while free < window {
+            match tokio::time::timeout(Duration::from_secs(10), room.recv()).await {
+                Ok(Some(())) => free += 1,
+                _ => break,
+            }
+        }
+    }
+}
+
+/// Waits until `at`: on tokio's timer (which ticks each millisecond) until the last
+/// millisecond, then by yielding, so a paced send leaves within microseconds of its time.
+async fn pace(at: Instant) {
+    let coarse = at.checked_sub(Duration::from_millis(1));
+    if let Some(coarse) = coarse.filter(|c| *c > Instant::now()) {
+        tokio::time::sleep_until(coarse.into()).await;
+    }
+    while Instant::now() < at {
+        tokio::task::yield_now().await;
+    }
+}
+
+/// A sync, oneway or batch sender: one send after another until stopped; with a fixed rate,
+/// its own schedule.
+struct Worker {
+    run: Run,
     schedule: Option<Schedule>,
 }
 
@@ -287,22 +358,25 @@ impl Worker {
     /// that wait is the queueing a fixed load meets).
     fn spawn(mut self, mode: impl SendOnce) -> tokio::task::JoinHandle<()> {
         tokio::spawn(async move {
-            while !self.stop.load(Ordering::Relaxed) {
+            let Run {
+                stats,
+                stop,
+                target,
+            } = self.run;
+            while !stop.load(Ordering::Relaxed) {
                 let begin = match &mut self.schedule {
                     Some(schedule) => {
                         let due = schedule.next;
                         schedule.next += schedule.every;
-                        tokio::time::sleep_until(due.into()).await;
+                        pace(due).await;
                         due
                     }
                     None => Instant::now(),
                 };
-                let (messages, outcome) = mode.send(&self.target).await;
+                let (messages, outcome) = mode.send(&target).await;
                 match outcome {
-                    Ok(()) => self
-                        .stats
-                        .record_ok(messages, begin.elapsed().as_micros() as u64),
-                    Err(_) => self.stats.record_failed(messages),
+                    Ok(()) => stats.record_ok(messages, begin.elapsed().as_micros() as u64),
+                    Err(_) => stats.record_failed(messages),
                 }
             }
         })
