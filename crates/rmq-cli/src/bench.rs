@@ -426,7 +426,11 @@ fn print_summary(report: &BenchReport, histogram: &hdrhistogram::Histogram<u64>)
     println!(
         "\n{}{} x{} {} B: {} ok, {} failed in {:.1} s = {:.0} msg/s",
         report.mode,
-        if report.auto_batch { " (auto-batch)" } else { "" },
+        if report.auto_batch {
+            " (auto-batch)"
+        } else {
+            ""
+        },
         report.concurrency,
         report.size,
         report.ok,

@@ -49,7 +49,9 @@ impl Message {
     /// assert!(msg.wait_store_msg_ok());
     /// ```
     pub fn new(topic: impl Into<ByteString>, body: impl Into<Bytes>) -> Self {
-        let mut properties = Properties::new();
+        // `WAIT`, and the `UNIQ_KEY` a producer adds: a message with no other property (most
+        // of them) holds only these, and one with more grows as before.
+        let mut properties = Properties::with_capacity(2);
         properties.insert_static(keys::WAIT, ByteString::from_static("true"));
         Message {
             topic: topic.into(),

@@ -220,6 +220,18 @@ impl Properties {
         Self::default()
     }
 
+    /// An empty map with room for `entries` before it grows.
+    ///
+    /// ```
+    /// assert!(rmq_common::Properties::with_capacity(2).is_empty());
+    /// ```
+    pub fn with_capacity(entries: usize) -> Self {
+        Properties {
+            entries: Vec::with_capacity(entries),
+            index: None,
+        }
+    }
+
     /// The value stored under `name`.
     ///
     /// ```

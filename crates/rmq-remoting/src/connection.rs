@@ -46,7 +46,7 @@ use crate::{ErrorKind, FrameCodec, RemotingCommand, RemotingError, SerializeType
 
 /// Stop taking new frames from callers while this much is waiting to be written. The socket's
 /// own buffer holds more; past this, frames wait in the queue unencoded, which costs less.
-const WRITE_HIGH_WATER: usize = 1024 * 1024;
+const WRITE_HIGH_WATER: usize = 256 * 1024;
 /// A write smaller than this waits for one turn of the scheduler first (see `run`).
 const COALESCE_BELOW: usize = 64 * 1024;
 /// Frames taken from the queue per wake-up.
@@ -530,7 +530,9 @@ struct ConnectionTask {
     timers: DelayQueue<Timer>,
     /// Requests taken from the queue while the write buffer is over its high-water mark,
     /// unencoded, oldest first. Taken anyway, so their callbacks' timers run.
-    backlog: VecDeque<Parked>,
+    /// Boxed: a queue grown to thousands of slots costs a pointer each, not a request each,
+    /// once it drains.
+    backlog: VecDeque<Box<Parked>>,
     backlog_limit: usize,
     /// Oneway callers waiting for their frame to be written: (end offset, notify).
     write_acks: VecDeque<(u64, oneshot::Sender<Written>)>,
@@ -774,7 +776,7 @@ impl ConnectionTask {
             // Its reply was registered just above: nothing to check.
             self.encode(parked, wbuf, false);
         } else {
-            self.backlog.push_back(parked);
+            self.backlog.push_back(Box::new(parked));
         }
     }
 
@@ -791,7 +793,7 @@ impl ConnectionTask {
             if self.expired_while_parked(&parked, now) {
                 continue;
             }
-            self.encode(parked, wbuf, true);
+            self.encode(*parked, wbuf, true);
         }
     }
 
