@@ -188,6 +188,7 @@ async fn benchmark(namesrv: &str, embedded: Option<&EmbeddedCluster>, seconds: u
         concurrency: 64,
         size: 1024,
         duration: seconds,
+        warmup: 0,
         batch: 16,
         compress: None,
         json: false,

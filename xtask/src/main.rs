@@ -14,6 +14,7 @@ mod chaos;
 mod demo;
 mod e2e;
 mod matrix;
+mod pipeline;
 mod plot;
 mod scratch;
 mod soak;

@@ -75,6 +75,7 @@ pub fn run(seconds: u64, real: bool, peer: bool) -> Result<()> {
     let testkit_namesrv = format!("127.0.0.1:{port}");
     let targets = measure_targets(&bin.join("rmq"), &testkit_namesrv, seconds);
     let observability = measure_observability(&bin.join("rmq"), seconds);
+    let mut pipeline = crate::pipeline::measure(&bin.join("rmq"), &testkit_namesrv, seconds);
     run_all(
         &clients,
         "rmq-testkit",
@@ -86,6 +87,7 @@ pub fn run(seconds: u64, real: bool, peer: bool) -> Result<()> {
 
     if real {
         let servers = crate::e2e::RealServers::start()?;
+        pipeline.measure_real(&bin.join("rmq"), &servers.namesrv(), seconds);
         run_all(
             &clients,
             "rocketmq-rust 1.0.0",
@@ -100,7 +102,7 @@ pub fn run(seconds: u64, real: bool, peer: bool) -> Result<()> {
         .map(|target| (target, series(&rows, target)))
         .collect();
     crate::plot::write(&docs.join("benchmarks.svg"), &panels)?;
-    let doc = render(&targets, &observability, &rows, seconds)?;
+    let doc = render(&targets, &observability, &pipeline, &rows, seconds)?;
     let path = docs.join("benchmarks.md");
     std::fs::write(&path, doc)?;
     println!("wrote {} and benchmarks.svg", path.display());
@@ -227,7 +229,7 @@ fn bench(
 }
 
 /// Runs a benchmark command and parses the JSON object on its last line.
-fn report_of(cmd: Command, seconds: u64) -> Result<Value, String> {
+pub(crate) fn report_of(cmd: Command, seconds: u64) -> Result<Value, String> {
     // A client that cannot talk to a server is a result to record, not a reason to stop; the
     // time limit keeps one that hangs from stalling the matrix.
     let out = run_with_limit(cmd, Duration::from_secs(seconds + 60))?;
@@ -311,6 +313,7 @@ fn machine() -> String {
 fn render(
     targets: &[Target],
     observability: &[Observed],
+    pipeline: &crate::pipeline::Pipeline,
     rows: &[Row],
     seconds: u64,
 ) -> Result<String> {
@@ -323,6 +326,7 @@ fn render(
     )?;
     render_targets(&mut doc, targets, seconds)?;
     render_observability(&mut doc, observability)?;
+    crate::pipeline::render(&mut doc, pipeline)?;
     writeln!(doc, "## Every mode and concurrency\n")?;
     writeln!(
         doc,

@@ -136,8 +136,8 @@ pub async fn run(target: &BenchTarget<'_>, args: &BenchArgs) -> Result<BenchRepo
             .map(EmbeddedCluster::cpu)
             .unwrap_or_default()
     };
-    let (usage_before, server_before) = (resources::now(), server_cpu());
-    let started = Instant::now();
+    // Sends are scheduled from `origin`; the figures count from `started`, after the warm-up.
+    let origin = Instant::now();
     let target = Arc::new(SendTarget {
         producer: producer.clone(),
         topic,
@@ -155,13 +155,13 @@ pub async fn run(target: &BenchTarget<'_>, args: &BenchArgs) -> Result<BenchRepo
     let workers: Vec<_> = match args.mode {
         // One task keeps every async send in flight: a task per send would weigh more than
         // the send, and a user with many sends in flight issues them from few tasks.
-        BenchMode::Async => vec![tokio::spawn(run.window(concurrency, every, started))],
+        BenchMode::Async => vec![tokio::spawn(run.window(concurrency, every, origin))],
         mode => (0..concurrency)
             .map(|i| {
                 let worker = Worker {
                     run: run.clone(),
                     schedule: every.map(|every| Schedule {
-                        next: started + every.mul_f64(i as f64 / concurrency as f64),
+                        next: origin + every.mul_f64(i as f64 / concurrency as f64),
                         every,
                     }),
                 };
@@ -175,7 +175,17 @@ pub async fn run(target: &BenchTarget<'_>, args: &BenchArgs) -> Result<BenchRepo
             .collect(),
     };
 
-    report_each_second(&stats, args, started).await;
+    if args.warmup > 0 {
+        tokio::time::sleep(Duration::from_secs(args.warmup)).await;
+        stats.reset();
+    }
+    let (usage_before, server_before) = (resources::now(), server_cpu());
+    let started = Instant::now();
+    let reporter = {
+        let (stats, duration) = (stats.clone(), args.duration);
+        tokio::task::spawn_blocking(move || report_each_second(&stats, duration, started))
+    };
+    reporter.await.context("the reporting thread failed")?;
     stop.store(true, Ordering::Relaxed);
     for worker in workers {
         let _ = worker.await;
@@ -285,9 +295,9 @@ impl Run {
             }
             if free == 0 {
                 // Rechecks the stop flag at least every 100 ms.
-                match tokio::time::timeout(Duration::from_millis(100), room.recv()).await {
-                    Ok(Some(())) => free += 1,
-                    _ => {}
+                let wait = Duration::from_millis(100);
+                if let Ok(Some(())) = tokio::time::timeout(wait, room.recv()).await {
+                    free += 1;
                 }
                 continue;
             }
@@ -384,17 +394,18 @@ impl Worker {
 }
 
 /// Prints a line each second under a live progress bar until the run's duration is over.
-async fn report_each_second(stats: &Stats, args: &BenchArgs, started: Instant) {
-    let progress = ProgressBar::new(args.duration);
+/// Runs on a thread of its own: summing a second's histogram takes about a millisecond, which
+/// on the runtime's thread would stall the sends it measures (and show in their latency).
+fn report_each_second(stats: &Stats, duration: u64, started: Instant) {
+    let progress = ProgressBar::new(duration);
     progress.set_style(
         ProgressStyle::with_template("{spinner} [{elapsed_precise}] {bar:30} {pos}/{len}s {msg}")
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
-    let mut ticker = tokio::time::interval(Duration::from_secs(1));
-    ticker.tick().await;
     let mut last_ok = 0;
-    for second in 1..=args.duration {
-        ticker.tick().await;
+    for second in 1..=duration {
+        let due = started + Duration::from_secs(second);
+        std::thread::sleep(due.saturating_duration_since(Instant::now()));
         let (ok, failed) = (stats.ok(), stats.failed());
         let lat = stats.take_interval();
         let line = format!(

@@ -190,6 +190,10 @@ pub struct BenchArgs {
     /// How long to run, in seconds.
     #[arg(long, default_value_t = 10)]
     pub duration: u64,
+    /// Send for this many seconds before measuring, so the figures leave out the start
+    /// (connections filling their buffers, the first allocations).
+    #[arg(long, default_value_t = 0)]
+    pub warmup: u64,
     /// Messages per batch in batch mode.
     #[arg(long, default_value_t = 16)]
     pub batch: usize,
@@ -204,8 +208,9 @@ pub struct BenchArgs {
     pub msg_trace: bool,
     /// Offer this many messages a second in all, spread over the workers, instead of as many
     /// as they can; latency counts from each send's scheduled time, so queueing behind a slow
-    /// send shows (no coordinated omission). Sends are paced by tokio's timers, which tick
-    /// each millisecond: latencies include up to a millisecond of pacing.
+    /// send shows (no coordinated omission). Sends wait on tokio's timer until their last
+    /// millisecond, then yield until due, so each leaves within microseconds of its time (the
+    /// yielding counts as client CPU).
     #[arg(long)]
     pub rate: Option<std::num::NonZeroU64>,
     /// Serve the producer's metrics in Prometheus' text format on this address

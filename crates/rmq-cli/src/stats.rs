@@ -91,14 +91,21 @@ impl Stats {
         self.failed.load(Ordering::Relaxed)
     }
 
+    /// Forgets everything recorded so far (the end of a warm-up).
+    pub fn reset(&self) {
+        self.ok.store(0, Ordering::Relaxed);
+        self.failed.store(0, Ordering::Relaxed);
+        let (mut interval, mut total) = (histogram(), histogram());
+        std::mem::swap(&mut *self.interval.lock(), &mut interval);
+        std::mem::swap(&mut *self.total.lock(), &mut total);
+    }
+
     /// The latencies since the last call; folds them into the run's total.
     pub fn take_interval(&self) -> Latency {
-        let interval = {
-            let mut h = self.interval.lock();
-            let snapshot = h.clone();
-            h.reset();
-            snapshot
-        };
+        // Swapped for an empty one made beforehand: recorders wait for a pointer swap, not
+        // for a copy of the histogram's buckets.
+        let mut interval = histogram();
+        std::mem::swap(&mut *self.interval.lock(), &mut interval);
         // Same bounds on both sides, so adding cannot fail.
         let _ = self.total.lock().add(&interval);
         Latency::of(&interval)

@@ -263,6 +263,7 @@ mod tests {
             concurrency: 4,
             size: 128,
             duration: 1,
+            warmup: 0,
             batch: 4,
             compress: None,
             json: false,

@@ -1,0 +1,281 @@
+//! The async pipeline section of `cargo xtask bench` (issue 16): automatic batching against
+//! the embedded broker and the rocketmq-rust servers, latency under a fixed offered load of
+//! 25, 50 and 90 % of the most the client sends, and memory with 10 000 and 65 535 sends in
+//! flight. Every figure comes with the `rmq` command that measured it.
+
+use std::fmt::Write as _;
+use std::path::Path;
+use std::process::Command;
+
+use anyhow::Result;
+use serde_json::Value;
+
+use crate::matrix::report_of;
+
+/// The embedded cluster on its own one-thread runtime, the client on another.
+const EMBEDDED: &str = "--embedded --threads 1";
+const COMMON: &str = "--topic BenchTopic --serialization rocketmq bench --mode async";
+
+/// One `rmq bench` run: what it shows, its command line, and its report.
+pub struct Run {
+    label: String,
+    command: String,
+    report: Result<Value, String>,
+}
+
+impl Run {
+    fn figure(&self, read: impl Fn(&Value) -> Option<f64>) -> Option<f64> {
+        self.report.as_ref().ok().and_then(read)
+    }
+
+    fn tps(&self) -> Option<f64> {
+        self.figure(|r| r["tps"].as_f64())
+    }
+}
+
+/// Everything the section shows.
+pub struct Pipeline {
+    batching: Vec<Run>,
+    real: Vec<Run>,
+    load: Vec<(u32, Run)>,
+    memory: Vec<Run>,
+}
+
+/// Runs `rmq <setup> <COMMON> <args> --duration S --json`.
+fn run(rmq: &Path, label: &str, setup: &str, args: &str, seconds: u64) -> Run {
+    let line = format!("{setup} {COMMON} {args} --duration {seconds} --json");
+    let command = format!("rmq {line}");
+    println!("$ {command}");
+    let mut cmd = Command::new(rmq);
+    cmd.args(line.split_whitespace());
+    Run {
+        label: label.to_owned(),
+        command,
+        report: report_of(cmd, seconds),
+    }
+}
+
+/// Measures the section but its rocketmq-rust rows: `testkit` is the separate test broker's
+/// name server (memory is the client's alone there).
+pub fn measure(rmq: &Path, testkit: &str, seconds: u64) -> Pipeline {
+    let batching: Vec<Run> = [
+        ("1 KiB, single sends", "--concurrency 256 --size 1024"),
+        (
+            "1 KiB, auto-batch",
+            "--concurrency 256 --size 1024 --auto-batch",
+        ),
+        ("100 B, single sends", "--concurrency 256 --size 100"),
+        (
+            "100 B, auto-batch",
+            "--concurrency 256 --size 100 --auto-batch",
+        ),
+        (
+            "100 B, auto-batch, 1 024 in flight",
+            "--concurrency 1024 --size 100 --auto-batch",
+        ),
+    ]
+    .into_iter()
+    .map(|(label, args)| run(rmq, label, EMBEDDED, args, seconds))
+    .collect();
+
+    // The most the client sends with the default settings, then fixed shares of it.
+    let max = batching[0].tps().unwrap_or(0.0);
+    let load = if max > 0.0 {
+        [25, 50, 90]
+            .into_iter()
+            .map(|share| {
+                let rate = (max * f64::from(share) / 100.0).round() as u64;
+                let args = format!("--concurrency 256 --size 1024 --rate {rate} --warmup 1");
+                let label = format!("{share} % ({rate} msg/s offered)");
+                (share, run(rmq, &label, EMBEDDED, &args, seconds))
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+
+    let setup = format!("--threads 1 --namesrv {testkit}");
+    let memory = [10_000, 65_535]
+        .into_iter()
+        .map(|in_flight| {
+            let args = format!("--concurrency {in_flight} --size 1024");
+            let label = format!("{in_flight} in flight");
+            run(rmq, &label, &setup, &args, seconds)
+        })
+        .collect();
+    Pipeline {
+        batching,
+        real: Vec::new(),
+        load,
+        memory,
+    }
+}
+
+impl Pipeline {
+    /// Adds the rows against the rocketmq-rust servers whose name server is `namesrv`.
+    pub fn measure_real(&mut self, rmq: &Path, namesrv: &str, seconds: u64) {
+        let setup = format!("--namesrv {namesrv}");
+        self.real = [
+            ("single sends", "--concurrency 256 --size 1024"),
+            ("auto-batch", "--concurrency 256 --size 1024 --auto-batch"),
+        ]
+        .into_iter()
+        .map(|(label, args)| run(rmq, label, &setup, args, seconds))
+        .collect();
+    }
+}
+
+fn cell(value: Option<f64>, decimals: usize) -> String {
+    value.map_or_else(|| "–".to_owned(), |v| format!("{v:.decimals$}"))
+}
+
+fn verdict(met: bool) -> &'static str {
+    if met { "met" } else { "missed" }
+}
+
+/// Writes the section.
+pub fn render(doc: &mut String, pipeline: &Pipeline) -> Result<()> {
+    writeln!(doc, "## The async pipeline\n")?;
+    writeln!(
+        doc,
+        "Async sends with the default settings (back-pressure on: 10 000 sends and 100 MiB in \
+         flight at most), with and without automatic batching (`--auto-batch`: Java 5.x's \
+         `autoBatch` defaults, 10 ms hold and 32 KiB batches, a lone message sent at once). \
+         [performance.md](performance.md) says where the time goes.\n"
+    )?;
+
+    let auto_100 = pipeline.batching.get(3).and_then(Run::tps);
+    let single_real = pipeline.real.first().and_then(Run::tps);
+    let auto_real = pipeline.real.get(1).and_then(Run::tps);
+    let p99_half = pipeline
+        .load
+        .iter()
+        .find(|(share, _)| *share == 50)
+        .and_then(|(_, run)| run.figure(|r| r["lat_us"]["p99"].as_f64()));
+    let rss = |i: usize| {
+        pipeline
+            .memory
+            .get(i)
+            .and_then(|run| run.figure(|r| r["max_rss_kib"].as_f64()))
+            .map(|kib| kib / 1024.0)
+    };
+    writeln!(doc, "| target | measured | verdict |")?;
+    writeln!(doc, "|---|---|---|")?;
+    writeln!(
+        doc,
+        "| auto-batched async, 100 B, 256 in flight, embedded broker: ≥ 1 000 000 msg/s | {} msg/s | {} |",
+        cell(auto_100, 0),
+        verdict(auto_100.is_some_and(|v| v >= 1_000_000.0))
+    )?;
+    if let (Some(single), Some(auto)) = (single_real, auto_real) {
+        writeln!(
+            doc,
+            "| rocketmq-rust 1.0.0: auto-batched async ≥ 10 × single-message async | {:.1} × ({single:.0} to {auto:.0} msg/s) | {} |",
+            auto / single.max(f64::EPSILON),
+            verdict(auto >= 10.0 * single)
+        )?;
+    }
+    writeln!(
+        doc,
+        "| async p99 at 50 % of the most offered, embedded broker: ≤ 2 ms | {} µs | {} |",
+        cell(p99_half, 0),
+        verdict(p99_half.is_some_and(|p99| p99 <= 2000.0))
+    )?;
+    writeln!(
+        doc,
+        "| client RSS with 10 000 async sends in flight: ≤ 30 MiB | {} MiB | {} |",
+        cell(rss(0), 1),
+        verdict(rss(0).is_some_and(|mib| mib <= 30.0))
+    )?;
+    writeln!(
+        doc,
+        "| client RSS with 65 535 async sends in flight: bounded (reported) | {} MiB | reported |\n",
+        cell(rss(1), 1)
+    )?;
+
+    writeln!(doc, "### Automatic batching\n")?;
+    table(
+        doc,
+        &pipeline.batching,
+        "embedded broker, 256 in flight unless said",
+    )?;
+    if !pipeline.real.is_empty() {
+        writeln!(
+            doc,
+            "Against the rocketmq-rust 1.0.0 servers, 1 KiB bodies:\n"
+        )?;
+        table(doc, &pipeline.real, "rocketmq-rust 1.0.0")?;
+    }
+
+    writeln!(doc, "### Latency under a fixed offered load\n")?;
+    writeln!(
+        doc,
+        "`--rate` offers a fixed number of messages a second, whatever the answers do, and \
+         counts each send's latency from the time it was due, so a send that waited behind a \
+         full window counts its wait (no coordinated omission). The most is the single-send \
+         row above ({} msg/s); sends are paced to within microseconds of their time, and the \
+         first second (connections and buffers growing) is sent but not counted.\n",
+        cell(pipeline.batching.first().and_then(Run::tps), 0)
+    )?;
+    writeln!(
+        doc,
+        "| offered | msg/s sent | p50 µs | p99 µs | p99.9 µs | max µs | command |"
+    )?;
+    writeln!(doc, "|---|---|---|---|---|---|---|")?;
+    for (_, run) in &pipeline.load {
+        let lat = |q: &str| cell(run.figure(|r| r["lat_us"][q].as_f64()), 0);
+        writeln!(
+            doc,
+            "| {} | {} | {} | {} | {} | {} | `{}` |",
+            run.label,
+            cell(run.tps(), 0),
+            lat("p50"),
+            lat("p99"),
+            lat("p999"),
+            lat("max"),
+            run.command
+        )?;
+    }
+    writeln!(doc)?;
+
+    writeln!(doc, "### Memory with many sends in flight\n")?;
+    writeln!(
+        doc,
+        "Against `rmq-testkit` in its own process, so the peak RSS is the client's alone.\n"
+    )?;
+    table(doc, &pipeline.memory, "rmq-testkit")?;
+    Ok(())
+}
+
+fn table(doc: &mut String, runs: &[Run], against: &str) -> Result<()> {
+    writeln!(
+        doc,
+        "| {against} | msg/s | client CPU µs/msg | p50 µs | p99 µs | RSS MiB | failed | command |"
+    )?;
+    writeln!(doc, "|---|---|---|---|---|---|---|---|")?;
+    for run in runs {
+        match &run.report {
+            Ok(r) => writeln!(
+                doc,
+                "| {} | {} | {} | {} | {} | {} | {} | `{}` |",
+                run.label,
+                cell(r["tps"].as_f64(), 0),
+                cell(r["cpu_us_per_msg"].as_f64(), 2),
+                cell(r["lat_us"]["p50"].as_f64(), 0),
+                cell(r["lat_us"]["p99"].as_f64(), 0),
+                cell(r["max_rss_kib"].as_f64().map(|kib| kib / 1024.0), 1),
+                r["failed"],
+                run.command
+            )?,
+            Err(e) => writeln!(
+                doc,
+                "| {} | {} | | | | | | `{}` |",
+                run.label,
+                e.replace('|', "/"),
+                run.command
+            )?,
+        }
+    }
+    writeln!(doc)?;
+    Ok(())
+}
