@@ -17,7 +17,7 @@
 //! the batch's queue offset + *i*.
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::{Arc, Weak};
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::BytesMut;
@@ -150,9 +150,34 @@ pub(crate) struct Key {
 /// One message waiting in a held batch or riding in a sent one: where its outcome goes and
 /// the room in flight it holds until then.
 struct Member {
-    sink: Sink,
+    /// `None` once delivered.
+    sink: Option<Sink>,
     _permit: Grant,
     msg_id: ByteString,
+}
+
+impl Member {
+    fn deliver(mut self, outcome: Outcome, inner: &Arc<ProducerInner>) {
+        if let Some(sink) = self.sink.take() {
+            sink.deliver(outcome, inner);
+        }
+    }
+}
+
+impl Drop for Member {
+    /// Dropped undelivered (its producer and runtime gone while it was held), a callback
+    /// still hears once, with [`Error::Shutdown`]; a [`SendFuture`](crate::SendFuture)
+    /// learns it from its closed channel.
+    fn drop(&mut self) {
+        if let Some(Sink::Callback(callback)) = self.sink.take() {
+            super::attempt::contain_callback("a send callback", || {
+                callback(Err(Failure {
+                    error: Error::Shutdown,
+                    unsent: Unsent::Batch(Vec::new()),
+                }));
+            });
+        }
+    }
 }
 
 /// A batch being gathered.
@@ -281,7 +306,7 @@ impl Accumulator {
         let now = Instant::now();
         let bytes = entry_bytes(&ready.out);
         let member = Member {
-            sink,
+            sink: Some(sink),
             _permit: permit,
             msg_id: ready.out.msg_id.clone(),
         };
@@ -392,14 +417,13 @@ impl Accumulator {
         }
     }
 
-    /// Wakes the held batch `id` at `at`, if it is still held then.
+    /// Wakes the held batch `id` at `at`, if it is still held then. The timer keeps the
+    /// producer alive until then: held messages leave even if the producer is dropped.
     fn arm(&self, inner: &Arc<ProducerInner>, key: Key, id: u64, at: Instant) {
-        let weak: Weak<ProducerInner> = Arc::downgrade(inner);
+        let inner = inner.clone();
         drop(tokio::spawn(async move {
             tokio::time::sleep_until(at).await;
-            if let Some(inner) = weak.upgrade()
-                && let Some(accumulator) = inner.accumulator.as_ref()
-            {
+            if let Some(accumulator) = inner.accumulator.as_ref() {
                 accumulator.expire(&inner, &key, id);
             }
         }));
@@ -481,7 +505,7 @@ impl Accumulator {
         for held in held {
             for (mut out, member) in held.outs.into_iter().zip(held.members) {
                 let unsent = out.take_unsent(inner);
-                member.sink.deliver(
+                member.deliver(
                     Err(Failure {
                         error: Error::Shutdown,
                         unsent,
@@ -619,7 +643,7 @@ impl Riders {
                 let offsets = offset_ids(&result, count);
                 for (i, member) in members.into_iter().enumerate() {
                     let own = share(&result, i, count, &member.msg_id, offsets.get(i));
-                    member.sink.deliver(Ok(own), inner);
+                    member.deliver(Ok(own), inner);
                 }
             }
             Err(Failure { error, unsent }) => {
@@ -632,7 +656,7 @@ impl Riders {
                     let message = messages
                         .next()
                         .unwrap_or_else(|| Message::new("", bytes::Bytes::new()));
-                    member.sink.deliver(
+                    member.deliver(
                         Err(Failure {
                             error: error.clone(),
                             unsent: Unsent::One(message),

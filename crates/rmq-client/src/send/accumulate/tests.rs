@@ -391,3 +391,26 @@ fn settings_out_of_range_are_refused() {
         .expect_err("a batch must fit a message");
     assert!(err.to_string().contains("max_message_size"), "{err}");
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_held_message_still_leaves_when_its_producer_is_dropped() {
+    let fake = slow(Duration::from_millis(5));
+    let producer = batching(
+        &fake,
+        AutoBatch::default().with_hold(Duration::from_secs(1)),
+    )
+    .await;
+    let first = submit_all(&producer, (0..2).map(numbered)).await;
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    producer
+        .send_with_callback(numbered(2), move |outcome| {
+            let _ = tx.send(outcome.map(|sent| sent.msg_id));
+        })
+        .await
+        .expect("accepted");
+    drop(producer);
+    results(first).await;
+    let id = rx.await.expect("called once").expect("stored");
+    assert!(!id.is_empty());
+    assert_eq!(fake.sends().len(), 3);
+}
