@@ -3,8 +3,9 @@
 //! The rocketmq-rust broker measures its disk as `(total - available) / total` and refuses to
 //! start when that passes 90 % (and reclaims files above 75 %). Filesystems that reserve many
 //! blocks for root read far fuller by that measure than `df` shows, and a workspace `target/`
-//! of tens of gigabytes does the rest, so the directory goes on the first candidate with room:
-//! `$RMQ_E2E_DIR`, the system temp dir, then `/dev/shm`.
+//! of tens of gigabytes does the rest, so the directory goes where there is room: the system
+//! temp dir, else `/dev/shm` (memory: the servers' files are removed when they stop), unless
+//! `$RMQ_E2E_DIR` names a place.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -19,23 +20,37 @@ const MAX_USED: f64 = 0.75;
 /// consume queues of every queue it writes.
 const MIN_AVAILABLE: u64 = 2 << 30;
 
-/// A fresh directory named `<prefix>-<pid>-<nanos>` under the first candidate root with room.
+/// A fresh directory named `<prefix>-<pid>-<nanos>` under `$RMQ_E2E_DIR` if set (created if
+/// need be, used as asked), else under the first of the temp dir and `/dev/shm` with room.
 pub(crate) fn fresh_dir(prefix: &str) -> Result<PathBuf> {
     let nanos = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_nanos());
     let name = format!("{prefix}-{}-{nanos}", std::process::id());
+    let create = |root: &Path| {
+        let dir = root.join(&name);
+        fs::create_dir_all(&dir).with_context(|| format!("could not create {}", dir.display()))?;
+        Ok(dir)
+    };
+    if let Some(root) = std::env::var_os("RMQ_E2E_DIR").filter(|d| !d.is_empty()) {
+        let root = PathBuf::from(root);
+        let dir = create(&root)?;
+        if let Some(usage) = Usage::of(&root).filter(|usage| !usage.has_room()) {
+            println!("e2e: warning: $RMQ_E2E_DIR {} is {usage}", root.display());
+        }
+        return Ok(dir);
+    }
     let mut refused = Vec::new();
-    for root in candidates() {
+    for root in [std::env::temp_dir(), PathBuf::from("/dev/shm")] {
+        if !root.is_dir() {
+            continue;
+        }
         match Usage::of(&root) {
-            Some(usage) if usage.has_room() => {
-                let dir = root.join(&name);
-                fs::create_dir_all(&dir)
-                    .with_context(|| format!("could not create {}", dir.display()))?;
-                return Ok(dir);
+            Some(usage) if !usage.has_room() => {
+                refused.push(format!("{} ({usage})", root.display()));
             }
-            Some(usage) => refused.push(format!("{} ({usage})", root.display())),
-            None => refused.push(format!("{} (not measurable)", root.display())),
+            // Room, or a platform that cannot say: the broker will tell.
+            _ => return create(&root),
         }
     }
     bail!(
@@ -44,16 +59,6 @@ pub(crate) fn fresh_dir(prefix: &str) -> Result<PathBuf> {
          large target/ is the usual cause) or point $RMQ_E2E_DIR at a roomier filesystem",
         refused.join(", ")
     )
-}
-
-fn candidates() -> Vec<PathBuf> {
-    let mut roots = Vec::new();
-    if let Some(dir) = std::env::var_os("RMQ_E2E_DIR").filter(|d| !d.is_empty()) {
-        roots.push(PathBuf::from(dir));
-    }
-    roots.push(std::env::temp_dir());
-    roots.push(PathBuf::from("/dev/shm"));
-    roots.into_iter().filter(|root| root.is_dir()).collect()
 }
 
 /// A filesystem's size and what an unprivileged writer may still use, in bytes.

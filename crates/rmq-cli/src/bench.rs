@@ -1,8 +1,10 @@
 //! `rmq bench`: drives a producer flat out for a while and reports throughput and latency, in
 //! the manner of Java's `benchmark.Producer` (one line each second, then a summary).
 //!
-//! `--concurrency N` workers each keep one send in flight (sync, async or oneway), or one batch
-//! of `--batch` messages. Latency is measured per send, from the call to its result.
+//! `--concurrency N` sends in flight: async mode keeps N from one task (each answer's callback
+//! makes room for the next); the other modes run N workers, each with one send (sync or
+//! oneway) or one batch of `--batch` messages out. Latency is measured per send, from the
+//! call (or, with `--rate`, from the time it was due) to its result.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -185,7 +187,7 @@ pub async fn run(target: &BenchTarget<'_>, args: &BenchArgs) -> Result<BenchRepo
         let (stats, duration) = (stats.clone(), args.duration);
         tokio::task::spawn_blocking(move || report_each_second(&stats, duration, started))
     };
-    reporter.await.context("the reporting thread failed")?;
+    let reported = reporter.await.context("the reporting thread failed");
     stop.store(true, Ordering::Relaxed);
     for worker in workers {
         let _ = worker.await;
@@ -194,6 +196,7 @@ pub async fn run(target: &BenchTarget<'_>, args: &BenchArgs) -> Result<BenchRepo
     let (usage_after, server_after) = (resources::now(), server_cpu());
     stats.take_interval();
     producer.shutdown().await;
+    reported?;
 
     let (lat_us, histogram) = stats.total();
     let ok = stats.ok();

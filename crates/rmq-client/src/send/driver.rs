@@ -95,27 +95,28 @@ impl Sink {
     /// Hands over the outcome, then counts the send finished (after its callback returned,
     /// so `flush` sees callbacks done). A batch's riders count one by one.
     pub(crate) fn deliver(self, outcome: Outcome, inner: &Arc<ProducerInner>) {
-        if let Sink::Riders(riders) = self {
-            return (*riders).deliver(outcome, inner);
-        }
-        inner.meters.async_in_flight(-1.0);
-        match self {
-            Sink::Riders(_) => return,
-            // A dropped future wants no outcome.
-            Sink::Future(tx) => drop(tx.send(Box::new(outcome))),
-            Sink::Callback(callback) if ACCEPTING.get() => {
-                if let Ok(runtime) = tokio::runtime::Handle::try_current() {
-                    let inner = inner.clone();
-                    drop(runtime.spawn(async move {
-                        call(callback, outcome);
-                        inner.tracker.finished();
-                    }));
-                    return;
-                }
-                call(callback, outcome);
+        let callback = match self {
+            Sink::Riders(riders) => return (*riders).deliver(outcome, inner),
+            Sink::Future(tx) => {
+                inner.meters.async_in_flight(-1.0);
+                // A dropped future wants no outcome.
+                drop(tx.send(Box::new(outcome)));
+                return inner.tracker.finished();
             }
-            Sink::Callback(callback) => call(callback, outcome),
+            Sink::Callback(callback) => callback,
+        };
+        inner.meters.async_in_flight(-1.0);
+        if ACCEPTING.get()
+            && let Ok(runtime) = tokio::runtime::Handle::try_current()
+        {
+            let inner = inner.clone();
+            drop(runtime.spawn(async move {
+                call(callback, outcome);
+                inner.tracker.finished();
+            }));
+            return;
         }
+        call(callback, outcome);
         inner.tracker.finished();
     }
 }
@@ -252,7 +253,8 @@ pub(crate) async fn submit_one(
         Ok(window) => window,
         Err(e) => return Err(unsent(e, msg)),
     };
-    let permit = match acquire(inner, msg.topic(), msg.body().len(), deadline).await {
+    let fail_fast = inner.config.async_fail_fast;
+    let permit = match acquire(inner, msg.topic(), msg.body().len(), deadline, fail_fast).await {
         Ok(permit) => permit,
         Err(e) => return Err(unsent(e, msg)),
     };
@@ -261,6 +263,7 @@ pub(crate) async fn submit_one(
         queue: None,
         started,
         deadline,
+        timed: timeout.is_some(),
     };
     accept(inner, permit, ready, sink);
     Ok(())
@@ -277,6 +280,7 @@ pub(crate) async fn submit(
         &ready.out.user_topic,
         ready.out.body.len(),
         ready.deadline,
+        inner.config.async_fail_fast,
     )
     .await
     {
@@ -295,31 +299,33 @@ pub(crate) async fn submit(
 /// batch.
 fn accept(inner: &Arc<ProducerInner>, permit: Grant, ready: Ready, sink: Sink) {
     if let Some(accumulator) = inner.accumulator.as_ref()
-        && let Some(key) = accumulator.key(&ready)
+        && let Some(key) = accumulator.key(&ready, SendMode::Async)
     {
         return accumulator.offer(inner, key, ready, sink, permit);
     }
     inner.tracker.started();
     inner.meters.async_in_flight(1.0);
-    launch(inner, Some(permit), ready, sink, None);
+    launch(inner, Some(permit), ready, sink, SendMode::Async, None);
 }
 
 /// Starts a send counted as accepted. The first attempt goes as far as it can here; most
 /// reach their connection's queue and need no task. One still waiting (a route, a
-/// connection) goes on in a task, so accepting never waits on the network. `gate` holds an
+/// connection) goes on in a task, so accepting never waits on the network. `mode` is the
+/// caller's (an automatic batch of sync sends is retried as sync sends are); `gate` holds an
 /// automatic batch's lane (see [`Gate`]).
 pub(crate) fn launch(
     inner: &Arc<ProducerInner>,
     permit: Option<Grant>,
     ready: Ready,
     sink: Sink,
+    mode: SendMode,
     gate: Option<Box<Gate>>,
 ) {
-    let span = observe::send_span(&ready.out, SendMode::Async);
+    let span = observe::send_span(&ready.out, mode);
     let span = (!span.is_disabled()).then(|| Box::new(span));
     let send = Box::new(AsyncSend {
         inner: inner.clone(),
-        retry: Retry::new(&inner.config, SendMode::Async),
+        retry: Retry::new(&inner.config, mode),
         info: None,
         ready,
         sink: Some(sink),
@@ -360,18 +366,19 @@ impl Drop for Accepting {
     }
 }
 
-/// Room for one send of `bytes` to `topic` (Java 5.x: the back-pressure semaphores); a
-/// refusal counts as a failed send.
+/// Room for one send of `bytes` to `topic` (Java 5.x: the back-pressure semaphores), waiting
+/// for it until `deadline` unless `fail_fast`; a refusal counts as a failed send.
 pub(crate) async fn acquire(
     inner: &ProducerInner,
     topic: &str,
     bytes: usize,
     deadline: Instant,
+    fail_fast: bool,
 ) -> Result<Grant> {
     let granted = inner
         .tracker
         .budget
-        .acquire(bytes, deadline, inner.config.async_fail_fast)
+        .acquire(bytes, deadline, fail_fast)
         .await;
     if let Err(error) = &granted {
         observe::rejected(topic, error);
@@ -447,7 +454,7 @@ impl AsyncSend {
         };
         let (out, deadline) = (&self.ready.out, self.ready.deadline);
         let (started, request) = match inner
-            .start_attempt(&instance, out, &attempt.target, SendMode::Async, deadline)
+            .start_attempt(&instance, out, &attempt.target, self.retry.mode(), deadline)
             .await
         {
             Ok(started) => started,
@@ -489,7 +496,7 @@ impl AsyncSend {
                 .inner
                 .process_response(&self.ready.out, &attempt.target, &started.addr, &response)
                 .map(Some),
-            Err(e) => Err(self.inner.transport_error(e, SendMode::Async)),
+            Err(e) => Err(self.inner.transport_error(e, self.retry.mode())),
         };
         self.on_outcome(attempt, started, outcome);
     }
@@ -514,7 +521,7 @@ impl AsyncSend {
             self.inner.finish_attempt(
                 &self.ready.out,
                 &attempt.target,
-                SendMode::Async,
+                self.retry.mode(),
                 started,
                 attempt.begin,
                 outcome,

@@ -454,6 +454,7 @@ impl<'a, M: Payload> SendRequest<'a, M> {
                 queue,
                 started,
                 deadline,
+                timed: self.timeout.is_some(),
             }),
             Err(error) => Err(Failure {
                 error,
@@ -467,12 +468,13 @@ impl<'a, M: Payload> SendRequest<'a, M> {
         let ready = self.ready().await.map_err(Failure::into_send_error)?;
         if mode == SendMode::Sync
             && let Some(accumulator) = inner.accumulator.as_ref()
-            && let Some(key) = accumulator.key(&ready)
+            && let Some(key) = accumulator.key(&ready, mode)
         {
             // Batched: the caller waits for its share of its batch's outcome (Java: a sync
-            // `sendByAccumulator`), holding room in flight meanwhile as async sends do.
+            // `sendByAccumulator`), holding room in flight meanwhile as async sends do (it
+            // waits for room within its deadline even when async sends fail fast).
             let (topic, bytes) = (&ready.out.user_topic, ready.out.body.len());
-            let permit = match acquire(inner, topic, bytes, ready.deadline).await {
+            let permit = match acquire(inner, topic, bytes, ready.deadline, false).await {
                 Ok(permit) => permit,
                 Err(error) => {
                     return Err(Failure {
@@ -517,6 +519,9 @@ pub(crate) struct Ready {
     pub(crate) queue: Option<Box<MessageQueue>>,
     pub(crate) started: Instant,
     pub(crate) deadline: Instant,
+    /// The caller set its own timeout: sent alone, never batched (Java batches only the
+    /// overloads without one, so the messages of a batch share one deadline).
+    pub(crate) timed: bool,
 }
 
 impl ProducerInner {
@@ -544,6 +549,7 @@ impl ProducerInner {
             queue,
             started,
             deadline,
+            ..
         } = ready;
         let outcome = match queue {
             None => self.send_with_retries(out, mode, *deadline, *started).await,

@@ -171,6 +171,11 @@ impl Retry {
             last_result: None,
         }
     }
+
+    /// How the send waits: what its attempts tell hooks, and which retry rules apply.
+    pub(crate) fn mode(&self) -> SendMode {
+        self.mode
+    }
 }
 
 impl ProducerInner {

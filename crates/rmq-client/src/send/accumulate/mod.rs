@@ -3,20 +3,27 @@
 //! batch request (code 320), and each still gets its own result or error.
 //!
 //! A message that can be batched (see [`AutoBatch`]) joins its key's *lane*. The lane sends at
-//! once while fewer than [`LANE_DEPTH`] of its requests are out, so a lone message is never
-//! delayed; otherwise messages gather into one held batch, which leaves when the lane's
-//! oldest request is answered, when it reaches `batch_bytes`, or when its hold time (or the
-//! earliest deadline in it) comes, whichever is first. Batching thus follows load: sparse
-//! traffic goes one message at a time, heavy traffic in batches as large as the round trip
-//! lets them grow. Held messages keep their room in flight (the producer's back-pressure
-//! budget), so the budget bounds held bytes too; `flush` and `shutdown` send what is held.
+//! once while fewer of its requests are out than its depth (two; one for a fixed queue), so a
+//! lone message is never delayed; otherwise messages gather into one held batch, which leaves
+//! when one of the lane's requests is answered, when it reaches `batch_bytes`, or when its
+//! hold time (or half the time left to its most urgent message) comes, whichever is first.
+//! Batching thus follows load: sparse traffic goes one message at a time, heavy traffic in
+//! batches as large as the round trip lets them grow. Held messages keep their room in
+//! flight (the producer's back-pressure budget), so the budget bounds held bytes too; `flush`
+//! and `shutdown` send what is held.
 //!
-//! A batch is one send to the broker: it is retried as a whole (on another broker, for a
-//! batch with no fixed queue) within the earliest deadline of its messages. Its answer is
-//! split as Java splits it: message *i* gets its own id, the *i*-th offset message id and
-//! the batch's queue offset + *i*.
+//! Batches of a lane reach the broker in the order they left it (see [`Gate`]): for a fixed
+//! queue, the next leaves once the last is answered, so one queue's messages keep their
+//! order as ordered messaging needs, even when the broker handles requests concurrently.
+//!
+//! A batch is one send to the broker, made as its messages' senders asked (sync sends batch
+//! apart from async ones, with their own retry rules): it is retried as a whole (on another
+//! broker, for a batch with no fixed queue) within the earliest deadline of its messages.
+//! Its answer is split as Java splits it: message *i* gets its own id, the *i*-th offset
+//! message id and the batch's queue offset + *i*.
 
 use std::collections::{HashMap, VecDeque};
+use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -24,7 +31,8 @@ use bytes::BytesMut;
 use parking_lot::Mutex;
 use rmq_common::namespace::RETRY_PREFIX;
 use rmq_common::properties::keys;
-use rmq_common::{ByteString, Message, MessageQueue, batch, sysflag};
+use rmq_common::{ByteString, Message, MessageQueue, batch};
+use tokio::task::AbortHandle;
 use tokio::time::Instant;
 
 use super::Ready;
@@ -32,11 +40,13 @@ use super::budget::Grant;
 use super::driver::{Outcome, Sink, launch};
 use super::payload::{Failure, Unsent};
 use super::prepare::Outgoing;
+use crate::hook::SendMode;
 use crate::producer::ProducerInner;
 use crate::{Error, Result, SendResult};
 
 /// Requests of one lane out at once before its messages start gathering into a batch: two,
-/// so the next batch is built while the broker stores the last.
+/// so the next batch is built while the broker stores the last. A fixed queue's lane has
+/// one: its next batch waits for the last one's answer anyway (see [`Gate`]).
 const LANE_DEPTH: usize = 2;
 
 /// Java's `batchMaxDelayMs` range.
@@ -51,11 +61,20 @@ const MAX_BATCH_BYTES: usize = 2 * 1024 * 1024;
 /// held messages count against.
 ///
 /// Batched: single messages sent with `send`, `send_to_queue`, `send_with_selector` (and
-/// their `.submit()` forms), `send_async` and `send_with_callback`. Sent alone, as without
-/// auto-batching: oneway sends, explicit batches, delayed and timer messages, `%RETRY%`
-/// topics, transactional half messages (`PGROUP`), requests (`CORRELATION_ID`), bodies large
-/// enough to be compressed (rmq: they keep their compression), and messages larger than
-/// `batch_bytes`.
+/// their `.submit()` forms), `send_async` and `send_with_callback`, without a `.timeout(..)`
+/// of their own (as Java batches only the overloads without one: the messages of a batch
+/// share one deadline). Sync sends batch apart from async ones and are retried as sync sends
+/// are; a batched sync send holds room in flight as an async send does (it waits for it
+/// within its deadline even with `async_fail_fast`), so it counts in
+/// [`in_flight`](crate::Producer::in_flight) and `flush` waits for it. Sent alone, as without
+/// auto-batching: oneway sends, explicit batches, sends with their own timeout, delayed and
+/// timer messages, `%RETRY%` topics, transactional half messages (`PGROUP`), requests
+/// (`CORRELATION_ID`), bodies large enough to be compressed (rmq: they keep their
+/// compression), and messages larger than `batch_bytes`.
+///
+/// Messages of one key (topic, queue, `WAIT`, tags) reach the broker in the order they were
+/// sent; to one fixed queue (`send_to_queue`, selectors), a batch leaves once the last one
+/// is answered, so ordered messages keep their order.
 ///
 /// ```
 /// use std::time::Duration;
@@ -145,6 +164,15 @@ pub(crate) struct Key {
     queue: Option<MessageQueue>,
     wait: bool,
     tags: Option<ByteString>,
+    /// Java keeps sync and async batches apart too: each is sent as its senders asked.
+    mode: SendMode,
+}
+
+impl Key {
+    /// Requests out before messages gather.
+    fn depth(&self) -> usize {
+        if self.queue.is_some() { 1 } else { LANE_DEPTH }
+    }
 }
 
 /// One message waiting in a held batch or riding in a sent one: where its outcome goes and
@@ -152,12 +180,14 @@ pub(crate) struct Key {
 struct Member {
     /// `None` once delivered.
     sink: Option<Sink>,
-    _permit: Grant,
+    permit: Option<Grant>,
     msg_id: ByteString,
 }
 
 impl Member {
+    /// Gives its room back, then the outcome: a callback that sends again finds the room.
     fn deliver(mut self, outcome: Outcome, inner: &Arc<ProducerInner>) {
+        self.permit = None;
         if let Some(sink) = self.sink.take() {
             sink.deliver(outcome, inner);
         }
@@ -192,6 +222,8 @@ struct Held {
     deadline: Instant,
     /// When it leaves at the latest: the earliest its members may leave by.
     leave_at: Instant,
+    /// The timer that sends it then, stopped when it leaves earlier.
+    timer: Option<AbortHandle>,
 }
 
 /// A key's state: its requests out, the batch it gathers meanwhile, and the batches taken to
@@ -262,10 +294,11 @@ impl Accumulator {
         }
     }
 
-    /// The key `ready` batches under, or `None` if it is sent alone (Java: `canBatch`, plus
-    /// what rmq keeps apart: compressed bodies, requests, and messages a batch entry could not
-    /// carry or larger than `batch_bytes`).
-    pub(crate) fn key(&self, ready: &Ready) -> Option<Key> {
+    /// The key `ready`, sent in `mode`, batches under, or `None` if it is sent alone (Java:
+    /// `canBatch`, and only the send overloads without a timeout; plus what rmq keeps apart:
+    /// compressed or transactional bodies (a batch has no `sysFlag` of its own), requests,
+    /// and messages a batch entry could not carry or larger than `batch_bytes`).
+    pub(crate) fn key(&self, ready: &Ready, mode: SendMode) -> Option<Key> {
         let out = &ready.out;
         let message = &out.message;
         let props = message.properties();
@@ -273,7 +306,8 @@ impl Accumulator {
             .get(keys::DELAY)
             .is_some_and(|level| level.trim().parse::<i64>().map_or(true, |l| l > 0));
         let alone = out.batch
-            || out.sys_flag & sysflag::COMPRESSED_FLAG != 0
+            || ready.timed
+            || out.sys_flag != 0
             || delayed
             || props.get(keys::TIMER_DELAY_MS).is_some()
             || props.get(keys::TIMER_DELAY_SEC).is_some()
@@ -288,6 +322,7 @@ impl Accumulator {
             queue: ready.queue.as_deref().cloned(),
             wait: message.wait_store_msg_ok(),
             tags: props.get_shared(keys::TAGS).cloned(),
+            mode,
         })
     }
 
@@ -307,20 +342,19 @@ impl Accumulator {
         let bytes = entry_bytes(&ready.out);
         let member = Member {
             sink: Some(sink),
-            _permit: permit,
+            permit: Some(permit),
             msg_id: ready.out.msg_id.clone(),
         };
         // A message waits at most its hold, and at most half the time it has left: the rest
         // is for its send.
         let remaining = ready.deadline.saturating_duration_since(now);
         let leave_by = now + self.config.hold.min(remaining / 2);
-        let mut timer = None;
         let drain = {
             let mut lanes = self.lanes.lock();
             lanes.next_id += 1;
             let id = lanes.next_id;
             let lane = lanes.by_key.entry(key.clone()).or_default();
-            if lane.held.is_none() && lane.sending < LANE_DEPTH {
+            if lane.held.is_none() && lane.sending < key.depth() {
                 lane.take_off(Leaving::one(ready, member))
             } else {
                 let mut drain = false;
@@ -332,23 +366,22 @@ impl Accumulator {
                     drain |= lane.take_off(held.leave());
                 }
                 let held = lane.held.get_or_insert_with(|| Held::new(id, &ready));
-                if leave_by < held.leave_at {
-                    held.leave_at = leave_by;
-                    timer = Some((held.id, leave_by));
-                }
                 held.join(ready, member, bytes);
-                if held.bytes >= self.config.batch_bytes || held.leave_at <= now {
+                if held.bytes >= self.config.batch_bytes || leave_by <= now {
                     if let Some(held) = lane.held.take() {
                         drain |= lane.take_off(held.leave());
                     }
-                    timer = None;
+                } else if leave_by < held.leave_at {
+                    // Under the lock, so the timer is known to the batch before it can fire.
+                    held.leave_at = leave_by;
+                    let timer = self.arm(inner, key.clone(), held.id, leave_by);
+                    if let Some(earlier) = held.timer.replace(timer) {
+                        earlier.abort();
+                    }
                 }
                 drain
             }
         };
-        if let Some((id, at)) = timer {
-            self.arm(inner, key.clone(), id, at);
-        }
         if drain {
             self.drain(inner, &key);
         }
@@ -387,7 +420,15 @@ impl Accumulator {
                 inner: inner.clone(),
                 key: key.clone(),
             });
-            next.send(inner, key, gate);
+            // A panic sending one batch (its members hear of it) must not leave the lane
+            // marked as drained by nobody.
+            let sent = std::panic::catch_unwind(AssertUnwindSafe(|| next.send(inner, key, gate)));
+            if let Err(panic) = sent {
+                tracing::error!(
+                    panic = %super::attempt::panic_message(panic.as_ref()),
+                    "sending an automatic batch panicked"
+                );
+            }
         }
     }
 
@@ -419,14 +460,15 @@ impl Accumulator {
 
     /// Wakes the held batch `id` at `at`, if it is still held then. The timer keeps the
     /// producer alive until then: held messages leave even if the producer is dropped.
-    fn arm(&self, inner: &Arc<ProducerInner>, key: Key, id: u64, at: Instant) {
+    fn arm(&self, inner: &Arc<ProducerInner>, key: Key, id: u64, at: Instant) -> AbortHandle {
         let inner = inner.clone();
-        drop(tokio::spawn(async move {
+        tokio::spawn(async move {
             tokio::time::sleep_until(at).await;
             if let Some(accumulator) = inner.accumulator.as_ref() {
                 accumulator.expire(&inner, &key, id);
             }
-        }));
+        })
+        .abort_handle()
     }
 
     /// The hold time of batch `id` is over: it leaves if still held.
@@ -530,9 +572,10 @@ impl Held {
             members: Vec::new(),
             bytes: 0,
             started: first.started,
+            // Set as members join.
             deadline: first.deadline,
-            // Set by the first member to join.
             leave_at: first.deadline,
+            timer: None,
         }
     }
 
@@ -545,6 +588,9 @@ impl Held {
     }
 
     fn leave(self) -> Leaving {
+        if let Some(timer) = self.timer {
+            timer.abort();
+        }
         Leaving {
             outs: self.outs,
             members: self.members,
@@ -573,38 +619,43 @@ impl Leaving {
             started,
             deadline,
         } = self;
-        let out = if outs.len() == 1 {
-            outs.pop()
-        } else {
-            inner.assemble_batch(outs, key.wait, key.tags.as_ref())
-        };
         let riders = Riders {
             key: key.clone(),
             members,
         };
-        let Some(out) = out else {
-            // Entries were checked to fit when they joined; nothing is lost if one did not.
-            return riders.deliver(
-                Err(Failure {
-                    error: Error::Config("an auto-batch could not be encoded".into()),
-                    unsent: Unsent::Batch(Vec::new()),
-                }),
-                inner,
-            );
+        let out = match outs.pop() {
+            Some(out) if outs.is_empty() => out,
+            Some(last) => {
+                outs.push(last);
+                match inner.assemble_batch(outs, key.wait, key.tags.as_ref()) {
+                    Ok(out) => out,
+                    // Entries were checked to fit when they joined; should one not, each
+                    // message comes back to its sender.
+                    Err((error, outs)) => {
+                        let messages = outs.into_iter().map(|out| out.into_unsent(inner));
+                        let unsent = Unsent::Batch(
+                            messages
+                                .filter_map(|unsent| match unsent {
+                                    Unsent::One(message) => Some(message),
+                                    Unsent::Batch(_) => None,
+                                })
+                                .collect(),
+                        );
+                        return riders.deliver(Err(Failure { error, unsent }), inner);
+                    }
+                }
+            }
+            None => return,
         };
         let ready = Ready {
             out,
             queue: key.queue.clone().map(Box::new),
             started,
             deadline,
+            timed: false,
         };
-        launch(
-            inner,
-            None,
-            ready,
-            Sink::Riders(Box::new(riders)),
-            Some(gate),
-        );
+        let sink = Sink::Riders(Box::new(riders));
+        launch(inner, None, ready, sink, key.mode, Some(gate));
     }
 }
 
@@ -613,6 +664,8 @@ impl Leaving {
 /// until its request is queued on its connection (it may first wait for a route or a
 /// connection), one for a fixed queue until it is answered (brokers may store concurrent
 /// requests in either order, and one queue's order is what ordered messages rely on).
+/// Messages to one queue with different tags are different keys, with no order between
+/// them.
 pub(crate) struct Gate {
     inner: Arc<ProducerInner>,
     key: Key,
@@ -713,25 +766,38 @@ impl ProducerInner {
     /// not Java's union of `KEYS` nor a `UNIQ_KEY` of its own, since brokers copy a batch's
     /// properties onto every message in it (Apache appends them, rocketmq-rust overwrites),
     /// which would index each message under every key of its batch and store all under one
-    /// id. `None` if an entry cannot be encoded (checked when it joined).
+    /// id. The messages come back if an entry cannot be encoded (checked when it joined).
+    #[allow(
+        clippy::result_large_err,
+        reason = "the rare failure hands the messages straight back"
+    )]
     fn assemble_batch(
         &self,
         outs: Vec<Outgoing>,
         wait: bool,
         tags: Option<&ByteString>,
-    ) -> Option<Outgoing> {
+    ) -> std::result::Result<Outgoing, (Error, Vec<Outgoing>)> {
         let size = outs.iter().map(entry_bytes).sum();
         let mut body = BytesMut::with_capacity(size);
         let mut ids = String::with_capacity(outs.iter().map(|o| o.msg_id.len() + 1).sum());
         for out in &outs {
-            batch::encode_prepared_entry(out.message.flag(), &out.body, &out.properties, &mut body)
-                .ok()?;
+            let entry = batch::encode_prepared_entry(
+                out.message.flag(),
+                &out.body,
+                &out.properties,
+                &mut body,
+            );
+            if let Err(e) = entry {
+                return Err((e.into(), outs));
+            }
             if !ids.is_empty() {
                 ids.push(',');
             }
             ids.push_str(&out.msg_id);
         }
-        let first = outs.first()?;
+        let Some(first) = outs.first() else {
+            return Err((Error::Batch(rmq_common::BatchError::Empty), outs));
+        };
         let user_topic = first.user_topic.clone();
         let body = body.freeze();
         let mut message = Message::new(first.message.topic_shared().clone(), body.clone());
@@ -741,7 +807,7 @@ impl ProducerInner {
             props.insert_static(keys::TAGS, tags.clone());
         }
         let messages = outs.into_iter().map(|out| out.message).collect();
-        Some(self.finish(message, body, 0, user_topic, ids.into(), messages))
+        Ok(self.finish(message, body, 0, user_topic, ids.into(), messages))
     }
 }
 

@@ -124,29 +124,39 @@ async fn messages_sent_while_requests_are_out_share_a_batch_and_split_its_result
 #[tokio::test(start_paused = true)]
 async fn what_cannot_be_batched_goes_alone() {
     let fake = slow(Duration::from_millis(5));
-    let producer = batching(&fake, AutoBatch::default()).await;
+    let producer = batching(&fake, AutoBatch::default().with_batch_bytes(2048)).await;
     // Two in flight, so the rest would be held if they could be.
     let mut pending = submit_all(&producer, (0..2).map(numbered)).await;
+    let with = |name: &'static str, value: &str| {
+        let mut msg = Message::new(TOPIC, name);
+        msg.properties_mut().insert(name, value.to_owned());
+        Ok(msg)
+    };
     let alone = [
         Message::builder(TOPIC)
             .body("delayed")
             .delay_level(3)
             .build(),
         Ok(Message::new(TOPIC, vec![b'x'; 8192])), // compressed
+        Ok(Message::new(TOPIC, vec![b'y'; 3000])), // larger than batch_bytes
         Ok(Message::new("%RETRY%pg", "retry")),
         Message::builder(TOPIC)
             .body("timer")
             .delay_time_sec(10)
             .build(),
+        Message::builder(TOPIC)
+            .body("deliver")
+            .deliver_time_ms(4_102_444_800_000)
+            .build(),
+        with(keys::PGROUP, "pg"),
+        with(keys::CORRELATION_ID, "c-1"),
     ];
+    let count = alone.len();
     for msg in alone {
-        pending.push(
-            producer
-                .send_async(msg.expect("message"))
-                .await
-                .expect("accepted"),
-        );
+        let msg = msg.expect("message");
+        pending.push(producer.send_async(msg).await.expect("accepted"));
     }
+    producer.send_oneway(numbered(99)).await.expect("written");
     pending.extend(submit_all(&producer, (2..5).map(numbered)).await);
     results(pending).await;
 
@@ -154,7 +164,7 @@ async fn what_cannot_be_batched_goes_alone() {
     let batches: Vec<&Vec<Bytes>> = requests.iter().filter(|r| r.len() > 1).collect();
     assert_eq!(batches.len(), 1, "{requests:?}");
     assert_eq!(batches[0], &["m2", "m3", "m4"].map(Bytes::from).to_vec());
-    assert_eq!(requests.len(), 2 + 4 + 1);
+    assert_eq!(requests.len(), 2 + count + 1 + 1);
     producer.shutdown().await;
 }
 
@@ -183,38 +193,73 @@ async fn a_held_message_waits_no_longer_than_its_hold() {
 #[tokio::test(start_paused = true)]
 async fn a_held_message_waits_at_most_half_its_time_left() {
     let fake = slow(Duration::from_millis(100));
-    let producer = batching(
+    let producer = producer_with(
         &fake,
-        AutoBatch::default().with_hold(Duration::from_millis(30)),
+        Producer::builder("pg")
+            .send_timeout(Duration::from_millis(50))
+            .auto_batch(AutoBatch::default().with_hold(Duration::from_millis(30))),
     )
     .await;
-    let pending = submit_all(&producer, (0..2).map(numbered)).await;
     let begin = Instant::now();
-    // Held, with three seconds to go; then one with 50 ms takes the batch along after 25.
-    let held = producer.send_async(numbered(2)).await.expect("accepted");
-    let short = producer
-        .send_async(numbered(3))
-        .timeout(Duration::from_millis(50))
-        .await
-        .expect("accepted");
+    let pending = submit_all(&producer, (0..3).map(numbered)).await;
+    // Held: the hold is 30 ms, but half its 50 ms is 25.
     tokio::time::sleep(Duration::from_millis(24)).await;
     assert_eq!(fake.sends().len(), 2);
     tokio::time::sleep(Duration::from_millis(2)).await;
     assert_eq!(fake.sends().len(), 3);
-    let failed = short
-        .await
-        .expect_err("the broker answers after its deadline");
-    assert_eq!(failed.kind(), ErrorKind::Timeout, "{failed}");
+    for future in pending {
+        let failed = future
+            .await
+            .expect_err("the broker answers after the deadline");
+        assert_eq!(failed.kind(), ErrorKind::Timeout, "{failed}");
+    }
     assert!(
         begin.elapsed() <= Duration::from_millis(51),
         "{:?}",
         begin.elapsed()
     );
-    assert_eq!(failed.message().body(), &Bytes::from("m3"));
-    // Its batch mate shares the batch's (earliest) deadline and outcome.
-    let mate = held.await.expect_err("same batch");
-    assert_eq!(mate.message().body(), &Bytes::from("m2"));
-    results(pending).await;
+    producer.shutdown().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_send_with_its_own_timeout_goes_alone() {
+    let fake = slow(Duration::from_millis(100));
+    let producer = batching(&fake, AutoBatch::default()).await;
+    let mut pending = submit_all(&producer, (0..2).map(numbered)).await;
+    // Java batches only the overloads without a timeout: a batch's messages share one.
+    let timed = producer
+        .send_async(numbered(2))
+        .timeout(Duration::from_secs(1))
+        .await
+        .expect("accepted");
+    assert_eq!(fake.sends().len(), 3, "sent at once");
+    pending.push(timed);
+    assert_eq!(results(pending).await.len(), 3);
+    assert_eq!(fake.count(request::SEND_BATCH_MESSAGE), 0);
+    producer.shutdown().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_batch_of_sync_sends_is_retried_as_sync_sends_are() {
+    let fake = FakeTransport::new();
+    // Java retries a sync send on these codes (`retryResponseCodes`), an async one never.
+    fake.set(A, Behaviour::Code(response::SYSTEM_BUSY));
+    fake.set(B, Behaviour::Answer(Duration::from_millis(5)));
+    let producer = Arc::new(batching(&fake, AutoBatch::default()).await);
+    let mut syncs = Vec::new();
+    for i in 0..12 {
+        let producer = producer.clone();
+        syncs.push(tokio::spawn(
+            async move { producer.send(numbered(i)).await },
+        ));
+    }
+    for sync in syncs {
+        let sent = sync.await.expect("joined").expect("retried onto broker B");
+        assert_eq!(sent.queue.broker_name(), "broker-b");
+    }
+    assert!(fake.count(request::SEND_BATCH_MESSAGE) > 0);
+    let refused = fake.sends().iter().filter(|s| s.addr == A).count();
+    assert!(refused > 0, "some went to the busy broker first");
     producer.shutdown().await;
 }
 
@@ -277,25 +322,38 @@ async fn a_refused_batch_hands_each_message_back() {
 async fn flush_and_shutdown_send_what_is_held() {
     let fake = slow(Duration::from_millis(100));
     let hold = Duration::from_secs(30);
-    let producer = batching(&fake, AutoBatch::default().with_hold(hold)).await;
+    let producer = Arc::new(batching(&fake, AutoBatch::default().with_hold(hold)).await);
     let first = submit_all(&producer, (0..5).map(numbered)).await;
     assert_eq!(fake.sends().len(), 2);
     let begin = Instant::now();
-    producer
-        .flush(Duration::from_secs(5))
-        .await
-        .expect("flushed");
+    let flushing = {
+        let producer = producer.clone();
+        tokio::spawn(async move { producer.flush(Duration::from_secs(5)).await })
+    };
+    // Sent at once, not when the first answer comes (100 ms).
+    tokio::time::sleep(Duration::from_millis(1)).await;
+    assert_eq!(fake.sends().len(), 3);
+    flushing.await.expect("joined").expect("flushed");
     assert!(
-        begin.elapsed() < Duration::from_millis(250),
+        begin.elapsed() < Duration::from_millis(150),
         "{:?}",
         begin.elapsed()
     );
     assert_eq!(results(first).await.len(), 5);
 
     let second = submit_all(&producer, (5..10).map(numbered)).await;
-    producer.shutdown().await;
+    assert_eq!(fake.sends().len(), 5);
+    let begin = Instant::now();
+    let stopping = {
+        let producer = producer.clone();
+        tokio::spawn(async move { producer.shutdown().await })
+    };
+    tokio::time::sleep(Duration::from_millis(1)).await;
+    assert_eq!(fake.sends().len(), 6);
+    stopping.await.expect("joined");
+    // The answers (100 ms), then unregistering from the brokers (100 ms more).
     assert!(
-        begin.elapsed() < Duration::from_millis(500),
+        begin.elapsed() < Duration::from_millis(250),
         "{:?}",
         begin.elapsed()
     );
@@ -394,12 +452,9 @@ fn settings_out_of_range_are_refused() {
 
 #[tokio::test(start_paused = true)]
 async fn a_held_message_still_leaves_when_its_producer_is_dropped() {
-    let fake = slow(Duration::from_millis(5));
-    let producer = batching(
-        &fake,
-        AutoBatch::default().with_hold(Duration::from_secs(1)),
-    )
-    .await;
+    let fake = slow(Duration::from_secs(2));
+    let hold = Duration::from_millis(10);
+    let producer = batching(&fake, AutoBatch::default().with_hold(hold)).await;
     let first = submit_all(&producer, (0..2).map(numbered)).await;
     let (tx, rx) = tokio::sync::oneshot::channel();
     producer
@@ -409,8 +464,10 @@ async fn a_held_message_still_leaves_when_its_producer_is_dropped() {
         .await
         .expect("accepted");
     drop(producer);
+    // Its hold timer sends it, long before the first answers.
+    tokio::time::sleep(hold + Duration::from_millis(1)).await;
+    assert_eq!(fake.sends().len(), 3);
     results(first).await;
     let id = rx.await.expect("called once").expect("stored");
     assert!(!id.is_empty());
-    assert_eq!(fake.sends().len(), 3);
 }
