@@ -3,35 +3,18 @@
 
 mod support;
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use rmq::client::{AutoBatch, MessageType, SendContext, SendMessageHook};
+use rmq::client::AutoBatch;
 use rmq::prelude::*;
 
-/// Counts the batch requests a producer sends.
-#[derive(Clone, Default)]
-struct Batches(Arc<AtomicUsize>);
-
-impl SendMessageHook for Batches {
-    fn name(&self) -> &str {
-        "batches"
-    }
-
-    fn send_message_before(&self, ctx: &mut SendContext<'_>) {
-        if ctx.message_type == MessageType::Batch {
-            self.0.fetch_add(1, Ordering::Relaxed);
-        }
-    }
-
-    fn send_message_after(&self, _: &SendContext<'_>) {}
-}
-
-async fn batching(cluster: &rmq_testkit::TestCluster, group: &str) -> (Producer, Batches) {
+async fn batching(
+    cluster: &rmq_testkit::TestCluster,
+    group: &str,
+) -> (Producer, support::BatchRequests) {
     let producer =
         support::started(support::builder(cluster, group).auto_batch(AutoBatch::default())).await;
-    let batches = Batches::default();
+    let batches = support::BatchRequests::default();
     producer.register_send_message_hook(batches.clone());
     producer.publish_queues("TopicTest").await.expect("route");
     (producer, batches)
@@ -71,10 +54,7 @@ async fn each_batched_message_is_stored_where_its_result_says() {
             Some(format!("k{i}").as_str())
         );
     }
-    assert!(
-        batches.0.load(Ordering::Relaxed) > 0,
-        "some went in batches"
-    );
+    assert!(batches.count() > 0, "some went in batches");
     producer.shutdown().await;
 }
 
@@ -113,9 +93,6 @@ async fn ordered_sends_keep_their_order_per_queue() {
             *expected += 1;
         }
     }
-    assert!(
-        batches.0.load(Ordering::Relaxed) > 0,
-        "some went in batches"
-    );
+    assert!(batches.count() > 0, "some went in batches");
     producer.shutdown().await;
 }

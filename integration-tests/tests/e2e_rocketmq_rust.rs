@@ -7,6 +7,8 @@
 //! GET_PRODUCER_CONNECTION_LIST (code 204); rocketmq-broker 1.0.0 implements both.
 #![allow(clippy::unwrap_used)] // A failed unwrap is a failed test.
 
+mod support;
+
 use std::collections::HashSet;
 use std::future::IntoFuture;
 use std::net::SocketAddr;
@@ -310,24 +312,6 @@ async fn async_sends_all_succeed() {
     producer.shutdown().await;
 }
 
-/// Counts the batch requests a producer sends.
-#[derive(Clone, Default)]
-struct Batches(std::sync::Arc<std::sync::atomic::AtomicUsize>);
-
-impl rmq::client::SendMessageHook for Batches {
-    fn name(&self) -> &str {
-        "batches"
-    }
-
-    fn send_message_before(&self, ctx: &mut rmq::client::SendContext<'_>) {
-        if ctx.message_type == rmq::client::MessageType::Batch {
-            self.0.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        }
-    }
-
-    fn send_message_after(&self, _: &rmq::client::SendContext<'_>) {}
-}
-
 #[tokio::test]
 #[ignore = "needs real servers: cargo xtask e2e"]
 async fn auto_batched_sends_are_each_stored_under_their_own_ids() {
@@ -336,7 +320,7 @@ async fn auto_batched_sends_are_each_stored_under_their_own_ids() {
     let client = admin();
     let producer =
         started(builder("e2e_auto_batch").auto_batch(rmq::client::AutoBatch::default())).await;
-    let batches = Batches::default();
+    let batches = support::BatchRequests::default();
     producer.register_send_message_hook(batches.clone());
     producer
         .send(Message::new(topic.as_str(), "warm up"))
@@ -360,10 +344,7 @@ async fn auto_batched_sends_are_each_stored_under_their_own_ids() {
         check_stored(&client, &sent, msg).await;
         assert!(ids.insert(sent.msg_id));
     }
-    assert!(
-        batches.0.load(std::sync::atomic::Ordering::Relaxed) > 0,
-        "some went in batches"
-    );
+    assert!(batches.count() > 0, "some went in batches");
     producer.shutdown().await;
     client.shutdown();
 }

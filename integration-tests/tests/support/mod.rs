@@ -2,6 +2,8 @@
 
 #![allow(dead_code)]
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use rmq::client::ProducerBuilder;
@@ -68,4 +70,30 @@ pub fn as_message(stored: &rmq_testkit::StoredMessage) -> Message {
     msg.set_flag(stored.flag);
     *msg.properties_mut() = stored.properties.clone();
     msg
+}
+
+/// Counts the batch requests a producer sends (a send hook): how a test tells that
+/// automatic batching batched.
+#[derive(Clone, Default)]
+pub struct BatchRequests(Arc<AtomicUsize>);
+
+impl BatchRequests {
+    /// Batch requests sent so far.
+    pub fn count(&self) -> usize {
+        self.0.load(Ordering::Relaxed)
+    }
+}
+
+impl rmq::client::SendMessageHook for BatchRequests {
+    fn name(&self) -> &str {
+        "batch requests"
+    }
+
+    fn send_message_before(&self, ctx: &mut rmq::client::SendContext<'_>) {
+        if ctx.message_type == rmq::client::MessageType::Batch {
+            self.0.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    fn send_message_after(&self, _: &rmq::client::SendContext<'_>) {}
 }
