@@ -16,12 +16,15 @@ use anyhow::{Context, Result, bail};
 /// Above this share used (the broker's measure) a candidate is passed over: the broker's own
 /// reclaim threshold, so a run never starts in a state where the broker deletes files.
 const MAX_USED: f64 = 0.75;
+/// Above this the broker may not start: its warning level is 90 %, and the run writes.
+const START_USED: f64 = 0.87;
 /// At least this much must be free: the broker preallocates 64 MiB commit-log files and the
 /// consume queues of every queue it writes.
 const MIN_AVAILABLE: u64 = 2 << 30;
 
 /// A fresh directory named `<prefix>-<pid>-<nanos>` under `$RMQ_E2E_DIR` if set (created if
-/// need be, used as asked), else under the first of the temp dir and `/dev/shm` with room.
+/// need be, used as asked), else under the first of the temp dir and `/dev/shm` with room,
+/// else the least used of them the broker still starts on.
 pub(crate) fn fresh_dir(prefix: &str) -> Result<PathBuf> {
     let nanos = SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -40,19 +43,28 @@ pub(crate) fn fresh_dir(prefix: &str) -> Result<PathBuf> {
         }
         return Ok(dir);
     }
-    let mut refused = Vec::new();
+    let mut measured = Vec::new();
     for root in [std::env::temp_dir(), PathBuf::from("/dev/shm")] {
         if !root.is_dir() {
             continue;
         }
         match Usage::of(&root) {
-            Some(usage) if !usage.has_room() => {
-                refused.push(format!("{} ({usage})", root.display()));
-            }
+            Some(usage) if !usage.has_room() => measured.push((root, usage)),
             // Room, or a platform that cannot say: the broker will tell.
             _ => return create(&root),
         }
     }
+    // None is comfortable: the least used one the broker still starts on (it reclaims files
+    // there, which a short run does not notice).
+    measured.sort_by(|a, b| a.1.used().total_cmp(&b.1.used()));
+    if let Some((root, usage)) = measured.first().filter(|(_, usage)| usage.will_start()) {
+        println!("e2e: warning: {} is {usage}", root.display());
+        return create(root);
+    }
+    let refused: Vec<String> = measured
+        .iter()
+        .map(|(root, usage)| format!("{} ({usage})", root.display()))
+        .collect();
     bail!(
         "no directory has room for the broker's store: {}; the rocketmq-rust broker refuses to \
          start above 90 % used, counted as (total - available) / total; free some space (a \
@@ -92,6 +104,11 @@ impl Usage {
 
     fn has_room(&self) -> bool {
         self.used() <= MAX_USED && self.available >= MIN_AVAILABLE
+    }
+
+    /// Whether the broker starts here at all (below its 90 % warning level, with a margin).
+    fn will_start(&self) -> bool {
+        self.used() <= START_USED && self.available >= MIN_AVAILABLE / 2
     }
 }
 
