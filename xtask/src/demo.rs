@@ -188,16 +188,8 @@ async fn benchmark(namesrv: &str, embedded: Option<&EmbeddedCluster>, seconds: u
         concurrency: 64,
         size: 1024,
         duration: seconds,
-        warmup: 0,
         batch: 16,
-        compress: None,
-        json: false,
-        msg_trace: false,
-        rate: None,
-        metrics: None,
-        auto_batch: false,
-        hold_ms: None,
-        batch_bytes: None,
+        ..BenchArgs::defaults()
     };
     let report = bench(&target, &args).await?;
     if report.failed > 0 {

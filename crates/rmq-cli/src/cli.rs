@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, FromArgMatches, Parser, Subcommand, ValueEnum};
 use rmq::client::AutoBatch;
 use rmq::common::CompressionType;
 use rmq::remoting::SerializeType;
@@ -230,6 +230,20 @@ pub struct BenchArgs {
 }
 
 impl BenchArgs {
+    /// The flags' defaults, as `rmq bench` with none given: for callers that build the
+    /// arguments in code and change a few (`..BenchArgs::defaults()`).
+    ///
+    /// ```
+    /// let args = rmq_cli::cli::BenchArgs::defaults();
+    /// assert_eq!((args.concurrency, args.size), (64, 1024));
+    /// ```
+    pub fn defaults() -> Self {
+        let command = Self::augment_args(clap::Command::new("bench"));
+        let matches = command.get_matches_from(["bench"]);
+        // Every flag has a default or is optional: nothing to fail on.
+        Self::from_arg_matches(&matches).expect("BenchArgs' defaults parse")
+    }
+
     /// The automatic batching the flags ask for, if any.
     pub fn auto_batch(&self) -> Option<AutoBatch> {
         if !self.auto_batch {

@@ -263,16 +263,8 @@ mod tests {
             concurrency: 4,
             size: 128,
             duration: 1,
-            warmup: 0,
             batch: 4,
-            compress: None,
-            json: false,
-            msg_trace: false,
-            rate: None,
-            metrics: None,
-            auto_batch: false,
-            hold_ms: None,
-            batch_bytes: None,
+            ..BenchArgs::defaults()
         }
     }
 
